@@ -1,0 +1,91 @@
+// The composition root: reads the configuration, builds the logger, the rule cache, the webhook and the
+// operator, and joins them. The operator writes the rule cache; the webhook reads it; they meet only here.
+import { readFileSync, existsSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createLogger, errorFields, type Logger } from '../pkg/log/index.js';
+import { RuleCache } from '../pkg/policy/index.js';
+import { createServingCertificates } from '../pkg/tls/index.js';
+import { startOperator, type WebhookEndpoint } from '../operator/index.js';
+import { serveHealth, startWebhook, type TlsMaterial } from '../webhook/index.js';
+import { parseConfig, type Config } from './config.js';
+
+/** Runs the operator and webhook until SIGTERM or SIGINT. Returns the process exit code. */
+export async function runManager(argv: readonly string[]): Promise<number> {
+  const parsed = parseConfig(argv, process.env);
+  if (!parsed.ok) {
+    process.stderr.write(`imprimatur run: ${parsed.error}\nRun 'imprimatur run --help' for the flags.\n`);
+    return 2;
+  }
+  const config = parsed.value;
+  const log = createLogger({ level: config.logLevel });
+  process.on('unhandledRejection', (e) => log.error('unhandled rejection (bug)', errorFields(e)));
+  try {
+    return await serve(config, log);
+  } catch (e) {
+    log.error('start-up failed', errorFields(e));
+    return 1;
+  }
+}
+
+async function serve(config: Config, log: Logger): Promise<number> {
+  const kubeConfig = new KubeConfig();
+  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
+  else kubeConfig.loadFromCluster();
+  log.info('starting', { server: kubeConfig.getCurrentCluster()?.server, local: config.local });
+
+  const { tls, caPem } = await loadTls(config);
+  const cache = new RuleCache();
+  const webhook = await startWebhook({ cache, tls, host: config.webhookHost, port: config.webhookPort, log });
+  const endpoint: WebhookEndpoint = config.local
+    ? { $case: 'url', url: `https://127.0.0.1:${webhook.port}`, caBundle: caPem }
+    : { $case: 'service', namespace: config.webhookServiceNamespace, name: config.webhookServiceName, port: 443, caBundle: caPem };
+  const probes = config.healthProbeBindAddress ? await startProbes(config.healthProbeBindAddress, cache, log) : undefined;
+  const operator = startOperator({
+    kubeConfig,
+    cache,
+    log: log.child({ component: 'operator' }),
+    webhookEndpoint: endpoint,
+    excludedNamespaces: config.excludedNamespaces,
+    workers: config.workers,
+    resyncPeriodMs: config.resyncPeriodMs,
+  });
+  operator.warm.catch((e: unknown) => log.error('warm-up failed', errorFields(e)));
+
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info('shutting down', { signal });
+  await operator.stop();
+  await webhook.close();
+  await new Promise<void>((resolve) => (probes ? probes.close(() => resolve()) : resolve()));
+  return 0;
+}
+
+async function loadTls(config: Config): Promise<{ tls: TlsMaterial; caPem: string }> {
+  if (config.local && !config.webhookCertPath) {
+    const certs = await createServingCertificates({ hosts: ['127.0.0.1', 'localhost'], validityDays: 365, now: new Date() });
+    return { tls: { certPem: certs.certPem, keyPem: certs.keyPem }, caPem: certs.caPem };
+  }
+  const dir = config.webhookCertPath!;
+  const certPem = readFileSync(join(dir, config.webhookCertName), 'utf8');
+  const keyPem = readFileSync(join(dir, config.webhookCertKey), 'utf8');
+  const caFile = join(dir, 'ca.crt');
+  return { tls: { certPem, keyPem }, caPem: existsSync(caFile) ? readFileSync(caFile, 'utf8') : certPem };
+}
+
+async function startProbes(address: { host: string; port: number }, cache: RuleCache, log: Logger): Promise<Server> {
+  const server = createHttpServer((req, res) => {
+    if (!serveHealth(req, res, { isReady: () => cache.isWarm })) {
+      res.writeHead(404).end('not found\n');
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => resolve());
+  });
+  log.info('health probes listening', address);
+  return server;
+}

@@ -1,0 +1,115 @@
+// The operator: watches ClusterPolicy and Policy objects, compiles each into the rule cache, writes status, and
+// keeps the MutatingWebhookConfiguration in line with the compiled policies.
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import {
+  AdmissionregistrationV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+} from '@kubernetes/client-node';
+import type { PolicyKind } from '../pkg/api/v1/index.js';
+import { errorFields, type Logger } from '../pkg/log/index.js';
+import type { RuleCache } from '../pkg/policy/index.js';
+import { PolicyInformer } from './kube/policy-informer.js';
+import { makeStatusWriter } from './kube/status-writer.js';
+import { makeWebhookRegistrar } from './kube/webhook-registration.js';
+import { reconcile, toPolicyRef } from './reconcile.js';
+import { desiredWebhookConfiguration, type WebhookEndpoint } from './webhook-configuration.js';
+import { WorkQueue } from './work-queue.js';
+
+export { desiredStatus, isStatusCurrent, type PolicyObject, type PolicyStatus } from './desired-status.js';
+export { reconcile, toPolicyRef, type ReconcileDeps } from './reconcile.js';
+export { WorkQueue } from './work-queue.js';
+export {
+  desiredWebhookConfiguration,
+  MUTATE_PATH,
+  MUTATING_WEBHOOK_NAME,
+  WEBHOOK_CONFIGURATION_NAME,
+  type WebhookEndpoint,
+} from './webhook-configuration.js';
+
+export interface OperatorOptions {
+  readonly kubeConfig: KubeConfig;
+  readonly cache: RuleCache;
+  readonly log: Logger;
+  /** How the API server reaches our webhook; undefined leaves webhook registration to the manifests. */
+  readonly webhookEndpoint?: WebhookEndpoint;
+  readonly excludedNamespaces: readonly string[];
+  readonly workers: number;
+  readonly resyncPeriodMs: number;
+}
+
+export interface RunningOperator {
+  /** Resolves once every policy present at start-up is compiled and the webhook registration is applied. */
+  readonly warm: Promise<void>;
+  stop(): Promise<void>;
+}
+
+const REGISTRATION_KEY = 'MutatingWebhookConfiguration';
+const KINDS: readonly PolicyKind[] = ['ClusterPolicy', 'Policy'];
+
+export function startOperator(options: OperatorOptions): RunningOperator {
+  const { kubeConfig, cache, log } = options;
+  const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
+  const policies = new WorkQueue({ baseDelayMs: 250, maxDelayMs: 60_000 });
+  const registration = new WorkQueue({ baseDelayMs: 250, maxDelayMs: 30_000 });
+  const informers = new Map(
+    KINDS.map((kind) => [kind, new PolicyInformer(kind, { kubeConfig, customObjects, log, onKey: (k) => policies.add(k) })]),
+  );
+
+  const writeStatus = makeStatusWriter(customObjects);
+  const reconcileDeps = {
+    getPolicy: (ref: ReturnType<typeof toPolicyRef>) => informers.get(ref.kind)!.get(ref),
+    cache,
+    writeStatus,
+    onCacheChanged: () => registration.add(REGISTRATION_KEY),
+    now: () => new Date(),
+    log,
+  };
+  const endpoint = options.webhookEndpoint;
+  const register = endpoint ? makeWebhookRegistrar(kubeConfig.makeApiClient(AdmissionregistrationV1Api)) : undefined;
+  const applyRegistration = async () => {
+    if (!register || !endpoint) return;
+    const config = desiredWebhookConfiguration({ endpoint, policies: cache.policies(), excludedNamespaces: options.excludedNamespaces });
+    await register(config);
+    log.debug('webhook configuration applied', { failurePolicy: config.webhooks?.[0]?.failurePolicy });
+  };
+
+  const onError = (key: string, e: unknown, retryInMs: number) =>
+    log.warn('reconcile failed; will retry', { key, retryInMs, ...errorFields(e) });
+  const workersDone = Promise.all([
+    policies.run(options.workers, (key) => reconcile(key, reconcileDeps), onError),
+    registration.run(1, applyRegistration, onError),
+  ]);
+
+  for (const informer of informers.values()) {
+    informer.start().catch((e: unknown) => log.error('policy informer failed to start', { kind: informer.kind, ...errorFields(e) }));
+  }
+  const resync = setInterval(() => {
+    for (const informer of informers.values()) for (const key of informer.keys()) policies.add(key);
+  }, options.resyncPeriodMs);
+  resync.unref();
+
+  let stopped = false;
+  const warm = (async () => {
+    await Promise.all([...informers.values()].map((i) => i.whenSynced()));
+    // The informer hands the listed objects to onKey right after its list resolves; let that happen first.
+    await nextTurn();
+    registration.add(REGISTRATION_KEY);
+    await Promise.all([policies.whenIdle(), registration.whenIdle()]);
+    if (stopped) return;
+    cache.markWarm();
+    log.info('rule cache warm', { policies: cache.size });
+  })();
+
+  return {
+    warm,
+    async stop() {
+      stopped = true;
+      clearInterval(resync);
+      await Promise.all([...informers.values()].map((i) => i.stop()));
+      policies.shutDown();
+      registration.shutDown();
+      await workersDone;
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// List+watch of one policy kind through client-node's ListWatch. client-node stops an informer on any error
+// but 410 Gone; this restarts it with backoff (a fresh list, so nothing missed while down is lost) and reports the
+// key of every object that changes. The first successful list marks the informer synced.
+import { ListWatch, Watch, type CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { GROUP, KIND_NAMES, VERSION, type PolicyKind } from '../../pkg/api/v1/index.js';
+import { errorFields, type Logger } from '../../pkg/log/index.js';
+import { toPolicyKey, type PolicyRef } from '../../pkg/policy/index.js';
+import type { PolicyObject } from '../desired-status.js';
+
+export interface PolicyInformerDeps {
+  readonly kubeConfig: KubeConfig;
+  readonly customObjects: CustomObjectsApi;
+  readonly log: Logger;
+  readonly onKey: (key: string) => void;
+  readonly restartBaseDelayMs?: number;
+  readonly restartMaxDelayMs?: number;
+}
+
+export class PolicyInformer {
+  readonly kind: PolicyKind;
+  readonly #deps: PolicyInformerDeps;
+  readonly #listWatch: ListWatch<KubernetesObject>;
+  #synced = false;
+  #syncWaiters: (() => void)[] = [];
+  #stopped = false;
+  #failures = 0;
+  #restartTimer: NodeJS.Timeout | undefined;
+
+  constructor(kind: PolicyKind, deps: PolicyInformerDeps) {
+    this.kind = kind;
+    this.#deps = deps;
+    const plural = KIND_NAMES[kind].plural;
+    const list = async () => {
+      const result = (kind === 'ClusterPolicy'
+        ? await deps.customObjects.listClusterCustomObject({ group: GROUP, version: VERSION, plural })
+        : await deps.customObjects.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, resourcePlural: plural })) as {
+        items: KubernetesObject[];
+        metadata?: { resourceVersion?: string };
+      };
+      this.#markSynced();
+      return result;
+    };
+    // autoStart=false: the constructor makes no request; start() does.
+    this.#listWatch = new ListWatch(`/apis/${GROUP}/${VERSION}/${plural}`, new Watch(deps.kubeConfig), list, false);
+    const enqueue = (obj: KubernetesObject) => {
+      const name = obj.metadata?.name;
+      if (name) deps.onKey(toPolicyKey({ kind, namespace: obj.metadata?.namespace ?? '', name }));
+    };
+    this.#listWatch.on('add', enqueue);
+    this.#listWatch.on('update', enqueue);
+    this.#listWatch.on('delete', enqueue);
+    this.#listWatch.on('error', (e: unknown) => this.#restart(e));
+  }
+
+  async start(): Promise<void> {
+    this.#stopped = false;
+    await this.#listWatch.start();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#restartTimer);
+    await this.#listWatch.stop();
+    for (const resolve of this.#syncWaiters.splice(0)) resolve();
+  }
+
+  /** Resolves once a list has succeeded (or the informer was stopped). */
+  whenSynced(): Promise<void> {
+    if (this.#synced || this.#stopped) return Promise.resolve();
+    return new Promise((resolve) => this.#syncWaiters.push(resolve));
+  }
+
+  get(ref: PolicyRef): PolicyObject | undefined {
+    return this.#listWatch.get(ref.name, ref.namespace || undefined) as PolicyObject | undefined;
+  }
+
+  /** Keys of every object the informer holds, for periodic resync. */
+  keys(): string[] {
+    return this.#listWatch.list().flatMap((o) =>
+      o.metadata?.name ? [toPolicyKey({ kind: this.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name })] : [],
+    );
+  }
+
+  #markSynced(): void {
+    this.#failures = 0;
+    if (this.#synced) return;
+    this.#synced = true;
+    for (const resolve of this.#syncWaiters.splice(0)) resolve();
+  }
+
+  #restart(error: unknown): void {
+    if (this.#stopped) return;
+    this.#failures++;
+    const base = this.#deps.restartBaseDelayMs ?? 500;
+    const delay = Math.min(base * 2 ** (this.#failures - 1), this.#deps.restartMaxDelayMs ?? 30_000);
+    this.#deps.log.warn('policy watch failed; restarting', { kind: this.kind, retryInMs: delay, ...errorFields(error) });
+    clearTimeout(this.#restartTimer);
+    this.#restartTimer = setTimeout(() => {
+      if (this.#stopped) return;
+      this.#listWatch.start().catch((e: unknown) => this.#restart(e));
+    }, delay);
+  }
+}

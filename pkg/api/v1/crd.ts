@@ -1,0 +1,123 @@
+// Builds the CustomResourceDefinitions from the TypeBox schema (schema.ts). `make manifests` writes the result to
+// crds/; a unit test fails when the committed files are stale.
+import { stringify } from 'yaml';
+import { GROUP, KIND_NAMES, VERSION, type PolicyKind } from './group-version.js';
+import { Policy } from './schema.js';
+
+type JsonSchema = { [key: string]: unknown };
+
+/**
+ * Rewrites TypeBox's JSON Schema into a Kubernetes structural schema
+ * (https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#specifying-a-structural-schema):
+ * a union of string literals becomes `enum`, a record becomes `additionalProperties`, and a node that keeps
+ * unknown fields loses everything that would describe its content.
+ */
+export function toStructuralSchema(schema: unknown): JsonSchema {
+  // TypeBox marks its schemas with symbol keys; a JSON round trip leaves plain JSON Schema.
+  return rewrite(JSON.parse(JSON.stringify(schema)) as JsonSchema);
+}
+
+function rewrite(node: JsonSchema): JsonSchema {
+  const out: JsonSchema = {};
+  const anyOf = node['anyOf'];
+  if (Array.isArray(anyOf) && anyOf.every((m: JsonSchema) => typeof m['const'] === 'string')) {
+    out['type'] = 'string';
+    out['enum'] = anyOf.map((m: JsonSchema) => m['const']);
+    copy(node, out, ['description', 'default']);
+    return out;
+  }
+  const preserve = node['x-kubernetes-preserve-unknown-fields'] === true;
+  for (const [key, value] of Object.entries(node)) {
+    switch (key) {
+      case '$id':
+      case '$schema':
+        break;
+      case 'properties':
+        out[key] = Object.fromEntries(
+          Object.entries(value as Record<string, JsonSchema>).map(([k, v]) => [k, rewrite(v)]),
+        );
+        break;
+      case 'items':
+        out[key] = rewrite(value as JsonSchema);
+        break;
+      case 'patternProperties':
+        if (!preserve) out['additionalProperties'] = rewrite(Object.values(value as Record<string, JsonSchema>)[0]!);
+        break;
+      default:
+        out[key] = value;
+    }
+  }
+  return out;
+}
+
+function copy(from: JsonSchema, to: JsonSchema, keys: readonly string[]): void {
+  for (const k of keys) if (from[k] !== undefined) to[k] = from[k];
+}
+
+const READY = '.status.conditions[?(@.type == "Ready")]';
+
+/** The CRD of one policy kind, as a plain object. */
+export function buildCrd(kind: PolicyKind): JsonSchema {
+  const names = KIND_NAMES[kind];
+  const openAPIV3Schema = toStructuralSchema(Policy);
+  // Only name and generateName may be constrained under metadata; say nothing else about it.
+  (openAPIV3Schema['properties'] as JsonSchema)['metadata'] = { type: 'object' };
+  openAPIV3Schema['description'] =
+    kind === 'ClusterPolicy'
+      ? 'ClusterPolicy declares rules that apply to resources in every namespace. Imprimatur enforces its verifyImages rules.'
+      : 'Policy declares rules that apply to resources in its own namespace. Imprimatur enforces its verifyImages rules.';
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: `${names.plural}.${GROUP}`,
+      labels: { 'app.kubernetes.io/name': 'imprimatur', 'app.kubernetes.io/part-of': 'imprimatur' },
+    },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: names.kind,
+        listKind: names.listKind,
+        plural: names.plural,
+        singular: names.singular,
+        shortNames: [...names.shortNames],
+        categories: ['kyverno'],
+      },
+      scope: names.scope,
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            { name: 'Admission', type: 'boolean', jsonPath: '.spec.admission' },
+            { name: 'Background', type: 'boolean', jsonPath: '.spec.background' },
+            { name: 'Ready', type: 'string', jsonPath: `${READY}.status` },
+            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+            { name: 'Failure Policy', type: 'string', jsonPath: '.spec.failurePolicy', priority: 1 },
+            { name: 'Validate', type: 'integer', jsonPath: '.status.rulecount.validate', priority: 1 },
+            { name: 'Mutate', type: 'integer', jsonPath: '.status.rulecount.mutate', priority: 1 },
+            { name: 'Generate', type: 'integer', jsonPath: '.status.rulecount.generate', priority: 1 },
+            { name: 'Verify Images', type: 'integer', jsonPath: '.status.rulecount.verifyimages', priority: 1 },
+            { name: 'Message', type: 'string', jsonPath: `${READY}.message`, priority: 1 },
+          ],
+          schema: { openAPIV3Schema },
+        },
+      ],
+    },
+  };
+}
+
+/** File name of a kind's CRD under crds/, in controller-gen's naming. */
+export function crdFileName(kind: PolicyKind): string {
+  return `${GROUP}_${KIND_NAMES[kind].plural}.yaml`;
+}
+
+/** The CRD of one policy kind as the YAML committed under crds/. */
+export function renderCrdYaml(kind: PolicyKind): string {
+  return (
+    '# Generated by `make manifests` from pkg/api/v1/schema.ts. Do not edit.\n---\n' +
+    stringify(buildCrd(kind), { lineWidth: 0 })
+  );
+}

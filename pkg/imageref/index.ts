@@ -1,0 +1,1 @@
+export { compileImagePattern, type ImagePattern } from './pattern.js';

@@ -1,0 +1,43 @@
+// Kyverno's image wildcards (ext/wildcard → github.com/IGLOU-EU/go-wildcard): `*` matches any run of characters,
+// including `/` and `:` and the empty run; `?` matches exactly one character. Anchored, case-sensitive, no escapes.
+// Matched without regular expressions, in O(pattern × input) time at worst, so a hostile pattern cannot make
+// admission slow.
+
+export interface ImagePattern {
+  readonly source: string;
+  matches(image: string): boolean;
+}
+
+/** Compiles a wildcard pattern once, at policy compile time. */
+export function compileImagePattern(source: string): ImagePattern {
+  // Runs of stars are equivalent to one star; collapsing them keeps the matcher's backtracking small.
+  const pattern = source.replace(/\*{2,}/g, '*');
+  if (!pattern.includes('*') && !pattern.includes('?')) {
+    return { source, matches: (image) => image === pattern };
+  }
+  return { source, matches: (image) => matchWildcard(pattern, image) };
+}
+
+function matchWildcard(p: string, s: string): boolean {
+  let pi = 0;
+  let si = 0;
+  let starP = -1;
+  let starS = 0;
+  while (si < s.length) {
+    const pc = p[pi];
+    if (pc === '*') {
+      starP = pi++;
+      starS = si;
+    } else if (pc !== undefined && (pc === '?' || pc === s[si])) {
+      pi++;
+      si++;
+    } else if (starP >= 0) {
+      pi = starP + 1;
+      si = ++starS;
+    } else {
+      return false;
+    }
+  }
+  while (p[pi] === '*') pi++;
+  return pi === p.length;
+}

@@ -1,0 +1,1 @@
+export { createLogger, createSilentLogger, errorFields, LOG_LEVELS, type Logger, type LoggerOptions, type LogLevel } from './logger.js';

@@ -1,0 +1,137 @@
+// The internal form of a policy: what the webhook reads. Everything that can be decided ahead of an admission
+// request is decided here: legacy fields converted, defaults applied, keys parsed, patterns compiled.
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { PolicyKind } from '../api/v1/index.js';
+import type { PolicyReason } from '../conditions/index.js';
+import type { ImagePattern } from '../imageref/index.js';
+
+export type FailureAction = 'Audit' | 'Enforce';
+export type FailurePolicy = 'Fail' | 'Ignore';
+
+/** Identifies a policy object; `key` is how the rule cache and the work queue name it. */
+export interface PolicyRef {
+  readonly kind: PolicyKind;
+  /** Empty for a ClusterPolicy. */
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export function toPolicyKey(ref: PolicyRef): string {
+  return `${ref.kind}/${ref.namespace}/${ref.name}`;
+}
+
+export interface RuleCount {
+  readonly validate: number;
+  readonly mutate: number;
+  readonly generate: number;
+  readonly verifyimages: number;
+}
+
+/** Where signatures come from: a static public key, parsed once. */
+export interface KeyAttestor {
+  readonly $case: 'key';
+  /** The user's field, e.g. spec.rules[0].verifyImages[0].key, for messages. */
+  readonly field: string;
+  readonly key: KeyObject;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly repository?: string;
+  readonly signatureAlgorithm: string;
+}
+
+/** A key held elsewhere (KMS or a Secret), resolved when verifying. */
+export interface KeyRefAttestor {
+  readonly $case: 'keyRef';
+  readonly field: string;
+  readonly ref: string;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly repository?: string;
+}
+
+export interface CertificateAttestor {
+  readonly $case: 'certificate';
+  readonly field: string;
+  readonly cert?: X509Certificate;
+  readonly chain: readonly X509Certificate[];
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly repository?: string;
+}
+
+export interface KeylessAttestor {
+  readonly $case: 'keyless';
+  readonly field: string;
+  readonly issuer?: ImagePattern;
+  readonly issuerRegExp?: RegExp;
+  readonly subject?: ImagePattern;
+  readonly subjectRegExp?: RegExp;
+  readonly roots: readonly X509Certificate[];
+  readonly rekorUrl?: string;
+  readonly ignoreTlog: boolean;
+  readonly ignoreSct: boolean;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly repository?: string;
+}
+
+export interface NestedAttestor {
+  readonly $case: 'nested';
+  readonly field: string;
+  readonly set: CompiledAttestorSet;
+}
+
+export type CompiledAttestor = KeyAttestor | KeyRefAttestor | CertificateAttestor | KeylessAttestor | NestedAttestor;
+
+export interface CompiledAttestorSet {
+  readonly field: string;
+  /** How many entries must verify. */
+  readonly count: number;
+  readonly entries: readonly CompiledAttestor[];
+}
+
+export interface CompiledAttestation {
+  readonly field: string;
+  readonly name?: string;
+  readonly predicateType: string;
+  readonly attestors: readonly CompiledAttestorSet[];
+  /** Conditions are kept as written; they are evaluated against each predicate. */
+  readonly conditions: readonly unknown[];
+}
+
+export interface CompiledImageVerification {
+  readonly field: string;
+  readonly type: 'Cosign' | 'SigstoreBundle' | 'Notary';
+  readonly imageReferences: readonly ImagePattern[];
+  readonly skipImageReferences: readonly ImagePattern[];
+  readonly attestors: readonly CompiledAttestorSet[];
+  readonly attestations: readonly CompiledAttestation[];
+  readonly repository?: string;
+  readonly failureAction: FailureAction;
+  readonly mutateDigest: boolean;
+  readonly verifyDigest: boolean;
+  readonly required: boolean;
+  readonly useCache: boolean;
+}
+
+export interface CompiledRule {
+  readonly name: string;
+  /** Kinds named by match, as written (Pod, apps/v1/Deployment, ...). */
+  readonly kinds: readonly string[];
+  readonly verifyImages: readonly CompiledImageVerification[];
+}
+
+export interface CompiledPolicy {
+  readonly key: string;
+  readonly ref: PolicyRef;
+  readonly uid: string;
+  readonly generation: number;
+  readonly resourceVersion: string;
+  readonly failurePolicy: FailurePolicy;
+  readonly timeoutSeconds: number;
+  readonly rules: readonly CompiledRule[];
+  readonly ruleCount: RuleCount;
+}
+
+/** Why a policy does not compile, with the field a person has to fix. */
+export interface CompileError {
+  readonly reason: Exclude<PolicyReason, 'Succeeded'>;
+  readonly field: string;
+  readonly message: string;
+}

@@ -1,0 +1,16 @@
+export { compile, DEFAULT_TIMEOUT_SECONDS } from './compile.js';
+export { RuleCache } from './rule-cache.js';
+export {
+  toPolicyKey,
+  type CompileError,
+  type CompiledAttestation,
+  type CompiledAttestor,
+  type CompiledAttestorSet,
+  type CompiledImageVerification,
+  type CompiledPolicy,
+  type CompiledRule,
+  type FailureAction,
+  type FailurePolicy,
+  type PolicyRef,
+  type RuleCount,
+} from './compiled-policy.js';

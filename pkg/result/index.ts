@@ -1,0 +1,1 @@
+export { ok, err, type Result } from './result.js';

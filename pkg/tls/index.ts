@@ -1,0 +1,1 @@
+export { createServingCertificates, type ServingCertificateOptions, type ServingCertificates } from './serving-certificates.js';

@@ -1,0 +1,31 @@
+// The admission webhook: an HTTPS server whose /mutate route reads compiled policies from the rule cache.
+import type { Logger } from '../pkg/log/index.js';
+import type { RuleCache } from '../pkg/policy/index.js';
+import { handleMutate } from './mutate.js';
+import { startWebhookServer, type RunningServer, type TlsMaterial } from './server.js';
+
+export { decodeAdmissionReview, type AdmissionRequest, type AdmissionReview } from './admission-review.js';
+export { allowed, denied, patched, toReview, type AdmissionResponse, type JsonPatchOperation } from './responses.js';
+export { handleMutate, type MutateDeps } from './mutate.js';
+export { MAX_BODY_BYTES, startWebhookServer, type RunningServer, type TlsMaterial, type WebhookServerOptions } from './server.js';
+export { serveHealth, type HealthDeps } from './health.js';
+
+export interface WebhookOptions {
+  readonly cache: RuleCache;
+  readonly tls: TlsMaterial;
+  readonly host: string;
+  readonly port: number;
+  readonly log: Logger;
+}
+
+export function startWebhook(options: WebhookOptions): Promise<RunningServer> {
+  const log = options.log.child({ component: 'webhook' });
+  return startWebhookServer({
+    tls: options.tls,
+    host: options.host,
+    port: options.port,
+    log,
+    isReady: () => options.cache.isWarm,
+    mutate: (request) => handleMutate(request, { policies: () => options.cache.policies(), log }),
+  });
+}
