@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Starts a local control plane and two OCI registries on loopback, on free ports:
+#   etcd + kube-apiserver (RBAC on, static-token admin), olareg (OCI referrers API) and distribution (none).
+# Writes $STATE/kubeconfig and a sourceable $STATE/env (KUBECONFIG, REGISTRY, REGISTRY_NOREFERRERS) and waits
+# until every part answers. Idempotent: when everything is already up it only says so.
+#
+# STATE defaults to .local/ in the repository; IMPRIMATUR_STATE_DIR points it elsewhere (the e2e suite uses its
+# own, so it never touches a developer's cluster). hack/cluster-down.sh stops exactly what this started.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE=${IMPRIMATUR_STATE_DIR:-$ROOT/.local}
+BIN=$ROOT/.tools/bin
+NODE=$BIN/node
+
+log() { printf '[cluster] %s\n' "$*" >&2; }
+
+for b in node etcd kube-apiserver kubectl olareg registry; do
+  [ -x "$BIN/$b" ] || { log "missing $BIN/$b: run 'make tools' first"; exit 1; }
+done
+
+alive() { [ -f "$STATE/pids/$1" ] && kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/null; }
+
+if [ -f "$STATE/env" ] && alive etcd && alive kube-apiserver && alive olareg && alive registry; then
+  # shellcheck disable=SC1091
+  . "$STATE/env"
+  if "$BIN/kubectl" get --raw /readyz >/dev/null 2>&1; then
+    log "already up (state in $STATE)"
+    exit 0
+  fi
+fi
+# Something is half up or stale: clear it first.
+"$ROOT/hack/cluster-down.sh" >/dev/null 2>&1 || true
+
+mkdir -p "$STATE"/{pids,logs,pki,etcd,registry-data}
+
+free_port() {
+  "$NODE" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+}
+
+# start NAME COMMAND...: in its own session, so a Ctrl-C in the calling shell does not reach it.
+start() {
+  local name=$1; shift
+  setsid "$@" >"$STATE/logs/$name.log" 2>&1 < /dev/null &
+  echo $! >"$STATE/pids/$name"
+}
+
+# wait_for NAME SECONDS COMMAND...: polls COMMAND until it succeeds; shows the log's tail if it never does.
+wait_for() {
+  local name=$1 limit=$2; shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    if ! alive "$name"; then log "$name exited; its log:"; tail -n 30 "$STATE/logs/$name.log" >&2; exit 1; fi
+    if [ $SECONDS -ge $deadline ]; then log "$name did not answer within ${limit}s; its log:"; tail -n 30 "$STATE/logs/$name.log" >&2; exit 1; fi
+    sleep 0.2
+  done
+}
+
+ETCD_PORT=$(free_port); PEER_PORT=$(free_port); API_PORT=$(free_port); REG_PORT=$(free_port); REG2_PORT=$(free_port)
+
+# Service-account signing key (mandatory since 1.20) and the admin's static token.
+openssl ecparam -name prime256v1 -genkey -noout -out "$STATE/pki/sa.key" 2>/dev/null
+openssl ec -in "$STATE/pki/sa.key" -pubout -out "$STATE/pki/sa.pub" 2>/dev/null
+TOKEN=$(openssl rand -hex 32)
+printf '%s,admin,admin-uid,"system:masters"\n' "$TOKEN" >"$STATE/pki/tokens.csv"
+
+start etcd "$BIN/etcd" --name=local --data-dir="$STATE/etcd" \
+  --listen-client-urls="http://127.0.0.1:$ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls="http://127.0.0.1:$PEER_PORT" --initial-advertise-peer-urls="http://127.0.0.1:$PEER_PORT" \
+  --initial-cluster="local=http://127.0.0.1:$PEER_PORT" --unsafe-no-fsync --log-level=warn
+wait_for etcd 30 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
+
+# No --advertise-address: 1.37 refuses a loopback one with the lease reconciler; the default-route address is
+# only written into the kubernetes Endpoints object. ServiceAccount admission is off because no controller
+# manager runs to create the default ServiceAccounts.
+start kube-apiserver "$BIN/kube-apiserver" \
+  --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
+  --bind-address=127.0.0.1 --secure-port="$API_PORT" --cert-dir="$STATE/pki" \
+  --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
+  --authorization-mode=RBAC --token-auth-file="$STATE/pki/tokens.csv" \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file="$STATE/pki/sa.pub" --service-account-signing-key-file="$STATE/pki/sa.key" \
+  --disable-admission-plugins=ServiceAccount \
+  -v=1
+wait_for kube-apiserver 120 bash -c "[ \"\$(curl -ks https://127.0.0.1:$API_PORT/readyz)\" = ok ]"
+
+cat >"$STATE/kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: imprimatur-local
+  cluster:
+    server: https://127.0.0.1:$API_PORT
+    certificate-authority: $STATE/pki/apiserver.crt
+users:
+- name: admin
+  user:
+    token: $TOKEN
+contexts:
+- name: imprimatur-local
+  context:
+    cluster: imprimatur-local
+    user: admin
+    namespace: default
+current-context: imprimatur-local
+EOF
+chmod 600 "$STATE/kubeconfig"
+wait_for kube-apiserver 30 env KUBECONFIG="$STATE/kubeconfig" "$BIN/kubectl" get namespace default
+
+start olareg "$BIN/olareg" serve --addr 127.0.0.1 --port "$REG_PORT" --store-type mem --api-delete
+wait_for olareg 30 curl -fsS "http://127.0.0.1:$REG_PORT/v2/"
+
+cat >"$STATE/registry.yml" <<EOF
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $STATE/registry-data}
+  delete: {enabled: true}
+http: {addr: "127.0.0.1:$REG2_PORT"}
+EOF
+start registry "$BIN/registry" serve "$STATE/registry.yml"
+wait_for registry 30 curl -fsS "http://127.0.0.1:$REG2_PORT/v2/"
+
+cat >"$STATE/env" <<EOF
+export KUBECONFIG=$STATE/kubeconfig
+export REGISTRY=127.0.0.1:$REG_PORT
+export REGISTRY_NOREFERRERS=127.0.0.1:$REG2_PORT
+EOF
+log "up: kube-apiserver https://127.0.0.1:$API_PORT, registry 127.0.0.1:$REG_PORT (referrers API), 127.0.0.1:$REG2_PORT (no referrers API)"
+log "state in $STATE; use it with: . $STATE/env"

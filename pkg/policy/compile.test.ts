@@ -1,0 +1,142 @@
+import { compile } from './compile.js';
+import { checkImagePolicy, OTHER_KEY, SEED_KEY } from './testdata/policies.js';
+
+function errorsOf(policy: unknown) {
+  const result = compile(policy);
+  if (result.ok) throw new Error('expected the policy not to compile');
+  return result.error;
+}
+
+describe('compile', () => {
+  describe('when given the seed check-image policy', () => {
+    const result = compile(checkImagePolicy());
+
+    it('compiles it with the legacy key turned into one key attestor', () => {
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      const policy = result.value;
+      expect(policy.key).toBe('ClusterPolicy//check-image');
+      expect(policy).toMatchObject({ uid: 'u-1', generation: 3, resourceVersion: '42', failurePolicy: 'Fail', timeoutSeconds: 30 });
+      const entry = policy.rules[0]!.verifyImages[0]!;
+      expect(entry.failureAction).toBe('Enforce');
+      expect(entry.mutateDigest && entry.verifyDigest && entry.required && entry.useCache).toBe(true);
+      expect(entry.attestors).toHaveLength(1);
+      const attestor = entry.attestors[0]!.entries[0]!;
+      expect(attestor.$case).toBe('key');
+      if (attestor.$case === 'key') expect(attestor.key.asymmetricKeyType).toBe('ec');
+      expect(entry.attestors[0]!.count).toBe(1);
+    });
+
+    it('compiles the image pattern so that * matches any image', () => {
+      if (!result.ok) throw new Error('not compiled');
+      const [pattern] = result.value.rules[0]!.verifyImages[0]!.imageReferences;
+      expect(pattern!.matches('ghcr.io/org/app:v1')).toBe(true);
+    });
+
+    it('counts one verifyImages rule', () => {
+      expect(result.ok && result.value.ruleCount).toEqual({ validate: 0, mutate: 0, generate: 0, verifyimages: 1 });
+    });
+  });
+
+  describe('when the public key is not valid PEM', () => {
+    it('fails with InvalidKey on the key field', () => {
+      const broken = SEED_KEY.replace('MFkwEwYH', 'MFkwEwYX');
+      const [error] = errorsOf(checkImagePolicy({ verifyImages: [{ image: '*', key: broken }] }));
+      expect(error).toMatchObject({ reason: 'InvalidKey', field: 'spec.rules[0].verifyImages[0].key' });
+      expect(error!.message).toMatch(/^invalid public key: /);
+    });
+
+    it('fails when the text has no PEM block at all', () => {
+      const [error] = errorsOf(checkImagePolicy({ verifyImages: [{ image: '*', key: 'not a key' }] }));
+      expect(error!.message).toBe('invalid public key: no PEM block "-----BEGIN PUBLIC KEY-----" found');
+    });
+  });
+
+  describe('when publicKeys holds several PEM blocks', () => {
+    it('expands them into one attestor each and requires all by default', () => {
+      const result = compile(
+        checkImagePolicy({
+          verifyImages: [{ imageReferences: ['ghcr.io/*'], attestors: [{ entries: [{ keys: { publicKeys: `${SEED_KEY}\n${OTHER_KEY}` } }] }] }],
+        }),
+      );
+      expect(result.ok).toBe(true);
+      if (result.ok) expect(result.value.rules[0]!.verifyImages[0]!.attestors[0]).toMatchObject({ count: 2, entries: [{ $case: 'key' }, { $case: 'key' }] });
+    });
+  });
+
+  describe('when webhookTimeoutSeconds is out of range', () => {
+    it('names the field and gives Kyverno’s message', () => {
+      const errors = errorsOf(checkImagePolicy({ spec: { webhookTimeoutSeconds: 99 } }));
+      expect(errors[0]).toMatchObject({ reason: 'InvalidSpec', field: 'spec.webhookTimeoutSeconds' });
+    });
+  });
+
+  describe('when the failure action is Audit and mutateDigest is left at its default', () => {
+    it('rejects the entry as Kyverno does', () => {
+      const errors = errorsOf(checkImagePolicy({ spec: { validationFailureAction: 'Audit' } }));
+      expect(errors).toContainEqual({
+        reason: 'InvalidSpec',
+        field: 'spec.rules[0].verifyImages[0].mutateDigest',
+        message: 'mutateDigest must be set to false for \u2018Audit\u2019 failure action',
+      });
+    });
+  });
+
+  describe('when an entry has no image reference', () => {
+    it('says an image reference is required', () => {
+      const errors = errorsOf(checkImagePolicy({ verifyImages: [{ key: SEED_KEY }] }));
+      expect(errors).toContainEqual({ reason: 'InvalidSpec', field: 'spec.rules[0].verifyImages[0].imageReferences', message: 'An image reference is required' });
+    });
+  });
+
+  describe('when an attestor set asks for more entries than it has', () => {
+    it('says the count cannot exceed the entries', () => {
+      const errors = errorsOf(
+        checkImagePolicy({ verifyImages: [{ imageReferences: ['*'], attestors: [{ count: 2, entries: [{ keys: { publicKeys: SEED_KEY } }] }] }] }),
+      );
+      expect(errors).toContainEqual({ reason: 'InvalidSpec', field: 'spec.rules[0].verifyImages[0].attestors[0].count', message: 'Count cannot exceed length of entries' });
+    });
+  });
+
+  describe('when an attestor names two kinds of verification', () => {
+    it('asks for exactly one', () => {
+      const errors = errorsOf(
+        checkImagePolicy({
+          verifyImages: [{ imageReferences: ['*'], attestors: [{ entries: [{ keys: { publicKeys: SEED_KEY }, keyless: { roots: 'x' } }] }] }],
+        }),
+      );
+      expect(errors[0]).toMatchObject({ field: 'spec.rules[0].verifyImages[0].attestors[0].entries[0]', message: 'keys, certificates, keyless, or a nested attestor is required' });
+    });
+  });
+
+  describe('when the object does not match the schema', () => {
+    it('reports InvalidSpec with the path of the wrong field', () => {
+      const policy = checkImagePolicy();
+      (policy.spec.rules[0] as Record<string, unknown>)['verifyImages'] = [{ image: '*', key: SEED_KEY, mutateDigest: 'yes' }];
+      const errors = errorsOf(policy);
+      expect(errors[0]).toMatchObject({ reason: 'InvalidSpec', field: 'spec.rules[0].verifyImages[0].mutateDigest' });
+    });
+  });
+
+  describe('when a rule combines verifyImages with validate', () => {
+    it('rejects the rule with Kyverno’s message', () => {
+      const policy = checkImagePolicy();
+      (policy.spec.rules[0] as Record<string, unknown>)['validate'] = { message: 'x' };
+      const errors = errorsOf(policy);
+      expect(errors[0]!.message).toMatch(/^Multiple operations defined in the rule 'check-image'/);
+    });
+  });
+
+  describe('when a legacy key comes with attestations', () => {
+    it('uses the key for the attestations too', () => {
+      const result = compile(
+        checkImagePolicy({ verifyImages: [{ image: '*', key: SEED_KEY, attestations: [{ predicateType: 'https://example.com/CodeReview/v1', conditions: [] }] }] }),
+      );
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      const entry = result.value.rules[0]!.verifyImages[0]!;
+      expect(entry.attestors).toHaveLength(0);
+      expect(entry.attestations[0]).toMatchObject({ predicateType: 'https://example.com/CodeReview/v1', attestors: [{ entries: [{ $case: 'key' }] }] });
+    });
+  });
+});
