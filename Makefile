@@ -29,17 +29,22 @@ manifests: build ## Generate crds/*.yaml from the TypeScript schema (pkg/api/v1/
 .PHONY: generate
 generate: manifests ## Alias of manifests: nothing else is generated.
 
+.PHONY: fmt
+fmt: node_modules ## Format the TypeScript and JavaScript sources with prettier.
+	node node_modules/prettier/bin/prettier.cjs --write "**/*.{ts,js}"
+
 .PHONY: vet
 vet: node_modules ## Type-check everything, tests included.
 	$(TSC) --noEmit -p tsconfig.json
 
 .PHONY: lint
-lint: node_modules ## Lint with eslint (no warnings allowed).
+lint: node_modules ## Lint with eslint (no warnings allowed) and check formatting.
 	node node_modules/eslint/bin/eslint.js --max-warnings 0 .
+	node node_modules/prettier/bin/prettier.cjs --check --log-level warn "**/*.{ts,js}"
 
 .PHONY: test
 test: tools vet lint build ## Run the unit and end-to-end tests (starts and stops its own control plane and registries).
-	@mkdir -p $(TEST_RESULTS)
+	@mkdir -p $(TEST_RESULTS) && rm -f $(TEST_RESULTS)/jest.json
 	@status=0; $(JEST) --ci --json --outputFile=$(TEST_RESULTS)/jest.json || status=$$?; \
 	  IMPRIMATUR_STATE_DIR=$(E2E_STATE) hack/cluster-down.sh >/dev/null 2>&1 || true; \
 	  exit $$status
@@ -69,7 +74,7 @@ run: tools build ## Run the operator: against KUBECONFIG when set, or else again
 	@if [ -z "$${KUBECONFIG:-}" ]; then \
 	  hack/cluster-up.sh; \
 	  . $(LOCAL)/env; \
-	  kubectl apply --server-side -f crds/ >/dev/null; \
+	  kubectl apply --server-side -k crds >/dev/null; \
 	  kubectl wait --for condition=Established --timeout=60s crd/clusterpolicies.kyverno.io crd/policies.kyverno.io >/dev/null; \
 	  echo; echo "Local control plane and registries are up. In another shell:"; \
 	  echo "  export KUBECONFIG=$(LOCAL)/kubeconfig PATH=$(TOOLS_BIN):\$$PATH"; \

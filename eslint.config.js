@@ -23,20 +23,43 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/operator/**', '**/webhook/**', '**/cmd/**'], message: 'pkg/ must not depend on operator/, webhook/ or cmd/.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/operator/**', '**/webhook/**', '**/cmd/**'],
+              message: 'pkg/ must not depend on operator/, webhook/ or cmd/.',
+            },
+          ],
+        },
       ],
     },
   },
   {
     files: ['operator/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/webhook/**'], message: 'operator/ and webhook/ meet only in cmd/main.ts.' }, deepImport] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/webhook/**'], message: 'operator/ and webhook/ meet only in cmd/main.ts.' },
+            deepImport,
+          ],
+        },
+      ],
     },
   },
   {
     files: ['webhook/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['**/operator/**'], message: 'operator/ and webhook/ meet only in cmd/main.ts.' }, deepImport] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/operator/**'], message: 'operator/ and webhook/ meet only in cmd/main.ts.' },
+            deepImport,
+          ],
+        },
+      ],
     },
   },
   {
@@ -44,7 +67,15 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/operator/*', '**/webhook/*', '!**/operator/index.js', '!**/webhook/index.js'], message: 'Import operator/ and webhook/ through their index.ts.' }, deepImport] },
+        {
+          patterns: [
+            {
+              group: ['**/operator/*', '**/webhook/*', '!**/operator/index.js', '!**/webhook/index.js'],
+              message: 'Import operator/ and webhook/ through their index.ts.',
+            },
+            deepImport,
+          ],
+        },
       ],
     },
   },

@@ -23,28 +23,71 @@ export interface Config {
 }
 
 export const FLAGS = {
-  local: { type: 'boolean', default: false, help: 'Run outside the cluster: webhook on 127.0.0.1 with a generated CA, registered by URL.' },
+  local: {
+    type: 'boolean',
+    default: false,
+    help: 'Run outside the cluster: webhook on 127.0.0.1 with a generated CA, registered by URL.',
+  },
   kubeconfig: { type: 'string', help: 'Path to a kubeconfig; defaults to $KUBECONFIG, then the in-cluster config.' },
-  'webhook-host': { type: 'string', help: 'Address the webhook binds to (default 127.0.0.1 with --local, else 0.0.0.0).' },
+  'webhook-host': {
+    type: 'string',
+    help: 'Address the webhook binds to (default 127.0.0.1 with --local, else 0.0.0.0).',
+  },
   'webhook-port': { type: 'string', default: '9443', help: 'Port of the HTTPS webhook server; 0 picks a free port.' },
-  'webhook-cert-path': { type: 'string', help: 'Directory with the webhook serving certificate (and ca.crt); required without --local.' },
-  'webhook-cert-name': { type: 'string', default: 'tls.crt', help: 'File name of the serving certificate in --webhook-cert-path.' },
-  'webhook-cert-key': { type: 'string', default: 'tls.key', help: 'File name of the serving key in --webhook-cert-path.' },
-  'webhook-service-name': { type: 'string', default: 'imprimatur-webhook-service', help: 'Service that fronts the webhook in the cluster.' },
-  'webhook-service-namespace': { type: 'string', help: 'Namespace of that Service; defaults to $POD_NAMESPACE, then imprimatur-system.' },
-  'health-probe-bind-address': { type: 'string', default: ':8081', help: 'host:port of the plain-HTTP /healthz and /readyz; 0 disables.' },
-  'excluded-namespaces': { type: 'string', default: 'kube-system', help: 'Comma-separated namespaces the webhook never sees.' },
+  'webhook-cert-path': {
+    type: 'string',
+    help: 'Directory with the webhook serving certificate (and ca.crt); required without --local.',
+  },
+  'webhook-cert-name': {
+    type: 'string',
+    default: 'tls.crt',
+    help: 'File name of the serving certificate in --webhook-cert-path.',
+  },
+  'webhook-cert-key': {
+    type: 'string',
+    default: 'tls.key',
+    help: 'File name of the serving key in --webhook-cert-path.',
+  },
+  'webhook-service-name': {
+    type: 'string',
+    default: 'imprimatur-webhook-service',
+    help: 'Service that fronts the webhook in the cluster.',
+  },
+  'webhook-service-namespace': {
+    type: 'string',
+    help: 'Namespace of that Service; defaults to $POD_NAMESPACE, then imprimatur-system.',
+  },
+  'health-probe-bind-address': {
+    type: 'string',
+    default: ':8081',
+    help: 'host:port of the plain-HTTP /healthz and /readyz; 0 disables.',
+  },
+  'excluded-namespaces': {
+    type: 'string',
+    default: 'kube-system',
+    help: 'Comma-separated namespaces the webhook never sees.',
+  },
   workers: { type: 'string', default: '2', help: 'Concurrent policy reconciles.' },
-  'resync-period': { type: 'string', default: '10m', help: 'How often every policy is reconciled again, e.g. 30s, 10m, 1h.' },
+  'resync-period': {
+    type: 'string',
+    default: '10m',
+    help: 'How often every policy is reconciled again, e.g. 30s, 10m, 1h.',
+  },
   'log-level': { type: 'string', default: 'info', help: 'error, warn, info or debug.' },
 } as const;
 
 type FlagName = keyof typeof FLAGS;
 const options = Object.fromEntries(
-  Object.entries(FLAGS).map(([name, f]) => [name, 'default' in f ? { type: f.type, default: f.default } : { type: f.type }]),
+  Object.entries(FLAGS).map(([name, f]) => [
+    name,
+    'default' in f ? { type: f.type, default: f.default } : { type: f.type },
+  ]),
 ) as { [K in FlagName]: { type: (typeof FLAGS)[K]['type']; default?: string | boolean } };
 
-export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): Result<Config, string> {
+export function parseConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Result<Config, string> {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
@@ -56,26 +99,39 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
   const integer = (name: FlagName, min: number, max: number): number => {
     const raw = str(name) ?? '';
     const n = Number(raw);
-    if (!/^\d+$/.test(raw) || n < min || n > max) problems.push(`--${name}: invalid value ${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+    if (!/^\d+$/.test(raw) || n < min || n > max)
+      problems.push(`--${name}: invalid value ${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
     return n;
   };
   const local = values['local'] === true;
   const webhookPort = integer('webhook-port', 0, 65535);
   const workers = integer('workers', 1, 64);
   const resync = parseDuration(str('resync-period') ?? '');
-  if (resync === undefined || resync < 1000) problems.push(`--resync-period: invalid value ${JSON.stringify(str('resync-period'))}: expected a duration of at least 1s, e.g. 30s, 10m, 1h`);
+  if (resync === undefined || resync < 1000)
+    problems.push(
+      `--resync-period: invalid value ${JSON.stringify(str('resync-period'))}: expected a duration of at least 1s, e.g. 30s, 10m, 1h`,
+    );
   const logLevel = str('log-level') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) problems.push(`--log-level: invalid value ${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    problems.push(`--log-level: invalid value ${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
   let healthProbeBindAddress: Config['healthProbeBindAddress'];
   const probe = str('health-probe-bind-address') ?? '';
   if (probe !== '0') {
     const m = /^(.*):(\d+)$/.exec(probe);
     const port = m ? Number(m[2]) : NaN;
-    if (!m || port > 65535) problems.push(`--health-probe-bind-address: invalid value ${JSON.stringify(probe)}: expected host:port, :port or 0`);
-    else healthProbeBindAddress = { host: m[1] === '' ? (local ? '127.0.0.1' : '0.0.0.0') : m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+    if (!m || port > 65535)
+      problems.push(
+        `--health-probe-bind-address: invalid value ${JSON.stringify(probe)}: expected host:port, :port or 0`,
+      );
+    else
+      healthProbeBindAddress = {
+        host: m[1] === '' ? (local ? '127.0.0.1' : '0.0.0.0') : m[1]!.replace(/^\[(.*)\]$/, '$1'),
+        port,
+      };
   }
   const webhookCertPath = str('webhook-cert-path');
-  if (!local && !webhookCertPath) problems.push('--webhook-cert-path: required unless --local is set (the webhook needs a serving certificate)');
+  if (!local && !webhookCertPath)
+    problems.push('--webhook-cert-path: required unless --local is set (the webhook needs a serving certificate)');
   if (problems.length > 0) return err(problems.join('\n'));
   const kubeconfig = str('kubeconfig') ?? env['KUBECONFIG'];
   return ok({
@@ -89,7 +145,10 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     webhookServiceName: str('webhook-service-name')!,
     webhookServiceNamespace: str('webhook-service-namespace') ?? env['POD_NAMESPACE'] ?? 'imprimatur-system',
     ...(healthProbeBindAddress ? { healthProbeBindAddress } : {}),
-    excludedNamespaces: (str('excluded-namespaces') ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    excludedNamespaces: (str('excluded-namespaces') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     workers,
     resyncPeriodMs: resync ?? 0,
     logLevel,

@@ -40,8 +40,16 @@ async function serve(config: Config, log: Logger): Promise<number> {
   const webhook = await startWebhook({ cache, tls, host: config.webhookHost, port: config.webhookPort, log });
   const endpoint: WebhookEndpoint = config.local
     ? { $case: 'url', url: `https://127.0.0.1:${webhook.port}`, caBundle: caPem }
-    : { $case: 'service', namespace: config.webhookServiceNamespace, name: config.webhookServiceName, port: 443, caBundle: caPem };
-  const probes = config.healthProbeBindAddress ? await startProbes(config.healthProbeBindAddress, cache, log) : undefined;
+    : {
+        $case: 'service',
+        namespace: config.webhookServiceNamespace,
+        name: config.webhookServiceName,
+        port: 443,
+        caBundle: caPem,
+      };
+  const probes = config.healthProbeBindAddress
+    ? await startProbes(config.healthProbeBindAddress, cache, log)
+    : undefined;
   const operator = startOperator({
     kubeConfig,
     cache,
@@ -66,7 +74,11 @@ async function serve(config: Config, log: Logger): Promise<number> {
 
 async function loadTls(config: Config): Promise<{ tls: TlsMaterial; caPem: string }> {
   if (config.local && !config.webhookCertPath) {
-    const certs = await createServingCertificates({ hosts: ['127.0.0.1', 'localhost'], validityDays: 365, now: new Date() });
+    const certs = await createServingCertificates({
+      hosts: ['127.0.0.1', 'localhost'],
+      validityDays: 365,
+      now: new Date(),
+    });
     return { tls: { certPem: certs.certPem, keyPem: certs.keyPem }, caPem: certs.caPem };
   }
   const dir = config.webhookCertPath!;

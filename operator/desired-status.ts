@@ -20,7 +20,11 @@ export interface PolicyObject {
 /** The condition message limit of metav1.Condition. */
 const MAX_MESSAGE = 32768;
 
-export function desiredStatus(policy: PolicyObject, result: Result<CompiledPolicy, CompileError[]>, now: Date): PolicyStatus {
+export function desiredStatus(
+  policy: PolicyObject,
+  result: Result<CompiledPolicy, CompileError[]>,
+  now: Date,
+): PolicyStatus {
   const observedGeneration = policy.metadata?.generation ?? 0;
   const previous = policy.status?.conditions;
   if (result.ok) {
@@ -79,5 +83,10 @@ function countRulesLeniently(rules: readonly unknown[] | undefined): RuleCount {
       typeof r === 'object' && r !== null && !String((r as { name?: unknown }).name ?? '').startsWith('autogen-'),
   );
   const count = (t: string) => own.filter((r) => r[t] !== undefined).length;
-  return { validate: count('validate'), mutate: count('mutate'), generate: count('generate'), verifyimages: count('verifyImages') };
+  return {
+    validate: count('validate'),
+    mutate: count('mutate'),
+    generate: count('generate'),
+    verifyimages: count('verifyImages'),
+  };
 }

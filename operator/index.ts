@@ -1,11 +1,7 @@
 // The operator: watches ClusterPolicy and Policy objects, compiles each into the rule cache, writes status, and
 // keeps the MutatingWebhookConfiguration in line with the compiled policies.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import {
-  AdmissionregistrationV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-} from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { PolicyKind } from '../pkg/api/v1/index.js';
 import { errorFields, type Logger } from '../pkg/log/index.js';
 import type { RuleCache } from '../pkg/policy/index.js';
@@ -53,7 +49,10 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   const policies = new WorkQueue({ baseDelayMs: 250, maxDelayMs: 60_000 });
   const registration = new WorkQueue({ baseDelayMs: 250, maxDelayMs: 30_000 });
   const informers = new Map(
-    KINDS.map((kind) => [kind, new PolicyInformer(kind, { kubeConfig, customObjects, log, onKey: (k) => policies.add(k) })]),
+    KINDS.map((kind) => [
+      kind,
+      new PolicyInformer(kind, { kubeConfig, customObjects, log, onKey: (k) => policies.add(k) }),
+    ]),
   );
 
   const writeStatus = makeStatusWriter(customObjects);
@@ -69,7 +68,11 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   const register = endpoint ? makeWebhookRegistrar(kubeConfig.makeApiClient(AdmissionregistrationV1Api)) : undefined;
   const applyRegistration = async () => {
     if (!register || !endpoint) return;
-    const config = desiredWebhookConfiguration({ endpoint, policies: cache.policies(), excludedNamespaces: options.excludedNamespaces });
+    const config = desiredWebhookConfiguration({
+      endpoint,
+      policies: cache.policies(),
+      excludedNamespaces: options.excludedNamespaces,
+    });
     await register(config);
     log.debug('webhook configuration applied', { failurePolicy: config.webhooks?.[0]?.failurePolicy });
   };
@@ -82,7 +85,9 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   ]);
 
   for (const informer of informers.values()) {
-    informer.start().catch((e: unknown) => log.error('policy informer failed to start', { kind: informer.kind, ...errorFields(e) }));
+    informer
+      .start()
+      .catch((e: unknown) => log.error('policy informer failed to start', { kind: informer.kind, ...errorFields(e) }));
   }
   const resync = setInterval(() => {
     for (const informer of informers.values()) for (const key of informer.keys()) policies.add(key);

@@ -39,7 +39,8 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<void>
   const result = compile(policy);
   const cached = deps.cache.get(key);
   if (result.ok) {
-    if (cached?.resourceVersion !== result.value.resourceVersion || cached.uid !== result.value.uid) {
+    // generation moves only with the spec, so our own status writes do not count as changes.
+    if (cached?.uid !== result.value.uid || cached.generation !== result.value.generation) {
       deps.cache.upsert(result.value);
       deps.onCacheChanged();
       log.info('policy compiled', { rules: result.value.rules.length, resourceVersion: result.value.resourceVersion });

@@ -11,7 +11,13 @@ export const MUTATE_PATH = '/mutate';
 /** Where the API server reaches the webhook: a URL (local mode) or an in-cluster Service. */
 export type WebhookEndpoint =
   | { readonly $case: 'url'; readonly url: string; readonly caBundle: string }
-  | { readonly $case: 'service'; readonly namespace: string; readonly name: string; readonly port: number; readonly caBundle: string };
+  | {
+      readonly $case: 'service';
+      readonly namespace: string;
+      readonly name: string;
+      readonly port: number;
+      readonly caBundle: string;
+    };
 
 export interface WebhookConfigurationInput {
   readonly endpoint: WebhookEndpoint;
@@ -28,7 +34,10 @@ export function desiredWebhookConfiguration(input: WebhookConfigurationInput): V
   const clientConfig =
     endpoint.$case === 'url'
       ? { url: `${endpoint.url.replace(/\/$/, '')}${MUTATE_PATH}`, caBundle }
-      : { service: { namespace: endpoint.namespace, name: endpoint.name, port: endpoint.port, path: MUTATE_PATH }, caBundle };
+      : {
+          service: { namespace: endpoint.namespace, name: endpoint.name, port: endpoint.port, path: MUTATE_PATH },
+          caBundle,
+        };
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
@@ -47,9 +56,13 @@ export function desiredWebhookConfiguration(input: WebhookConfigurationInput): V
         sideEffects: 'None',
         timeoutSeconds,
         namespaceSelector: {
-          matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...input.excludedNamespaces] }],
+          matchExpressions: [
+            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...input.excludedNamespaces] },
+          ],
         },
-        rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: '*' }],
+        rules: [
+          { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: '*' },
+        ],
       },
     ],
   };

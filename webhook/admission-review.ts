@@ -27,7 +27,8 @@ export function decodeAdmissionReview(body: unknown): Result<AdmissionReview, st
   if (body['apiVersion'] !== 'admission.k8s.io/v1') {
     return err(`apiVersion: unsupported value ${JSON.stringify(body['apiVersion'])}: expected "admission.k8s.io/v1"`);
   }
-  if (body['kind'] !== 'AdmissionReview') return err(`kind: unsupported value ${JSON.stringify(body['kind'])}: expected "AdmissionReview"`);
+  if (body['kind'] !== 'AdmissionReview')
+    return err(`kind: unsupported value ${JSON.stringify(body['kind'])}: expected "AdmissionReview"`);
   const request = body['request'];
   if (!isObject(request)) return err('request: Required value');
   const uid = request['uid'];
@@ -38,7 +39,9 @@ export function decodeAdmissionReview(body: unknown): Result<AdmissionReview, st
   }
   const operation = request['operation'];
   if (typeof operation !== 'string' || !OPERATIONS.has(operation)) {
-    return err(`request.operation: unsupported value ${JSON.stringify(operation)}: expected CREATE, UPDATE, DELETE or CONNECT`);
+    return err(
+      `request.operation: unsupported value ${JSON.stringify(operation)}: expected CREATE, UPDATE, DELETE or CONNECT`,
+    );
   }
   for (const f of ['namespace', 'name', 'subResource'] as const) {
     if (request[f] !== undefined && typeof request[f] !== 'string') return err(`request.${f}: expected a string`);

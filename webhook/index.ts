@@ -7,7 +7,13 @@ import { startWebhookServer, type RunningServer, type TlsMaterial } from './serv
 export { decodeAdmissionReview, type AdmissionRequest, type AdmissionReview } from './admission-review.js';
 export { allowed, denied, patched, toReview, type AdmissionResponse, type JsonPatchOperation } from './responses.js';
 export { handleMutate, type MutateDeps } from './mutate.js';
-export { MAX_BODY_BYTES, startWebhookServer, type RunningServer, type TlsMaterial, type WebhookServerOptions } from './server.js';
+export {
+  MAX_BODY_BYTES,
+  startWebhookServer,
+  type RunningServer,
+  type TlsMaterial,
+  type WebhookServerOptions,
+} from './server.js';
 export { serveHealth, type HealthDeps } from './health.js';
 
 export interface WebhookOptions {

@@ -30,7 +30,11 @@ export function denied(uid: string, message: string, warnings: readonly string[]
   return withWarnings({ uid, allowed: false, status: { code: 403, reason: 'Forbidden', message } }, warnings);
 }
 
-export function patched(uid: string, ops: readonly JsonPatchOperation[], warnings: readonly string[] = []): AdmissionResponse {
+export function patched(
+  uid: string,
+  ops: readonly JsonPatchOperation[],
+  warnings: readonly string[] = [],
+): AdmissionResponse {
   if (ops.length === 0) return allowed(uid, warnings);
   return withWarnings(
     { uid, allowed: true, patchType: 'JSONPatch', patch: Buffer.from(JSON.stringify(ops)).toString('base64') },

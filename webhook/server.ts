@@ -33,7 +33,13 @@ export interface RunningServer {
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningServer> {
   const { log } = options;
   const server: Server = createServer(
-    { cert: options.tls.certPem, key: options.tls.keyPem, minVersion: 'TLSv1.2', requestTimeout: 60_000, headersTimeout: 20_000 },
+    {
+      cert: options.tls.certPem,
+      key: options.tls.keyPem,
+      minVersion: 'TLSv1.2',
+      requestTimeout: 60_000,
+      headersTimeout: 20_000,
+    },
     (req, res) => {
       handle(req, res, options).catch((e: unknown) => {
         log.error('admission handler failed', errorFields(e));
@@ -69,7 +75,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   if (path !== '/mutate') return sendText(res, 404, 'not found\n');
   if (req.method !== 'POST') return sendText(res, 405, 'method not allowed: use POST\n');
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
-  if (type !== 'application/json') return sendText(res, 400, `content-type ${JSON.stringify(type)} is not application/json\n`);
+  if (type !== 'application/json')
+    return sendText(res, 400, `content-type ${JSON.stringify(type)} is not application/json\n`);
   const body = await readBody(req, MAX_BODY_BYTES);
   if (!body.ok) return sendText(res, body.code, `${body.message}\n`);
   let json: unknown;

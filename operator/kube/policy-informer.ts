@@ -1,11 +1,18 @@
 // List+watch of one policy kind through client-node's ListWatch. client-node stops an informer on any error
 // but 410 Gone; this restarts it with backoff (a fresh list, so nothing missed while down is lost) and reports the
 // key of every object that changes. The first successful list marks the informer synced.
-import { ListWatch, Watch, type CustomObjectsApi, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ListWatch,
+  Watch,
+  type CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { GROUP, KIND_NAMES, VERSION, type PolicyKind } from '../../pkg/api/v1/index.js';
-import { errorFields, type Logger } from '../../pkg/log/index.js';
+import type { Logger } from '../../pkg/log/index.js';
 import { toPolicyKey, type PolicyRef } from '../../pkg/policy/index.js';
 import type { PolicyObject } from '../desired-status.js';
+import { apiErrorFields } from './api-error.js';
 
 export interface PolicyInformerDeps {
   readonly kubeConfig: KubeConfig;
@@ -31,9 +38,15 @@ export class PolicyInformer {
     this.#deps = deps;
     const plural = KIND_NAMES[kind].plural;
     const list = async () => {
-      const result = (kind === 'ClusterPolicy'
-        ? await deps.customObjects.listClusterCustomObject({ group: GROUP, version: VERSION, plural })
-        : await deps.customObjects.listCustomObjectForAllNamespaces({ group: GROUP, version: VERSION, resourcePlural: plural })) as {
+      const result = (
+        kind === 'ClusterPolicy'
+          ? await deps.customObjects.listClusterCustomObject({ group: GROUP, version: VERSION, plural })
+          : await deps.customObjects.listCustomObjectForAllNamespaces({
+              group: GROUP,
+              version: VERSION,
+              resourcePlural: plural,
+            })
+      ) as {
         items: KubernetesObject[];
         metadata?: { resourceVersion?: string };
       };
@@ -76,9 +89,13 @@ export class PolicyInformer {
 
   /** Keys of every object the informer holds, for periodic resync. */
   keys(): string[] {
-    return this.#listWatch.list().flatMap((o) =>
-      o.metadata?.name ? [toPolicyKey({ kind: this.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name })] : [],
-    );
+    return this.#listWatch
+      .list()
+      .flatMap((o) =>
+        o.metadata?.name
+          ? [toPolicyKey({ kind: this.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name })]
+          : [],
+      );
   }
 
   #markSynced(): void {
@@ -93,7 +110,11 @@ export class PolicyInformer {
     this.#failures++;
     const base = this.#deps.restartBaseDelayMs ?? 500;
     const delay = Math.min(base * 2 ** (this.#failures - 1), this.#deps.restartMaxDelayMs ?? 30_000);
-    this.#deps.log.warn('policy watch failed; restarting', { kind: this.kind, retryInMs: delay, ...errorFields(error) });
+    this.#deps.log.warn('policy watch failed; restarting', {
+      kind: this.kind,
+      retryInMs: delay,
+      ...apiErrorFields(error),
+    });
     clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
       if (this.#stopped) return;

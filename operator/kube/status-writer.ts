@@ -4,24 +4,20 @@ import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kuberne
 import { GROUP, KIND_NAMES, VERSION } from '../../pkg/api/v1/index.js';
 import type { PolicyRef } from '../../pkg/policy/index.js';
 import type { PolicyStatus } from '../desired-status.js';
+import { KubeApiError } from './api-error.js';
 
 const FIELD_MANAGER = 'imprimatur';
 
 export function makeStatusWriter(customObjects: CustomObjectsApi) {
   const options = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
   return async (ref: PolicyRef, status: PolicyStatus): Promise<void> => {
-    const plural = KIND_NAMES[ref.kind].plural;
-    const body = { status };
-    if (ref.kind === 'ClusterPolicy') {
-      await customObjects.patchClusterCustomObjectStatus(
-        { group: GROUP, version: VERSION, plural, name: ref.name, body, fieldManager: FIELD_MANAGER },
-        options,
-      );
-    } else {
-      await customObjects.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace: ref.namespace, plural, name: ref.name, body, fieldManager: FIELD_MANAGER },
-        options,
-      );
+    const common = { group: GROUP, version: VERSION, plural: KIND_NAMES[ref.kind].plural, name: ref.name };
+    const request = { ...common, body: { status }, fieldManager: FIELD_MANAGER };
+    try {
+      if (ref.kind === 'ClusterPolicy') await customObjects.patchClusterCustomObjectStatus(request, options);
+      else await customObjects.patchNamespacedCustomObjectStatus({ ...request, namespace: ref.namespace }, options);
+    } catch (e) {
+      throw new KubeApiError(`patch status of ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`, e);
     }
   };
 }

@@ -15,7 +15,11 @@ export interface Condition {
 export type ConditionInput = Omit<Condition, 'lastTransitionTime'>;
 
 /** Returns `conditions` with `input` set, keeping the old transition time when the status did not change. */
-export function setCondition(conditions: readonly Condition[] | undefined, input: ConditionInput, now: Date): Condition[] {
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  input: ConditionInput,
+  now: Date,
+): Condition[] {
   const list = conditions ?? [];
   const previous = list.find((c) => c.type === input.type);
   const lastTransitionTime =

@@ -1,1 +1,9 @@
-export { createLogger, createSilentLogger, errorFields, LOG_LEVELS, type Logger, type LoggerOptions, type LogLevel } from './logger.js';
+export {
+  createLogger,
+  createSilentLogger,
+  errorFields,
+  LOG_LEVELS,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+} from './logger.js';

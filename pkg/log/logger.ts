@@ -14,7 +14,11 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions): Logger {
   return winston.createLogger({
     level: options.level,
-    format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), winston.format.json()),
+    format: winston.format.combine(
+      winston.format.timestamp(),
+      winston.format.errors({ stack: false }),
+      winston.format.json(),
+    ),
     transports: [
       options.stream
         ? new winston.transports.Stream({ stream: options.stream })

@@ -16,7 +16,13 @@ describe('compile', () => {
       if (!result.ok) return;
       const policy = result.value;
       expect(policy.key).toBe('ClusterPolicy//check-image');
-      expect(policy).toMatchObject({ uid: 'u-1', generation: 3, resourceVersion: '42', failurePolicy: 'Fail', timeoutSeconds: 30 });
+      expect(policy).toMatchObject({
+        uid: 'u-1',
+        generation: 3,
+        resourceVersion: '42',
+        failurePolicy: 'Fail',
+        timeoutSeconds: 30,
+      });
       const entry = policy.rules[0]!.verifyImages[0]!;
       expect(entry.failureAction).toBe('Enforce');
       expect(entry.mutateDigest && entry.verifyDigest && entry.required && entry.useCache).toBe(true);
@@ -56,11 +62,20 @@ describe('compile', () => {
     it('expands them into one attestor each and requires all by default', () => {
       const result = compile(
         checkImagePolicy({
-          verifyImages: [{ imageReferences: ['ghcr.io/*'], attestors: [{ entries: [{ keys: { publicKeys: `${SEED_KEY}\n${OTHER_KEY}` } }] }] }],
+          verifyImages: [
+            {
+              imageReferences: ['ghcr.io/*'],
+              attestors: [{ entries: [{ keys: { publicKeys: `${SEED_KEY}\n${OTHER_KEY}` } }] }],
+            },
+          ],
         }),
       );
       expect(result.ok).toBe(true);
-      if (result.ok) expect(result.value.rules[0]!.verifyImages[0]!.attestors[0]).toMatchObject({ count: 2, entries: [{ $case: 'key' }, { $case: 'key' }] });
+      if (result.ok)
+        expect(result.value.rules[0]!.verifyImages[0]!.attestors[0]).toMatchObject({
+          count: 2,
+          entries: [{ $case: 'key' }, { $case: 'key' }],
+        });
     });
   });
 
@@ -85,16 +100,28 @@ describe('compile', () => {
   describe('when an entry has no image reference', () => {
     it('says an image reference is required', () => {
       const errors = errorsOf(checkImagePolicy({ verifyImages: [{ key: SEED_KEY }] }));
-      expect(errors).toContainEqual({ reason: 'InvalidSpec', field: 'spec.rules[0].verifyImages[0].imageReferences', message: 'An image reference is required' });
+      expect(errors).toContainEqual({
+        reason: 'InvalidSpec',
+        field: 'spec.rules[0].verifyImages[0].imageReferences',
+        message: 'An image reference is required',
+      });
     });
   });
 
   describe('when an attestor set asks for more entries than it has', () => {
     it('says the count cannot exceed the entries', () => {
       const errors = errorsOf(
-        checkImagePolicy({ verifyImages: [{ imageReferences: ['*'], attestors: [{ count: 2, entries: [{ keys: { publicKeys: SEED_KEY } }] }] }] }),
+        checkImagePolicy({
+          verifyImages: [
+            { imageReferences: ['*'], attestors: [{ count: 2, entries: [{ keys: { publicKeys: SEED_KEY } }] }] },
+          ],
+        }),
       );
-      expect(errors).toContainEqual({ reason: 'InvalidSpec', field: 'spec.rules[0].verifyImages[0].attestors[0].count', message: 'Count cannot exceed length of entries' });
+      expect(errors).toContainEqual({
+        reason: 'InvalidSpec',
+        field: 'spec.rules[0].verifyImages[0].attestors[0].count',
+        message: 'Count cannot exceed length of entries',
+      });
     });
   });
 
@@ -102,17 +129,27 @@ describe('compile', () => {
     it('asks for exactly one', () => {
       const errors = errorsOf(
         checkImagePolicy({
-          verifyImages: [{ imageReferences: ['*'], attestors: [{ entries: [{ keys: { publicKeys: SEED_KEY }, keyless: { roots: 'x' } }] }] }],
+          verifyImages: [
+            {
+              imageReferences: ['*'],
+              attestors: [{ entries: [{ keys: { publicKeys: SEED_KEY }, keyless: { roots: 'x' } }] }],
+            },
+          ],
         }),
       );
-      expect(errors[0]).toMatchObject({ field: 'spec.rules[0].verifyImages[0].attestors[0].entries[0]', message: 'keys, certificates, keyless, or a nested attestor is required' });
+      expect(errors[0]).toMatchObject({
+        field: 'spec.rules[0].verifyImages[0].attestors[0].entries[0]',
+        message: 'keys, certificates, keyless, or a nested attestor is required',
+      });
     });
   });
 
   describe('when the object does not match the schema', () => {
     it('reports InvalidSpec with the path of the wrong field', () => {
       const policy = checkImagePolicy();
-      (policy.spec.rules[0] as Record<string, unknown>)['verifyImages'] = [{ image: '*', key: SEED_KEY, mutateDigest: 'yes' }];
+      (policy.spec.rules[0] as Record<string, unknown>)['verifyImages'] = [
+        { image: '*', key: SEED_KEY, mutateDigest: 'yes' },
+      ];
       const errors = errorsOf(policy);
       expect(errors[0]).toMatchObject({ reason: 'InvalidSpec', field: 'spec.rules[0].verifyImages[0].mutateDigest' });
     });
@@ -130,13 +167,24 @@ describe('compile', () => {
   describe('when a legacy key comes with attestations', () => {
     it('uses the key for the attestations too', () => {
       const result = compile(
-        checkImagePolicy({ verifyImages: [{ image: '*', key: SEED_KEY, attestations: [{ predicateType: 'https://example.com/CodeReview/v1', conditions: [] }] }] }),
+        checkImagePolicy({
+          verifyImages: [
+            {
+              image: '*',
+              key: SEED_KEY,
+              attestations: [{ predicateType: 'https://example.com/CodeReview/v1', conditions: [] }],
+            },
+          ],
+        }),
       );
       expect(result.ok).toBe(true);
       if (!result.ok) return;
       const entry = result.value.rules[0]!.verifyImages[0]!;
       expect(entry.attestors).toHaveLength(0);
-      expect(entry.attestations[0]).toMatchObject({ predicateType: 'https://example.com/CodeReview/v1', attestors: [{ entries: [{ $case: 'key' }] }] });
+      expect(entry.attestations[0]).toMatchObject({
+        predicateType: 'https://example.com/CodeReview/v1',
+        attestors: [{ entries: [{ $case: 'key' }] }],
+      });
     });
   });
 });

@@ -50,34 +50,61 @@ class Compiler {
 
   run(): Result<CompiledPolicy, CompileError[]> {
     const policy = this.#policy;
-    const meta = (policy.metadata ?? {}) as { name?: unknown; namespace?: unknown; uid?: unknown; generation?: unknown; resourceVersion?: unknown };
+    const meta = (policy.metadata ?? {}) as {
+      name?: unknown;
+      namespace?: unknown;
+      uid?: unknown;
+      generation?: unknown;
+      resourceVersion?: unknown;
+    };
     const kind: PolicyKind = policy.kind === 'Policy' ? 'Policy' : 'ClusterPolicy';
     if (policy.kind !== undefined && !(policy.kind in KIND_NAMES)) {
-      this.#fail('InvalidSpec', 'kind', `Unsupported value ${JSON.stringify(policy.kind)}: supported values: "ClusterPolicy", "Policy"`);
+      this.#fail(
+        'InvalidSpec',
+        'kind',
+        `Unsupported value ${JSON.stringify(policy.kind)}: supported values: "ClusterPolicy", "Policy"`,
+      );
     }
     const name = typeof meta.name === 'string' ? meta.name : '';
     if (name === '') this.#fail('InvalidSpec', 'metadata.name', 'Required value');
     const namespace = typeof meta.namespace === 'string' ? meta.namespace : '';
     if (kind === 'ClusterPolicy' && namespace !== '') {
-      this.#fail('InvalidSpec', 'metadata.namespace', 'a ClusterPolicy is cluster-scoped and must not have a namespace');
+      this.#fail(
+        'InvalidSpec',
+        'metadata.namespace',
+        'a ClusterPolicy is cluster-scoped and must not have a namespace',
+      );
     }
     const spec = policy.spec;
     const timeout = spec.webhookConfiguration?.timeoutSeconds ?? spec.webhookTimeoutSeconds;
     if (timeout !== undefined && (timeout < 1 || timeout > 30)) {
-      this.#fail('InvalidSpec', 'spec.webhookTimeoutSeconds', `Invalid value ${timeout}: the timeout value must be between 1 and 30 seconds`);
+      this.#fail(
+        'InvalidSpec',
+        'spec.webhookTimeoutSeconds',
+        `Invalid value ${timeout}: the timeout value must be between 1 and 30 seconds`,
+      );
     }
     if (spec.webhookTimeoutSeconds !== undefined && spec.webhookConfiguration?.timeoutSeconds !== undefined) {
-      this.#fail('InvalidSpec', 'spec.webhookTimeoutSeconds', 'remove the deprecated field and use spec.webhookConfiguration.timeoutSeconds instead');
+      this.#fail(
+        'InvalidSpec',
+        'spec.webhookTimeoutSeconds',
+        'remove the deprecated field and use spec.webhookConfiguration.timeoutSeconds instead',
+      );
     }
     if (spec.failurePolicy !== undefined && spec.webhookConfiguration?.failurePolicy !== undefined) {
-      this.#fail('InvalidSpec', 'spec.failurePolicy', 'remove the deprecated field and use spec.webhookConfiguration.failurePolicy instead');
+      this.#fail(
+        'InvalidSpec',
+        'spec.failurePolicy',
+        'remove the deprecated field and use spec.webhookConfiguration.failurePolicy instead',
+      );
     }
     const specAction: FailureAction = /^enforce$/i.test(spec.validationFailureAction ?? '') ? 'Enforce' : 'Audit';
     const names = new Set<string>();
     const rules: CompiledRule[] = [];
     spec.rules.forEach((rule, i) => {
       const field = `spec.rules[${i}]`;
-      if (names.has(rule.name)) this.#fail('InvalidSpec', `${field}.name`, `Duplicate value ${JSON.stringify(rule.name)}`);
+      if (names.has(rule.name))
+        this.#fail('InvalidSpec', `${field}.name`, `Duplicate value ${JSON.stringify(rule.name)}`);
       names.add(rule.name);
       rules.push(this.#rule(rule, field, specAction));
     });
@@ -130,14 +157,20 @@ class Compiler {
     const failureAction = iv.failureAction ?? specAction;
     const mutateDigest = iv.mutateDigest ?? true;
     if (failureAction === 'Audit' && mutateDigest) {
-      this.#fail('InvalidSpec', `${field}.mutateDigest`, 'mutateDigest must be set to false for \u2018Audit\u2019 failure action');
+      this.#fail(
+        'InvalidSpec',
+        `${field}.mutateDigest`,
+        'mutateDigest must be set to false for \u2018Audit\u2019 failure action',
+      );
     }
     const references = [...(iv.imageReferences ?? []), ...(iv.image ? [iv.image] : [])];
     const referencesField = iv.image && !iv.imageReferences ? `${field}.image` : `${field}.imageReferences`;
-    if (references.length === 0) this.#fail('InvalidSpec', `${field}.imageReferences`, 'An image reference is required');
+    if (references.length === 0)
+      this.#fail('InvalidSpec', `${field}.imageReferences`, 'An image reference is required');
     const patterns = (list: readonly string[], at: string) =>
       list.map((p, k) => {
-        if (p.includes('{{')) this.#fail('InvalidImagePattern', `${at}[${k}]`, 'variables are not allowed in image reference');
+        if (p.includes('{{'))
+          this.#fail('InvalidImagePattern', `${at}[${k}]`, 'variables are not allowed in image reference');
         return compileImagePattern(p);
       });
 
@@ -199,7 +232,9 @@ class Compiler {
     if (set.count !== undefined && set.count > entries.length) {
       this.#fail('InvalidSpec', `${field}.count`, 'Count cannot exceed length of entries');
     }
-    const compiled = entries.flatMap((e, k) => this.#attestor(e, legacyField ?? `${field}.entries[${k}]`, type, !!legacyField));
+    const compiled = entries.flatMap((e, k) =>
+      this.#attestor(e, legacyField ?? `${field}.entries[${k}]`, type, !!legacyField),
+    );
     // count applies after multi-PEM keys are expanded into separate entries (Kyverno ExpandStaticKeys).
     const count = set.count === undefined || set.count === 0 ? compiled.length : set.count;
     return { field, count, entries: compiled };
@@ -245,7 +280,16 @@ class Compiler {
           this.#fail('InvalidKey', keyField, `invalid public key${which}: ${parsed.error}`);
           return [];
         }
-        return [{ $case: 'key', field: keyField, key: parsed.value, annotations, signatureAlgorithm: algorithm, ...repository }];
+        return [
+          {
+            $case: 'key',
+            field: keyField,
+            key: parsed.value,
+            annotations,
+            signatureAlgorithm: algorithm,
+            ...repository,
+          },
+        ];
       });
     }
     if (a.certificates) {
@@ -256,10 +300,20 @@ class Compiler {
       }
       const cert = c.cert ? this.#certificates(c.cert, `${field}.certificates.cert`)[0] : undefined;
       const chain = c.certChain ? this.#certificates(c.certChain, `${field}.certificates.certChain`) : [];
-      return [{ $case: 'certificate', field: `${field}.certificates`, ...(cert ? { cert } : {}), chain, annotations, ...repository }];
+      return [
+        {
+          $case: 'certificate',
+          field: `${field}.certificates`,
+          ...(cert ? { cert } : {}),
+          chain,
+          annotations,
+          ...repository,
+        },
+      ];
     }
     if (a.keyless) {
-      if (type === 'Notary') this.#fail('InvalidSpec', `${field}.keyless`, 'Keyless field is not allowed for type notary');
+      if (type === 'Notary')
+        this.#fail('InvalidSpec', `${field}.keyless`, 'Keyless field is not allowed for type notary');
       const k = a.keyless;
       const at = legacy ? field : `${field}.keyless`;
       if (!k.rekor && !k.roots) this.#fail('InvalidSpec', at, 'Either Rekor URL or roots are required');
@@ -294,7 +348,11 @@ class Compiler {
     }
     const nested = a.attestor as AttestorSet | undefined;
     if (typeof nested !== 'object' || nested === null || Array.isArray(nested)) {
-      this.#fail('InvalidSpec', `${field}.attestor`, 'failed to unmarshal attestor set: expected an object with count and entries');
+      this.#fail(
+        'InvalidSpec',
+        `${field}.attestor`,
+        'failed to unmarshal attestor set: expected an object with count and entries',
+      );
       return [];
     }
     return [{ $case: 'nested', field: `${field}.attestor`, set: this.#attestorSet(nested, `${field}.attestor`, type) }];
@@ -302,7 +360,8 @@ class Compiler {
 
   #certificates(pem: string, field: string) {
     const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    if (blocks.length === 0) this.#fail('InvalidKey', field, 'invalid certificate: no PEM block "-----BEGIN CERTIFICATE-----" found');
+    if (blocks.length === 0)
+      this.#fail('InvalidKey', field, 'invalid certificate: no PEM block "-----BEGIN CERTIFICATE-----" found');
     return blocks.flatMap((b) => {
       try {
         return [new X509Certificate(b)];
@@ -350,6 +409,12 @@ function matchKinds(rule: RuleType): string[] {
 /** status.rulecount; autogen rules are not counted (Kyverno policy_status.go). */
 function countRules(rules: readonly RuleType[]): RuleCount {
   const own = rules.filter((r) => !r.name.startsWith('autogen-'));
-  const count = (t: 'validate' | 'mutate' | 'generate' | 'verifyImages') => own.filter((r) => r[t] !== undefined).length;
-  return { validate: count('validate'), mutate: count('mutate'), generate: count('generate'), verifyimages: count('verifyImages') };
+  const count = (t: 'validate' | 'mutate' | 'generate' | 'verifyImages') =>
+    own.filter((r) => r[t] !== undefined).length;
+  return {
+    validate: count('validate'),
+    mutate: count('mutate'),
+    generate: count('generate'),
+    verifyimages: count('verifyImages'),
+  };
 }

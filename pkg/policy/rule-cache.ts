@@ -41,6 +41,8 @@ export class RuleCache {
   }
 
   #rebuild(): void {
-    this.#snapshot = Object.freeze([...this.#byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
+    this.#snapshot = Object.freeze(
+      [...this.#byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)),
+    );
   }
 }

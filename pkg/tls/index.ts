@@ -1,1 +1,5 @@
-export { createServingCertificates, type ServingCertificateOptions, type ServingCertificates } from './serving-certificates.js';
+export {
+  createServingCertificates,
+  type ServingCertificateOptions,
+  type ServingCertificates,
+} from './serving-certificates.js';

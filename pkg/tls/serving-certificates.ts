@@ -62,7 +62,9 @@ export async function createServingCertificates(options: ServingCertificateOptio
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension(options.hosts.map((h) => (isIP(h) ? { type: 'ip', value: h } : { type: 'dns', value: h }))),
+        new x509.SubjectAlternativeNameExtension(
+          options.hosts.map((h) => (isIP(h) ? { type: 'ip', value: h } : { type: 'dns', value: h })),
+        ),
         await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
       ],
     },

@@ -17,16 +17,21 @@ describe('the generated CRDs', () => {
 
     it('have a structural schema: every property node has a type or keeps unknown fields', () => {
       const crd = parse(renderCrdYaml(kind)) as ReturnType<typeof buildCrd>;
-      const version = (crd['spec'] as { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] }).versions[0]!;
+      const version = (crd['spec'] as { versions: { schema: { openAPIV3Schema: Record<string, unknown> } }[] })
+        .versions[0]!;
       const untyped: string[] = [];
       const walk = (node: Record<string, unknown>, path: string) => {
         if (node['type'] === undefined && node['x-kubernetes-preserve-unknown-fields'] !== true) untyped.push(path);
         for (const key of ['anyOf', 'oneOf', 'allOf', 'patternProperties', 'const', '$id']) {
           if (node[key] !== undefined) untyped.push(`${path} has ${key}`);
         }
-        for (const [name, child] of Object.entries((node['properties'] ?? {}) as Record<string, Record<string, unknown>>)) walk(child, `${path}.${name}`);
+        for (const [name, child] of Object.entries(
+          (node['properties'] ?? {}) as Record<string, Record<string, unknown>>,
+        ))
+          walk(child, `${path}.${name}`);
         if (node['items']) walk(node['items'] as Record<string, unknown>, `${path}[]`);
-        if (typeof node['additionalProperties'] === 'object') walk(node['additionalProperties'] as Record<string, unknown>, `${path}{}`);
+        if (typeof node['additionalProperties'] === 'object')
+          walk(node['additionalProperties'] as Record<string, unknown>, `${path}{}`);
       };
       walk(version.schema.openAPIV3Schema, '');
       expect(untyped).toEqual([]);

@@ -25,7 +25,10 @@ const enumOf = <const V extends readonly string[]>(
   description: string,
   options: SchemaOptions = {},
 ): TUnion<TLiterals<V>> =>
-  Type.Union(values.map((v) => Type.Literal(v)), { description, ...options }) as unknown as TUnion<TLiterals<V>>;
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    { description, ...options },
+  ) as unknown as TUnion<TLiterals<V>>;
 /** A string map, e.g. annotations. */
 const stringMap = (description: string) => Type.Record(Type.String(), Type.String(), { description });
 /** Arbitrary JSON kept verbatim: bodies Imprimatur does not interpret (validate, mutate, generate, ...). */
@@ -319,7 +322,9 @@ export const PolicySpec = obj('The desired behaviour of the policy.', {
   background: opt(bool('Also apply the policy to existing resources.', true)),
   admission: opt(bool('Apply the policy at admission.', true)),
   emitWarning: opt(bool('Return admission warnings for rule results.', false)),
-  failurePolicy: opt(enumOf(FAILURE_POLICIES, 'What happens when the webhook cannot decide: Fail (default) or Ignore.')),
+  failurePolicy: opt(
+    enumOf(FAILURE_POLICIES, 'What happens when the webhook cannot decide: Fail (default) or Ignore.'),
+  ),
   webhookTimeoutSeconds: opt(
     Type.Integer({
       minimum: 1,

@@ -1,0 +1,222 @@
+// End to end through the real kube-apiserver: CRDs installed with kubectl, the operator and webhook from the
+// built CLI, policies applied with kubectl and their status read back, pods admitted through our webhook.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  eventually,
+  freePort,
+  ROOT,
+  startEnvironment,
+  startOperator,
+  stopEnvironment,
+  type Environment,
+  type OperatorProcess,
+} from './support/environment.js';
+
+const SEED_POLICY = readFileSync(join(import.meta.dirname, 'testdata', 'check-image.yaml'), 'utf8');
+
+interface Condition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+
+let env: Environment;
+let operator: OperatorProcess | undefined;
+
+beforeAll(async () => {
+  env = await startEnvironment();
+  const install = await env.kubectl(['apply', '--server-side', '-k', join(ROOT, 'crds')]);
+  expect(install.stderr).toBe('');
+  const established = await env.kubectl([
+    'wait',
+    '--for=condition=Established',
+    '--timeout=60s',
+    'crd/clusterpolicies.kyverno.io',
+    'crd/policies.kyverno.io',
+  ]);
+  expect(established.code).toBe(0);
+  operator = await startOperator(env, await freePort());
+}, 300_000);
+
+afterAll(async () => {
+  await operator?.stop();
+  await stopEnvironment();
+}, 120_000);
+
+async function readyCondition(kind: string, name: string, namespace?: string): Promise<Condition | undefined> {
+  const args = ['get', kind, name, '-o', 'json', ...(namespace ? ['-n', namespace] : [])];
+  const got = await env.kubectl(args);
+  if (got.code !== 0) return undefined;
+  const obj = JSON.parse(got.stdout) as { metadata: { generation: number }; status?: { conditions?: Condition[] } };
+  const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+  return ready && ready.observedGeneration === obj.metadata.generation ? ready : undefined;
+}
+
+describe('the CRDs', () => {
+  it('document verifyImages fields for kubectl explain', async () => {
+    const explained = await env.kubectl(['explain', 'clusterpolicy.spec.rules.verifyImages']);
+    expect(explained.code).toBe(0);
+    expect(explained.stdout).toContain('imageReferences');
+    expect(explained.stdout).toContain('Image patterns this entry applies to');
+  });
+
+  it('answer to the short names cpol and pol', async () => {
+    expect((await env.kubectl(['get', 'cpol'])).code).toBe(0);
+    expect((await env.kubectl(['get', 'pol', '-A'])).code).toBe(0);
+  });
+});
+
+describe('the seed check-image ClusterPolicy', () => {
+  beforeAll(async () => {
+    const applied = await env.kubectl(['apply', '-f', '-'], SEED_POLICY);
+    expect(applied.stderr).toBe('');
+    expect(applied.stdout).toContain('clusterpolicy.kyverno.io/check-image created');
+  });
+
+  it('becomes Ready=True with reason Succeeded', async () => {
+    const ready = await eventually(() => readyCondition('clusterpolicy', 'check-image'), 'check-image to be Ready');
+    expect(ready).toMatchObject({ status: 'True', reason: 'Succeeded' });
+  });
+
+  it('shows READY True in kubectl get', async () => {
+    const got = await env.kubectl(['get', 'cpol', 'check-image']);
+    expect(got.stdout).toMatch(/^NAME\s+ADMISSION\s+BACKGROUND\s+READY\s+AGE/m);
+    expect(got.stdout).toMatch(/^check-image\s+.*\sTrue\s/m);
+  });
+
+  it('is enforced by a webhook the operator registered', async () => {
+    const got = await env.kubectl([
+      'get',
+      'mutatingwebhookconfiguration',
+      'imprimatur-resource-mutating-webhook-cfg',
+      '-o',
+      'json',
+    ]);
+    expect(got.code).toBe(0);
+    const config = JSON.parse(got.stdout) as {
+      webhooks: { clientConfig: { url: string; caBundle: string }; failurePolicy: string; timeoutSeconds: number }[];
+    };
+    const [webhook] = config.webhooks;
+    expect(webhook!.clientConfig.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/mutate$/);
+    expect(Buffer.from(webhook!.clientConfig.caBundle, 'base64').toString()).toContain('BEGIN CERTIFICATE');
+    // The policy asks for Fail and 30 seconds; the registration follows it.
+    expect(webhook).toMatchObject({ failurePolicy: 'Fail', timeoutSeconds: 30 });
+  });
+
+  it('sends kubectl run through our webhook', async () => {
+    const ran = await env.kubectl(['run', 'signed', '--image=registry.example/app:v1', '--restart=Never']);
+    expect(ran.stderr).toBe('');
+    expect(ran.stdout.trim()).toBe('pod/signed created');
+    const admission = await eventually(
+      async () => operator!.logLines().find((l) => l['message'] === 'admission' && l['name'] === 'signed'),
+      'the webhook to log the admission of pod/signed',
+    );
+    expect(admission).toMatchObject({
+      kind: 'Pod',
+      namespace: 'default',
+      operation: 'CREATE',
+      policies: ['ClusterPolicy//check-image'],
+    });
+  });
+});
+
+describe('invalid policies', () => {
+  it('rejects webhookTimeoutSeconds: 99 at kubectl apply, naming the field', async () => {
+    const policy = SEED_POLICY.replace('name: check-image\nspec:', 'name: slow-timeout\nspec:').replace(
+      'webhookTimeoutSeconds: 30',
+      'webhookTimeoutSeconds: 99',
+    );
+    const applied = await env.kubectl(['apply', '-f', '-'], policy);
+    expect(applied.code).not.toBe(0);
+    expect(applied.stderr).toContain('spec.webhookTimeoutSeconds');
+    expect(applied.stderr).toContain('should be less than or equal to 30');
+  });
+
+  it('reports a broken PEM key through Ready=False, naming the field', async () => {
+    const policy = SEED_POLICY.replace('name: check-image\nspec:', 'name: broken-key\nspec:').replace(
+      'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfM',
+      'MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfX',
+    );
+    const applied = await env.kubectl(['apply', '-f', '-'], policy);
+    expect(applied.code).toBe(0);
+    const ready = await eventually(
+      () => readyCondition('clusterpolicy', 'broken-key'),
+      'broken-key to get a Ready condition',
+    );
+    expect(ready).toMatchObject({ status: 'False', reason: 'InvalidKey' });
+    expect(ready.message).toMatch(/^spec\.rules\[0\]\.verifyImages\[0\]\.key: invalid public key/);
+  });
+
+  it('reports Audit with the default mutateDigest through Ready=False', async () => {
+    const policy = SEED_POLICY.replace('name: check-image\nspec:', 'name: audit-mutate\nspec:').replace(
+      'validationFailureAction: enforce',
+      'validationFailureAction: Audit',
+    );
+    expect((await env.kubectl(['apply', '-f', '-'], policy)).code).toBe(0);
+    const ready = await eventually(
+      () => readyCondition('clusterpolicy', 'audit-mutate'),
+      'audit-mutate to get a Ready condition',
+    );
+    expect(ready).toMatchObject({ status: 'False', reason: 'InvalidSpec' });
+    expect(ready.message).toBe(
+      'spec.rules[0].verifyImages[0].mutateDigest: mutateDigest must be set to false for \u2018Audit\u2019 failure action',
+    );
+  });
+
+  it('becomes Ready once fixed, and leaves other policies alone', async () => {
+    const fixed = SEED_POLICY.replace('name: check-image\nspec:', 'name: broken-key\nspec:');
+    expect((await env.kubectl(['apply', '-f', '-'], fixed)).code).toBe(0);
+    const ready = await eventually(async () => {
+      const c = await readyCondition('clusterpolicy', 'broken-key');
+      return c?.status === 'True' ? c : undefined;
+    }, 'broken-key to become Ready after the fix');
+    expect(ready.reason).toBe('Succeeded');
+    expect(await readyCondition('clusterpolicy', 'check-image')).toMatchObject({ status: 'True' });
+  });
+});
+
+describe('a namespaced Policy', () => {
+  it('becomes Ready too', async () => {
+    const policy = SEED_POLICY.replace('kind: ClusterPolicy', 'kind: Policy').replace(
+      'name: check-image\nspec:',
+      'name: ns-check\n  namespace: default\nspec:',
+    );
+    expect((await env.kubectl(['apply', '-f', '-'], policy)).code).toBe(0);
+    const ready = await eventually(() => readyCondition('policy', 'ns-check', 'default'), 'ns-check to be Ready');
+    expect(ready).toMatchObject({ status: 'True', reason: 'Succeeded' });
+  });
+});
+
+describe('a deleted policy', () => {
+  it('leaves the rule cache: the next admission no longer consults it', async () => {
+    expect((await env.kubectl(['delete', 'cpol', 'check-image', 'broken-key'])).code).toBe(0);
+    expect((await env.kubectl(['delete', 'pol', 'ns-check', '-n', 'default'])).code).toBe(0);
+    const line = await eventually(async () => {
+      const name = `after-delete-${Date.now()}`;
+      const ran = await env.kubectl(['run', name, '--image=registry.example/app:v1', '--restart=Never']);
+      expect(ran.code).toBe(0);
+      const logged = await eventually(
+        async () => operator!.logLines().find((l) => l['message'] === 'admission' && l['name'] === name),
+        `admission of ${name}`,
+      );
+      return (logged['policies'] as string[]).length === 0 ? logged : undefined;
+    }, 'an admission that consults no policy');
+    expect(line['policies']).toEqual([]);
+  });
+});
+
+describe('config/default', () => {
+  it('applies with kubectl apply -k --dry-run=server', async () => {
+    // A server dry run does not persist the Namespace it would create, so the objects inside it need it to exist.
+    expect((await env.kubectl(['create', 'namespace', 'imprimatur-system'])).code).toBe(0);
+    const applied = await env.kubectl(['apply', '-k', join(ROOT, 'config', 'default'), '--dry-run=server']);
+    expect(applied.code).toBe(0);
+    // Only warnings: the CRDs were installed with server-side apply and have no last-applied annotation.
+    expect(applied.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('Warning:'))).toEqual([]);
+    expect(applied.stdout).toContain('deployment.apps/imprimatur-controller-manager created (server dry run)');
+    expect(applied.stdout).toContain('customresourcedefinition.apiextensions.k8s.io/clusterpolicies.kyverno.io');
+  });
+});

@@ -1,0 +1,127 @@
+// The end-to-end environment: the project's local control plane and registries (hack/cluster-up.sh) in their own
+// state folder, kubectl against it, and the operator started from the built CLI. stop() ends every process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { runCommand, type CommandResult } from './run.js';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..', '..');
+export const TOOLS_BIN = join(ROOT, '.tools', 'bin');
+export const STATE = process.env['IMPRIMATUR_E2E_STATE_DIR'] ?? join(ROOT, '.e2e');
+
+export interface Environment {
+  readonly kubeconfig: string;
+  readonly registry: string;
+  readonly registryNoReferrers: string;
+  kubectl(args: readonly string[], input?: string): Promise<CommandResult>;
+}
+
+const baseEnv = () => ({
+  ...process.env,
+  PATH: `${TOOLS_BIN}:${process.env['PATH'] ?? ''}`,
+  IMPRIMATUR_STATE_DIR: STATE,
+});
+
+export async function startEnvironment(): Promise<Environment> {
+  const up = await runCommand(join(ROOT, 'hack', 'cluster-up.sh'), [], { env: baseEnv(), timeoutMs: 240_000 });
+  if (up.code !== 0) throw new Error(`hack/cluster-up.sh failed (${up.code}):\n${up.stderr}`);
+  const vars = Object.fromEntries(
+    [...readFileSync(join(STATE, 'env'), 'utf8').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+  );
+  const kubeconfig = vars['KUBECONFIG']!;
+  const env = { ...baseEnv(), KUBECONFIG: kubeconfig };
+  return {
+    kubeconfig,
+    registry: vars['REGISTRY']!,
+    registryNoReferrers: vars['REGISTRY_NOREFERRERS']!,
+    kubectl: (args, input) =>
+      runCommand(join(TOOLS_BIN, 'kubectl'), args, input === undefined ? { env } : { env, input }),
+  };
+}
+
+export async function stopEnvironment(): Promise<void> {
+  await runCommand(join(ROOT, 'hack', 'cluster-down.sh'), [], { env: baseEnv(), timeoutMs: 60_000 });
+}
+
+export interface OperatorProcess {
+  readonly probePort: number;
+  /** Everything the operator has logged so far, one JSON object per line. */
+  logLines(): Record<string, unknown>[];
+  stop(): Promise<void>;
+}
+
+/** Starts bin/imprimatur run --local against the environment and waits until /readyz answers 200. */
+export async function startOperator(env: Environment, probePort: number): Promise<OperatorProcess> {
+  mkdirSync(join(STATE, 'logs'), { recursive: true });
+  const logFile = join(STATE, 'logs', 'operator.log');
+  const out = createWriteStream(logFile);
+  const child: ChildProcess = spawn(
+    join(ROOT, 'bin', 'imprimatur'),
+    [
+      'run',
+      '--local',
+      '--webhook-port=0',
+      `--health-probe-bind-address=127.0.0.1:${probePort}`,
+      `--kubeconfig=${env.kubeconfig}`,
+      '--log-level=debug',
+    ],
+    { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout!.pipe(out);
+  child.stderr!.pipe(out);
+  // Recorded with the cluster's processes, so hack/cluster-down.sh stops it even if this test run dies.
+  writeFileSync(join(STATE, 'pids', 'operator'), String(child.pid));
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ready = await fetch(`http://127.0.0.1:${probePort}/readyz`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ready) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      throw new Error(`operator did not become ready:\n${readFileSync(logFile, 'utf8').slice(-4000)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    probePort,
+    logLines: () =>
+      readFileSync(logFile, 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      out.end();
+    },
+  };
+}
+
+/** Polls `check` until it returns a value other than undefined, or fails with the last thing it saw. */
+export async function eventually<T>(check: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
