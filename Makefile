@@ -120,11 +120,11 @@ cluster-down: ## Stop what cluster-up started and remove .local/.
 tools: ## Install Node.js and build the test components into .tools/ (cached by version).
 	hack/install-tools.sh
 
-node_modules: package-lock.json .tools/bin/node
+node_modules: package-lock.json .tools/stamps/node
 	npm ci --no-audit --no-fund
 	@touch node_modules
 
-.tools/bin/node: tools/versions.env
+.tools/stamps/node: tools/versions.env
 	hack/install-tools.sh node
 
 .PHONY: clean

@@ -1,0 +1,103 @@
+import { createSilentLogger } from '../pkg/log/index.js';
+import { RuleCache, type PolicyRef } from '../pkg/policy/index.js';
+import type { PolicyObject, PolicyStatus } from './desired-status.js';
+import { reconcile, toPolicyRef, type ReconcileDeps } from './reconcile.js';
+
+const KEY = `-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfM
+5/KAQN0/KjHcorm/J5yctVd7iEcnessRQjU917hmKO6JWVGHpDguIyakZA==
+-----END PUBLIC KEY-----`;
+
+function clusterPolicy(name: string, key: string, generation = 1): PolicyObject {
+  return {
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name, uid: `uid-${name}`, generation, resourceVersion: String(generation * 10) },
+    spec: {
+      validationFailureAction: 'Enforce',
+      rules: [{ name: 'r', match: { resources: { kinds: ['Pod'] } }, verifyImages: [{ image: '*', key }] }],
+    },
+  } as PolicyObject;
+}
+
+function fakes(objects: Record<string, PolicyObject>) {
+  const writes: { ref: PolicyRef; status: PolicyStatus }[] = [];
+  let changes = 0;
+  const cache = new RuleCache();
+  const deps: ReconcileDeps = {
+    getPolicy: (ref) => objects[ref.name],
+    cache,
+    writeStatus: async (ref, status) => {
+      writes.push({ ref, status });
+      objects[ref.name] = { ...objects[ref.name]!, status };
+    },
+    onCacheChanged: () => changes++,
+    now: () => new Date('2026-01-01T00:00:00Z'),
+    log: createSilentLogger(),
+  };
+  return { deps, writes, cache, changes: () => changes };
+}
+
+describe('reconcile', () => {
+  describe('when a valid policy appears', () => {
+    it('puts it in the cache and writes Ready=True once', async () => {
+      const objects = { p: clusterPolicy('p', KEY) };
+      const { deps, writes, cache, changes } = fakes(objects);
+      await reconcile('ClusterPolicy//p', deps);
+      await reconcile('ClusterPolicy//p', deps);
+      expect(cache.get('ClusterPolicy//p')?.uid).toBe('uid-p');
+      expect(writes).toHaveLength(1);
+      expect(writes[0]!.status.conditions[0]).toMatchObject({ status: 'True', reason: 'Succeeded' });
+      expect(changes()).toBe(1);
+    });
+  });
+
+  describe('when a cached policy is edited into an invalid one', () => {
+    it('removes it from the cache and reports why', async () => {
+      const objects: Record<string, PolicyObject> = { p: clusterPolicy('p', KEY) };
+      const { deps, writes, cache } = fakes(objects);
+      await reconcile('ClusterPolicy//p', deps);
+      objects['p'] = { ...clusterPolicy('p', 'not a key', 2), status: objects['p']!.status! };
+      await reconcile('ClusterPolicy//p', deps);
+      expect(cache.get('ClusterPolicy//p')).toBeUndefined();
+      expect(writes.at(-1)!.status.conditions[0]).toMatchObject({
+        status: 'False',
+        reason: 'InvalidKey',
+        observedGeneration: 2,
+      });
+    });
+  });
+
+  describe('when the policy is gone', () => {
+    it('removes it from the cache without writing anything', async () => {
+      const objects: Record<string, PolicyObject> = { p: clusterPolicy('p', KEY) };
+      const { deps, writes, cache } = fakes(objects);
+      await reconcile('ClusterPolicy//p', deps);
+      delete objects['p'];
+      await reconcile('ClusterPolicy//p', deps);
+      expect(cache.size).toBe(0);
+      expect(writes).toHaveLength(1);
+    });
+  });
+
+  describe('when the status write fails', () => {
+    it('throws so that the queue retries, unless the policy was deleted meanwhile', async () => {
+      const { deps } = fakes({ p: clusterPolicy('p', KEY) });
+      const failing = (code: number) => ({
+        ...deps,
+        writeStatus: async () => {
+          throw Object.assign(new Error('boom'), { code });
+        },
+      });
+      await expect(reconcile('ClusterPolicy//p', failing(500))).rejects.toThrow('boom');
+      await expect(reconcile('ClusterPolicy//p', failing(404))).resolves.toBeUndefined();
+    });
+  });
+});
+
+describe('toPolicyRef', () => {
+  it('reads kind, namespace and name', () => {
+    expect(toPolicyRef('Policy/team-a/p')).toEqual({ kind: 'Policy', namespace: 'team-a', name: 'p' });
+    expect(toPolicyRef('ClusterPolicy//p')).toEqual({ kind: 'ClusterPolicy', namespace: '', name: 'p' });
+  });
+});
