@@ -126,6 +126,7 @@ node_modules: package-lock.json .tools/stamps/node
 
 .tools/stamps/node: tools/versions.env
 	hack/install-tools.sh node
+	@touch $@
 
 .PHONY: clean
 clean: ## Remove build output (not the cached tools).
