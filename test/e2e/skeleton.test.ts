@@ -178,6 +178,75 @@ describe('invalid policies', () => {
   });
 });
 
+describe('a policy that mixes verifyImages with other rule types', () => {
+  const MIXED = `apiVersion: kyverno.io/v1
+kind: ClusterPolicy
+metadata:
+  name: mixed
+spec:
+  validationFailureAction: Enforce
+  rules:
+    - name: require-team-label
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+      validate:
+        message: "label team is required"
+        pattern:
+          metadata:
+            labels:
+              team: "?*"
+    - name: add-default-label
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+      mutate:
+        patchStrategicMerge:
+          metadata:
+            labels:
+              +(managed): "yes"
+    - name: verify
+      match:
+        any:
+          - resources:
+              kinds: [Pod]
+      verifyImages:
+        - imageReferences: ["ghcr.io/example/*"]
+          attestors:
+            - entries:
+                - keys:
+                    publicKeys: |-
+                      -----BEGIN PUBLIC KEY-----
+                      MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfM
+                      5/KAQN0/KjHcorm/J5yctVd7iEcnessRQjU917hmKO6JWVGHpDguIyakZA==
+                      -----END PUBLIC KEY-----
+`;
+
+  it('is accepted with the bodies of the other rules kept, and becomes Ready', async () => {
+    const applied = await env.kubectl(['apply', '-f', '-'], MIXED);
+    expect(applied.stderr).toBe('');
+    const got = JSON.parse((await env.kubectl(['get', 'cpol', 'mixed', '-o', 'json'])).stdout) as {
+      spec: { rules: Record<string, unknown>[] };
+    };
+    expect(got.spec.rules[0]!['validate']).toEqual({
+      message: 'label team is required',
+      pattern: { metadata: { labels: { team: '?*' } } },
+    });
+    expect(got.spec.rules[1]!['mutate']).toEqual({
+      patchStrategicMerge: { metadata: { labels: { '+(managed)': 'yes' } } },
+    });
+    const ready = await eventually(() => readyCondition('clusterpolicy', 'mixed'), 'mixed to be Ready');
+    expect(ready).toMatchObject({ status: 'True', reason: 'Succeeded' });
+    const counted = JSON.parse((await env.kubectl(['get', 'cpol', 'mixed', '-o', 'json'])).stdout) as {
+      status: { rulecount: Record<string, number> };
+    };
+    expect(counted.status.rulecount).toEqual({ validate: 1, mutate: 1, generate: 0, verifyimages: 1 });
+    expect((await env.kubectl(['delete', 'cpol', 'mixed'])).code).toBe(0);
+  });
+});
+
 describe('a namespaced Policy', () => {
   it('becomes Ready too', async () => {
     const policy = SEED_POLICY.replace('kind: ClusterPolicy', 'kind: Policy').replace(
