@@ -7,6 +7,7 @@ const USAGE = `imprimatur: admits container images only with valid cosign signat
 
 Usage:
   imprimatur run [flags]     run the operator and the admission webhook
+  imprimatur digest IMAGE    print the digest IMAGE resolves to, as crane digest does
   imprimatur version         print the version
   imprimatur --help          show this help
 
@@ -33,6 +34,8 @@ export async function cli(args: readonly string[]): Promise<number> {
       }
       // Loaded only for run, so that version and help stay instant.
       return (await import('./main.js')).runManager(rest);
+    case 'digest':
+      return (await import('./digest.js')).runDigest(rest, process.env);
     default:
       process.stderr.write(`imprimatur: unknown command ${JSON.stringify(command)}\n\n${USAGE}`);
       return 2;

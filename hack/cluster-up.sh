@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Starts a local control plane and two OCI registries on loopback, on free ports:
-#   etcd + kube-apiserver (RBAC on, static-token admin), olareg (OCI referrers API) and distribution (none).
-# Writes $STATE/kubeconfig and a sourceable $STATE/env (KUBECONFIG, REGISTRY, REGISTRY_NOREFERRERS) and waits
-# until every part answers. Idempotent: when everything is already up it only says so.
+#   etcd + kube-apiserver (RBAC on, static-token admin), olareg (OCI referrers API) and distribution (none),
+#   each registry also once with basic auth and once with token auth.
+# Writes $STATE/kubeconfig and a sourceable $STATE/env and waits until every part answers. The env file sets:
+#   KUBECONFIG
+#   REGISTRY, REGISTRY_NOREFERRERS                        anonymous olareg and distribution
+#   REGISTRY_BASIC, REGISTRY_NOREFERRERS_BASIC            the same with basic auth
+#   REGISTRY_TOKEN, REGISTRY_NOREFERRERS_TOKEN            the same with token auth
+#   REGISTRY_USER, REGISTRY_PASSWORD                      the one user of the auth registries
+#   REGISTRY_DOCKER_CONFIG                                a DOCKER_CONFIG folder holding that user's credentials Idempotent: when everything is already up it only says so.
 #
 # STATE defaults to .local/ in the repository; IMPRIMATUR_STATE_DIR points it elsewhere (the e2e suite uses its
 # own, so it never touches a developer's cluster). hack/cluster-down.sh stops exactly what this started.
@@ -15,13 +21,14 @@ NODE=$BIN/node
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 
-for b in node etcd kube-apiserver kubectl olareg registry; do
+for b in node etcd kube-apiserver kubectl olareg registry crane; do
   [ -x "$BIN/$b" ] || { log "missing $BIN/$b: run 'make tools' first"; exit 1; }
 done
 
 alive() { [ -f "$STATE/pids/$1" ] && kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/null; }
 
-if [ -f "$STATE/env" ] && alive etcd && alive kube-apiserver && alive olareg && alive registry; then
+if [ -f "$STATE/env" ] && alive etcd && alive kube-apiserver && alive olareg && alive registry \
+  && alive olareg-basic && alive olareg-token && alive registry-basic && alive registry-token && alive token-server; then
   # shellcheck disable=SC1091
   . "$STATE/env"
   if "$BIN/kubectl" get --raw /readyz >/dev/null 2>&1; then
@@ -32,7 +39,7 @@ fi
 # Something is half up or stale: clear it first.
 "$ROOT/hack/cluster-down.sh" >/dev/null 2>&1 || true
 
-mkdir -p "$STATE"/{pids,logs,pki,etcd,registry-data}
+mkdir -p "$STATE"/{pids,logs,pki,etcd,registry-data,registry-basic-data,registry-token-data,docker}
 
 free_port() {
   "$NODE" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
@@ -57,6 +64,8 @@ wait_for() {
 }
 
 ETCD_PORT=$(free_port); PEER_PORT=$(free_port); API_PORT=$(free_port); REG_PORT=$(free_port); REG2_PORT=$(free_port)
+BASIC_PORT=$(free_port); TOKEN_PORT=$(free_port); REG2_BASIC_PORT=$(free_port); REG2_TOKEN_PORT=$(free_port)
+TOKEN_SERVER_PORT=$(free_port)
 
 # Service-account signing key (mandatory since 1.20) and the admin's static token.
 openssl ecparam -name prime256v1 -genkey -noout -out "$STATE/pki/sa.key" 2>/dev/null
@@ -121,10 +130,82 @@ EOF
 start registry "$BIN/registry" serve "$STATE/registry.yml"
 wait_for registry 30 curl -fsS "http://127.0.0.1:$REG2_PORT/v2/"
 
+# The registries with auth: one user with a random password, bcrypt-hashed as both registries require.
+REGISTRY_USER=tester
+REGISTRY_PASSWORD=$(openssl rand -hex 16)
+HASH=$("$BIN/olareg" hash --pass "$REGISTRY_PASSWORD")
+cat >"$STATE/olareg-auth.yaml" <<EOF
+users:
+  $REGISTRY_USER: {cred: "$HASH"}
+groups:
+  all: {members: ["$REGISTRY_USER"]}
+acls:
+  - {repo: "", members: ["all"], access: ["*"]}
+  - {repo: "*", members: ["all"], access: ["*"]}
+  - {repo: "*/*", members: ["all"], access: ["*"]}
+  - {repo: "*/*/*", members: ["all"], access: ["*"]}
+EOF
+printf '%s:%s\n' "$REGISTRY_USER" "$HASH" >"$STATE/htpasswd"
+
+start olareg-basic "$BIN/olareg" serve --addr 127.0.0.1 --port "$BASIC_PORT" --store-type mem --api-delete \
+  --auth-basic "$STATE/olareg-auth.yaml"
+# olareg serves its own token endpoint; its realm must be the registry's host:port for crane and cosign to accept
+# a loopback realm (go-containerregistry's validateRealmURL).
+start olareg-token "$BIN/olareg" serve --addr 127.0.0.1 --port "$TOKEN_PORT" --store-type mem --api-delete \
+  --auth-token-opaque "$STATE/olareg-auth.yaml" --external-url "http://127.0.0.1:$TOKEN_PORT"
+
+registry_config() { # PORT DATA AUTH_YAML
+  cat <<EOF
+version: 0.1
+log: {level: warn}
+storage:
+  filesystem: {rootdirectory: $2}
+  delete: {enabled: true}
+http: {addr: "127.0.0.1:$1"}
+$3
+EOF
+}
+registry_config "$REG2_BASIC_PORT" "$STATE/registry-basic-data" "auth: {htpasswd: {realm: imprimatur-test, path: $STATE/htpasswd}}" \
+  >"$STATE/registry-basic.yml"
+start registry-basic "$BIN/registry" serve "$STATE/registry-basic.yml"
+
+# distribution's token auth verifies JWTs against a certificate; hack/registry-token-server.mjs issues them. The
+# realm uses the name localhost: go-containerregistry refuses loopback IP realms on another port, not host names.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=imprimatur-test-token \
+  -keyout "$STATE/pki/token.key" -out "$STATE/pki/token.crt" 2>/dev/null
+start token-server "$NODE" "$ROOT/hack/registry-token-server.mjs" "$TOKEN_SERVER_PORT" "$STATE/pki/token.key" \
+  "$STATE/pki/token.crt" imprimatur-test-issuer "$REGISTRY_USER:$REGISTRY_PASSWORD"
+registry_config "$REG2_TOKEN_PORT" "$STATE/registry-token-data" "auth:
+  token:
+    realm: http://localhost:$TOKEN_SERVER_PORT/token
+    service: imprimatur-test-registry
+    issuer: imprimatur-test-issuer
+    rootcertbundle: $STATE/pki/token.crt" >"$STATE/registry-token.yml"
+start registry-token "$BIN/registry" serve "$STATE/registry-token.yml"
+
+for r in olareg-basic:$BASIC_PORT olareg-token:$TOKEN_PORT registry-basic:$REG2_BASIC_PORT registry-token:$REG2_TOKEN_PORT; do
+  # 401 is what an auth registry's ping answers.
+  wait_for "${r%%:*}" 30 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${r##*:}/v2/)\" = 401 ]"
+done
+wait_for token-server 30 curl -fsS "http://127.0.0.1:$TOKEN_SERVER_PORT/token?service=x"
+
+for r in "127.0.0.1:$BASIC_PORT" "127.0.0.1:$TOKEN_PORT" "127.0.0.1:$REG2_BASIC_PORT" "127.0.0.1:$REG2_TOKEN_PORT"; do
+  DOCKER_CONFIG="$STATE/docker" "$BIN/crane" auth login "$r" -u "$REGISTRY_USER" -p "$REGISTRY_PASSWORD" >/dev/null 2>&1
+done
+
 cat >"$STATE/env" <<EOF
 export KUBECONFIG=$STATE/kubeconfig
 export REGISTRY=127.0.0.1:$REG_PORT
 export REGISTRY_NOREFERRERS=127.0.0.1:$REG2_PORT
+export REGISTRY_BASIC=127.0.0.1:$BASIC_PORT
+export REGISTRY_TOKEN=127.0.0.1:$TOKEN_PORT
+export REGISTRY_NOREFERRERS_BASIC=127.0.0.1:$REG2_BASIC_PORT
+export REGISTRY_NOREFERRERS_TOKEN=127.0.0.1:$REG2_TOKEN_PORT
+export REGISTRY_USER=$REGISTRY_USER
+export REGISTRY_PASSWORD=$REGISTRY_PASSWORD
+export REGISTRY_DOCKER_CONFIG=$STATE/docker
 EOF
+chmod 600 "$STATE/env"
 log "up: kube-apiserver https://127.0.0.1:$API_PORT, registry 127.0.0.1:$REG_PORT (referrers API), 127.0.0.1:$REG2_PORT (no referrers API)"
+log "with auth: basic 127.0.0.1:$BASIC_PORT and 127.0.0.1:$REG2_BASIC_PORT, token 127.0.0.1:$TOKEN_PORT and 127.0.0.1:$REG2_TOKEN_PORT"
 log "state in $STATE; use it with: . $STATE/env"

@@ -1,0 +1,21 @@
+export { computeDigest, isDigest, matchesDigest, digestAlgorithm, type DigestAlgorithm } from './digest.js';
+export {
+  mergeDockerConfigs,
+  parseDockerCfg,
+  parseDockerConfigJson,
+  type DockerConfig,
+  type RegistryCredentials,
+} from './docker-config.js';
+export { OCI_ERROR_CODES, type OciErrorCode, type OciFailure } from './errors.js';
+export * from './media-types.js';
+export {
+  DEFAULT_LIMITS,
+  RegistryClient,
+  type CallOptions,
+  type FetchedManifest,
+  type OciLimits,
+  type Referrers,
+  type RegistryClientOptions,
+} from './registry-client.js';
+export type { FetchLike } from './transport.js';
+export type { Descriptor, ImageIndex, ImageManifest, Manifest } from './types.js';

@@ -1,0 +1,55 @@
+// A loopback HTTP server whose behaviour each test scripts: the hostile registry of the client's tests. It records
+// every request (method, path, headers) so tests can assert what the client sent, and where.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingMessage['headers'];
+}
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, hit: number) => void | Promise<void>;
+
+export interface ScriptedServer {
+  /** host:port */
+  readonly host: string;
+  readonly requests: RecordedRequest[];
+  handle(handler: Handler): void;
+  close(): Promise<void>;
+}
+
+export async function startScriptedServer(): Promise<ScriptedServer> {
+  let handler: Handler = (_req, res) => void res.writeHead(500).end();
+  const requests: RecordedRequest[] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
+    Promise.resolve(handler(req, res, requests.length)).catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    host: `127.0.0.1:${port}`,
+    requests,
+    handle(h) {
+      handler = h;
+      requests.length = 0;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
