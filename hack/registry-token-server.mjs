@@ -6,10 +6,13 @@
 import { createServer } from 'node:http';
 import { createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Buffer } from 'node:buffer';
+import process from 'node:process';
+import { URL } from 'node:url';
 
 const [port, keyFile, certFile, issuer, userPass] = process.argv.slice(2);
 if (!userPass) {
-  console.error('usage: registry-token-server.mjs PORT KEY_PEM CERT_PEM ISSUER USER:PASSWORD');
+  process.stderr.write('usage: registry-token-server.mjs PORT KEY_PEM CERT_PEM ISSUER USER:PASSWORD\n');
   process.exit(2);
 }
 const key = createPrivateKey(readFileSync(keyFile));
