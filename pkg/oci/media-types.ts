@@ -9,7 +9,10 @@ export const MEDIA_TYPE_OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
 export const MEDIA_TYPE_SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
 
 export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_DOCKER_MANIFEST_LIST]);
-export const IMAGE_MANIFEST_MEDIA_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPE_OCI_MANIFEST, MEDIA_TYPE_DOCKER_MANIFEST]);
+export const IMAGE_MANIFEST_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  MEDIA_TYPE_OCI_MANIFEST,
+  MEDIA_TYPE_DOCKER_MANIFEST,
+]);
 
 /** Every manifest type we read, for content negotiation. Docker schema 1 is not accepted: it cannot be verified by digest. */
 export const MANIFEST_ACCEPT = [
