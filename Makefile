@@ -31,7 +31,7 @@ generate: manifests ## Alias of manifests: nothing else is generated.
 
 .PHONY: fmt
 fmt: node_modules ## Format the TypeScript and JavaScript sources with prettier.
-	node node_modules/prettier/bin/prettier.cjs --write "**/*.{ts,js}"
+	node node_modules/prettier/bin/prettier.cjs --write "**/*.{ts,js,mjs}"
 
 .PHONY: vet
 vet: node_modules ## Type-check everything, tests included.
@@ -40,7 +40,7 @@ vet: node_modules ## Type-check everything, tests included.
 .PHONY: lint
 lint: node_modules ## Lint with eslint (no warnings allowed) and check formatting.
 	node node_modules/eslint/bin/eslint.js --max-warnings 0 .
-	node node_modules/prettier/bin/prettier.cjs --check --log-level warn "**/*.{ts,js}"
+	node node_modules/prettier/bin/prettier.cjs --check --log-level warn "**/*.{ts,js,mjs}"
 
 .PHONY: test
 test: tools vet lint build ## Run the unit and end-to-end tests (starts and stops its own control plane and registries).

@@ -21,6 +21,8 @@ export default {
       testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
       slowTestThreshold: 60,
       setupFilesAfterEnv: ['<rootDir>/test/e2e/support/setup.ts'],
+      globalSetup: '<rootDir>/test/e2e/support/global-setup.mjs',
+      globalTeardown: '<rootDir>/test/e2e/support/global-teardown.mjs',
     },
   ],
 };

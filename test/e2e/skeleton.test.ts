@@ -6,9 +6,8 @@ import {
   eventually,
   freePort,
   ROOT,
-  startEnvironment,
+  loadEnvironment,
   startOperator,
-  stopEnvironment,
   type Environment,
   type OperatorProcess,
 } from './support/environment.js';
@@ -27,7 +26,7 @@ let env: Environment;
 let operator: OperatorProcess | undefined;
 
 beforeAll(async () => {
-  env = await startEnvironment();
+  env = loadEnvironment();
   const install = await env.kubectl(['apply', '--server-side', '-k', join(ROOT, 'crds')]);
   expect(install.stderr).toBe('');
   const established = await env.kubectl([
@@ -43,8 +42,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
-  await stopEnvironment();
-}, 120_000);
+}, 30_000);
 
 async function readyCondition(kind: string, name: string, namespace?: string): Promise<Condition | undefined> {
   const args = ['get', kind, name, '-o', 'json', ...(namespace ? ['-n', namespace] : [])];

@@ -1,5 +1,5 @@
-// The end-to-end environment: the project's local control plane and registries (hack/cluster-up.sh) in their own
-// state folder, kubectl against it, and the operator started from the built CLI. stop() ends every process.
+// The end-to-end environment: the local control plane and registries that the e2e global setup started in their own
+// state folder, kubectl against it, and the operator started from the built CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -11,8 +11,8 @@ export const STATE = process.env['IMPRIMATUR_E2E_STATE_DIR'] ?? join(ROOT, '.e2e
 
 export interface Environment {
   readonly kubeconfig: string;
-  readonly registry: string;
-  readonly registryNoReferrers: string;
+  /** Every variable of the state folder's env file (REGISTRY, REGISTRY_BASIC, REGISTRY_USER, ...). */
+  readonly vars: Readonly<Record<string, string>>;
   kubectl(args: readonly string[], input?: string): Promise<CommandResult>;
 }
 
@@ -22,9 +22,8 @@ const baseEnv = () => ({
   IMPRIMATUR_STATE_DIR: STATE,
 });
 
-export async function startEnvironment(): Promise<Environment> {
-  const up = await runCommand(join(ROOT, 'hack', 'cluster-up.sh'), [], { env: baseEnv(), timeoutMs: 240_000 });
-  if (up.code !== 0) throw new Error(`hack/cluster-up.sh failed (${up.code}):\n${up.stderr}`);
+/** The environment the e2e global setup started (test/e2e/support/global-setup.mjs). */
+export function loadEnvironment(): Environment {
   const vars = Object.fromEntries(
     [...readFileSync(join(STATE, 'env'), 'utf8').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
   );
@@ -32,15 +31,10 @@ export async function startEnvironment(): Promise<Environment> {
   const env = { ...baseEnv(), KUBECONFIG: kubeconfig };
   return {
     kubeconfig,
-    registry: vars['REGISTRY']!,
-    registryNoReferrers: vars['REGISTRY_NOREFERRERS']!,
+    vars,
     kubectl: (args, input) =>
       runCommand(join(TOOLS_BIN, 'kubectl'), args, input === undefined ? { env } : { env, input }),
   };
-}
-
-export async function stopEnvironment(): Promise<void> {
-  await runCommand(join(ROOT, 'hack', 'cluster-down.sh'), [], { env: baseEnv(), timeoutMs: 60_000 });
 }
 
 export interface OperatorProcess {
