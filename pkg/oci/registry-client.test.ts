@@ -1,4 +1,6 @@
+import { createServer as createHttpsServer } from 'node:https';
 import type { ImageRef } from '../imageref/index.js';
+import { createServingCertificates } from '../tls/index.js';
 import { computeDigest } from './digest.js';
 import { parseDockerConfigJson } from './docker-config.js';
 import { MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST } from './media-types.js';
@@ -156,6 +158,80 @@ describe('RegistryClient', () => {
           message: `MANIFEST_UNKNOWN: ${registry.host}/test/app:nope: manifest unknown (HTTP 404)`,
         });
       });
+    });
+  });
+
+  describe('resolveDigest', () => {
+    it('takes the digest from HEAD when the registry says it', async () => {
+      serveManifest(MANIFEST, { 'docker-content-digest': MANIFEST_DIGEST });
+      const got = await client().resolveDigest(image());
+      expect(got.ok && got.value).toEqual({
+        mediaType: MEDIA_TYPE_OCI_MANIFEST,
+        digest: MANIFEST_DIGEST,
+        size: MANIFEST.length,
+      });
+      expect(registry.requests.map((r) => r.method)).toEqual(['HEAD']);
+    });
+
+    it('falls back to GET and hashes the manifest when HEAD gives no digest', async () => {
+      serveManifest();
+      const got = await client().resolveDigest(image());
+      expect(got.ok && got.value.digest).toBe(MANIFEST_DIGEST);
+      expect(registry.requests.map((r) => r.method)).toEqual(['HEAD', 'GET']);
+    });
+  });
+
+  describe('getBlob', () => {
+    it('checks sha512 digests too', async () => {
+      const blob = Buffer.from('payload');
+      registry.handle((_req, res) => void res.writeHead(200, { 'content-length': blob.length }).end(blob));
+      const good = await client().getBlob(image(), computeDigest(blob, 'sha512'));
+      expect(good.ok).toBe(true);
+      const bad = await client().getBlob(image(), computeDigest(Buffer.from('other'), 'sha512'));
+      expect(!bad.ok && bad.error.code).toBe('DIGEST_MISMATCH');
+    });
+  });
+
+  describe('basic auth', () => {
+    it('sends the credentials up front once the host asked for them', async () => {
+      registry.handle((req, res) =>
+        req.headers['authorization']
+          ? sendJson(res, 200, MANIFEST, { 'content-type': MEDIA_TYPE_OCI_MANIFEST })
+          : void res.writeHead(401, { 'www-authenticate': 'Basic realm="r"' }).end(),
+      );
+      const c = client(withCredentials());
+      expect((await c.getManifest(image())).ok).toBe(true);
+      expect((await c.getManifest({ registry: registry.host, repository: 'other/repo', tag: 'v1' })).ok).toBe(true);
+      expect(registry.requests.filter((r) => !r.headers['authorization'])).toHaveLength(1);
+    });
+  });
+
+  describe('with a private CA', () => {
+    it('trusts an HTTPS registry whose certificate the configured bundle signs', async () => {
+      const certs = await createServingCertificates({ hosts: ['127.0.0.1'], validityDays: 1, now: new Date() });
+      const server = createHttpsServer({ cert: certs.certPem, key: certs.keyPem }, (_req, res) =>
+        sendJson(res, 200, MANIFEST, { 'content-type': MEDIA_TYPE_OCI_MANIFEST }),
+      );
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const address = server.address();
+      const host = `127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      try {
+        const trusted = await new RegistryClient({ caBundle: certs.caPem }).getManifest({
+          registry: host,
+          repository: 'a',
+          tag: 'v1',
+        });
+        expect(trusted.ok).toBe(true);
+        const untrusted = await new RegistryClient({ maxRetries: 0 }).getManifest({
+          registry: host,
+          repository: 'a',
+          tag: 'v1',
+        });
+        expect(!untrusted.ok && untrusted.error.code).toBe('NETWORK');
+      } finally {
+        server.closeAllConnections();
+        await new Promise((resolve) => server.close(resolve));
+      }
     });
   });
 
