@@ -334,6 +334,36 @@ describe('RegistryClient', () => {
       expect(registry.requests.filter((r) => r.path.startsWith('/token'))).toHaveLength(1);
     });
 
+    it('exchanges an identity token with the OAuth2 form POST', async () => {
+      let form = '';
+      registry.handle(async (req, res) => {
+        if (req.url?.startsWith('/token')) {
+          for await (const chunk of req) form += String(chunk);
+          expect(req.method).toBe('POST');
+          return sendJson(res, 200, { access_token: 'tok-from-refresh', expires_in: 300 });
+        }
+        if (req.headers['authorization'] !== 'Bearer tok-from-refresh') {
+          return void res
+            .writeHead(401, { 'www-authenticate': `Bearer realm="http://${registry.host}/token",service="svc"` })
+            .end();
+        }
+        sendJson(res, 200, MANIFEST, { 'content-type': MEDIA_TYPE_OCI_MANIFEST });
+      });
+      const config = parseDockerConfigJson(
+        JSON.stringify({ auths: { [registry.host]: { identitytoken: 'refresh-me' } } }),
+      );
+      if (!config.ok) throw new Error(config.error);
+      expect((await client({ credentials: config.value }).getManifest(image())).ok).toBe(true);
+      const params = new URLSearchParams(form);
+      expect(Object.fromEntries(params)).toEqual({
+        grant_type: 'refresh_token',
+        refresh_token: 'refresh-me',
+        client_id: 'imprimatur',
+        service: 'svc',
+        scope: 'repository:test/app:pull',
+      });
+    });
+
     it('never puts the password in an error', async () => {
       registry.handle((req, res) =>
         req.url?.startsWith('/token')

@@ -241,14 +241,31 @@ export class RegistryTransport {
       this.#auth.set(authKey(req), { header: `Bearer ${creds.registryToken}`, expiresAt: Number.POSITIVE_INFINITY });
       return;
     }
-    if (creds?.username && creds.password !== undefined) {
-      headers['authorization'] = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+    let init: { method: 'GET' | 'POST'; body?: Uint8Array };
+    if (creds?.identityToken) {
+      // An identity (refresh) token is exchanged with the OAuth2 form POST of the token spec
+      // (https://distribution.github.io/distribution/spec/auth/oauth/), as docker does for `docker login` tokens.
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: creds.identityToken,
+        client_id: 'imprimatur',
+      });
+      if (challenge.service) form.set('service', challenge.service);
+      if (scope) form.set('scope', scope);
+      realm.search = '';
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      init = { method: 'POST', body: Buffer.from(form.toString()) };
+    } else {
+      if (creds?.username && creds.password !== undefined) {
+        headers['authorization'] = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      }
+      init = { method: 'GET' };
     }
     const signal = this.#signal(req);
     const tokenContext = { ...context, reference: undefined };
     let res: Awaited<ReturnType<FetchLike>>;
     try {
-      res = await this.#options.fetch(realm.href, { method: 'GET', headers, redirect: 'manual', signal });
+      res = await this.#options.fetch(realm.href, { ...init, headers, redirect: 'manual', signal });
     } catch (e) {
       throw this.#fetchError(e, req, tokenContext, signal);
     }
