@@ -161,6 +161,23 @@ describe('RegistryClient', () => {
     });
   });
 
+  describe('ping', () => {
+    it('answers /v2/ with the registry-wide token (no repository scope)', async () => {
+      registry.handle((req, res) => {
+        if (req.url?.startsWith('/token')) {
+          expect(req.url).not.toContain('scope=');
+          return sendJson(res, 200, { token: 't' });
+        }
+        if (req.headers['authorization'] !== 'Bearer t') {
+          return void res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${registry.host}/token"` }).end();
+        }
+        sendJson(res, 200, {});
+      });
+      expect((await client().ping(image())).ok).toBe(true);
+      expect(registry.requests.map((r) => r.path)).toEqual(['/v2/', '/token', '/v2/']);
+    });
+  });
+
   describe('resolveDigest', () => {
     it('takes the digest from HEAD when the registry says it', async () => {
       serveManifest(MANIFEST, { 'docker-content-digest': MANIFEST_DIGEST });
