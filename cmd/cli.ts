@@ -8,6 +8,8 @@ const USAGE = `imprimatur: admits container images only with valid cosign signat
 Usage:
   imprimatur run [flags]     run the operator and the admission webhook
   imprimatur digest IMAGE    print the digest IMAGE resolves to, as crane digest does
+  imprimatur verify-image IMAGE --key FILE
+                             verify IMAGE's cosign signatures, as admission does
   imprimatur version         print the version
   imprimatur --help          show this help
 
@@ -34,6 +36,8 @@ export async function cli(args: readonly string[]): Promise<number> {
       }
       // Loaded only for run, so that version and help stay instant.
       return (await import('./main.js')).runManager(rest);
+    case 'verify-image':
+      return (await import('./verify-image.js')).runVerifyImage(rest, process.env);
     case 'digest':
       return (await import('./digest.js')).runDigest(rest, process.env);
     default:

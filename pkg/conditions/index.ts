@@ -1,4 +1,4 @@
-export { CONDITION_READY, POLICY_REASONS, type PolicyReason } from './reasons.js';
+export { CONDITION_READY, POLICY_REASONS, VERIFY_REASONS, type PolicyReason, type VerifyReason } from './reasons.js';
 export {
   findCondition,
   isConditionTrue,

@@ -16,3 +16,21 @@ export const POLICY_REASONS = [
 export type PolicyReason = (typeof POLICY_REASONS)[number];
 
 export const CONDITION_READY = 'Ready';
+
+/** Why an image failed verification: the lead of deny messages, and later of Events and reports. */
+export const VERIFY_REASONS = [
+  /** No signature at all where cosign puts them. */
+  'SignatureNotFound',
+  /** Signatures exist, but none verifies with the policy's keys. */
+  'InvalidSignature',
+  /** A signature verifies, but it was made for another image digest (a copied signature). */
+  'DigestMismatch',
+  /** A certificate's identity does not match the policy's subject or issuer. */
+  'IdentityMismatch',
+  /** A signature verifies, but its annotations do not match the policy's. */
+  'AnnotationMismatch',
+  /** The registry could not be read; carries the OCI error code. */
+  'RegistryError',
+] as const;
+
+export type VerifyReason = (typeof VERIFY_REASONS)[number];

@@ -284,6 +284,7 @@ class Compiler {
           {
             $case: 'key',
             field: keyField,
+            keyIndex: n,
             key: parsed.value,
             annotations,
             signatureAlgorithm: algorithm,

@@ -32,6 +32,8 @@ export interface KeyAttestor {
   readonly $case: 'key';
   /** The user's field, e.g. spec.rules[0].verifyImages[0].key, for messages. */
   readonly field: string;
+  /** Position of the key in its publicKeys text, which may hold several PEM blocks. */
+  readonly keyIndex: number;
   readonly key: KeyObject;
   readonly annotations: Readonly<Record<string, string>>;
   readonly repository?: string;

@@ -1,0 +1,141 @@
+// `imprimatur verify-image IMAGE --key FILE`: verifies an image's signatures on the code path admission uses. The
+// flags become a one-rule ClusterPolicy that goes through the policy compiler, and the compiled attestors through
+// pkg/cosign's verifyImage, exactly as the webhook will do.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { verifyImage } from '../pkg/cosign/index.js';
+import { parseImageRef } from '../pkg/imageref/index.js';
+import { RegistryClient } from '../pkg/oci/index.js';
+import { compile } from '../pkg/policy/index.js';
+import { parseRegistryFlags, REGISTRY_FLAG_OPTIONS } from './digest.js';
+
+export const VERIFY_USAGE = `Usage: imprimatur verify-image IMAGE --key FILE [flags]
+
+Verifies the cosign signatures of IMAGE with the given public keys, as the admission webhook does.
+Exits 0 and prints the verified digest and the matching key, or exits 1 with the reason.
+
+Flags:
+  --key=FILE                 PEM public key(s); repeatable, and a file may hold several keys
+  --count=N                  how many of the keys must have signed (default: all of them)
+  --repository=REPO          where the signatures are stored, if not beside the image (COSIGN_REPOSITORY)
+  --insecure-registry=HOST   speak plain HTTP to HOST (host[:port]); repeatable
+  --docker-config=FILE       credentials file (default: $DOCKER_CONFIG/config.json, then ~/.docker/config.json)
+  --timeout=SECONDS          overall deadline (default 30)
+  --output=text|json         output format (default text)
+`;
+
+export async function runVerifyImage(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<number> {
+  const fail = (message: string) => {
+    process.stderr.write(`imprimatur verify-image: ${message}\n`);
+    return 2;
+  };
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: {
+        ...REGISTRY_FLAG_OPTIONS,
+        key: { type: 'string', multiple: true },
+        count: { type: 'string' },
+        repository: { type: 'string' },
+        output: { type: 'string', default: 'text' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
+    });
+  } catch (e) {
+    return fail(`${(e as Error).message}\n\n${VERIFY_USAGE}`);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    process.stdout.write(VERIFY_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) return fail(`expected exactly one IMAGE\n\n${VERIFY_USAGE}`);
+  if (!values.key?.length) return fail('--key: at least one public key file is required');
+  if (values.output !== 'text' && values.output !== 'json')
+    return fail(`--output: invalid value ${JSON.stringify(values.output)}: expected text or json`);
+  const image = parseImageRef(positionals[0]!);
+  if (!image.ok) return fail(image.error);
+  let repository;
+  if (values.repository) {
+    const repo = parseImageRef(values.repository);
+    if (!repo.ok) return fail(`--repository: ${repo.error}`);
+    repository = repo.value;
+  }
+  const keys: string[] = [];
+  for (const file of values.key) {
+    try {
+      keys.push(readFileSync(file, 'utf8'));
+    } catch (e) {
+      return fail(`--key: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  const count = values.count === undefined ? undefined : Number(values.count);
+  if (count !== undefined && (!Number.isInteger(count) || count < 1))
+    return fail(`--count: invalid value ${JSON.stringify(values.count)}`);
+  const flags = parseRegistryFlags(values, env);
+  if (!flags.ok) return fail(flags.error);
+
+  const compiled = compile({
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name: 'verify-image' },
+    spec: {
+      validationFailureAction: 'Enforce',
+      rules: [
+        {
+          name: 'verify-image',
+          match: { any: [{ resources: { kinds: ['Pod'] } }] },
+          verifyImages: [
+            {
+              imageReferences: ['*'],
+              // One entry per file, so that a match names its file.
+              attestors: [
+                { ...(count ? { count } : {}), entries: keys.map((publicKeys) => ({ keys: { publicKeys } })) },
+              ],
+            },
+          ],
+        },
+      ],
+    },
+  });
+  if (!compiled.ok) {
+    // Field paths of the synthetic policy mean nothing here; the message says what is wrong with the keys.
+    return fail(`--key: ${compiled.error.map((e) => e.message).join('; ')}`);
+  }
+  const client = new RegistryClient({
+    insecureRegistries: flags.value.insecureRegistries,
+    ...(flags.value.dockerConfig ? { credentials: flags.value.dockerConfig } : {}),
+  });
+  const outcome = await verifyImage(
+    {
+      image: image.value,
+      attestors: compiled.value.rules[0]!.verifyImages[0]!.attestors,
+      ...(repository ? { repository } : {}),
+    },
+    { registry: client, signal: AbortSignal.timeout(flags.value.timeoutMs) },
+  );
+  // Name keys by the file that gave them rather than by the synthetic policy's field path.
+  const keyNames = outcome.verified
+    ? outcome.matches.map(({ attestor, ...m }) => {
+        const file = values.key![Number(/entries\[(\d+)\]/.exec(attestor)?.[1] ?? 0)]!;
+        return { ...m, key: m.keyIndex > 0 ? `${file} (key ${m.keyIndex + 1})` : file };
+      })
+    : [];
+  if (values.output === 'json') {
+    process.stdout.write(
+      `${JSON.stringify(outcome.verified ? { ...outcome, matches: keyNames } : outcome, null, 2)}\n`,
+    );
+  } else if (outcome.verified) {
+    process.stdout.write(`verified ${outcome.image}\n`);
+    for (const m of keyNames)
+      process.stdout.write(`  key ${m.key}: ${m.scheme} signature ${m.signature} (${m.source})\n`);
+  } else {
+    process.stderr.write(`${outcome.message}\n`);
+  }
+  return outcome.verified ? 0 : 1;
+}

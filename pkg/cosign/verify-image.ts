@@ -1,0 +1,200 @@
+// verifyImage: does the image carry signatures that the policy's attestors accept? The digest is resolved once and
+// that digest is what gets verified and returned for pinning, so the image admitted is the image verified
+// (CVE-2022-47633). Registry failures and policy failures come back as one closed set of reasons; nothing throws
+// across this boundary.
+import type { VerifyReason } from '../conditions/index.js';
+import { toKyvernoString, withDigest, type ImageRef } from '../imageref/index.js';
+import type { OciErrorCode, RegistryClient } from '../oci/index.js';
+import type { CompiledAttestor, CompiledAttestorSet } from '../policy/index.js';
+import { findLegacySignatures, type LegacySignature, type SignatureRegistry } from './discover.js';
+import { verifyRawSignature, type SignatureScheme } from './signature-schemes.js';
+import { hasAnnotations, parseSimpleSigningPayload } from './simple-signing.js';
+
+export type ImageRegistry = SignatureRegistry & Pick<RegistryClient, 'resolveDigest'>;
+
+export interface VerifyDeps {
+  readonly registry: ImageRegistry;
+  readonly signal?: AbortSignal;
+}
+
+export interface VerifyRequest {
+  readonly image: ImageRef;
+  readonly attestors: readonly CompiledAttestorSet[];
+  /** Where the signatures live, when not beside the image (Kyverno's repository, cosign's COSIGN_REPOSITORY). */
+  readonly repository?: ImageRef;
+}
+
+/** One attestor that a signature satisfied. */
+export interface Match {
+  /** The policy field of the attestor, e.g. spec.rules[0].verifyImages[0].key. */
+  readonly attestor: string;
+  /** Which key of that field, when it holds several PEM blocks. */
+  readonly keyIndex: number;
+  readonly scheme: SignatureScheme;
+  /** The signature layer's digest and where it was found. */
+  readonly signature: string;
+  readonly source: string;
+}
+
+export type VerifyOutcome =
+  | { readonly verified: true; readonly image: string; readonly digest: string; readonly matches: readonly Match[] }
+  | {
+      readonly verified: false;
+      readonly image: string;
+      readonly reason: VerifyReason;
+      readonly message: string;
+      readonly ociCode?: OciErrorCode;
+      /** The digest that was checked, when it was resolved. */
+      readonly digest?: string;
+    };
+
+/** The words of the seed document's deny messages; details follow them, never replace them. */
+const LEADS: Readonly<Record<VerifyReason, string>> = {
+  SignatureNotFound: 'signature not found',
+  InvalidSignature: 'invalid signature',
+  DigestMismatch: 'invalid signature',
+  IdentityMismatch: 'invalid signature',
+  AnnotationMismatch: 'invalid signature',
+  RegistryError: 'registry error',
+};
+
+/** Orders failures from least to most telling; a set reports its most telling one. */
+const SPECIFICITY: readonly VerifyReason[] = [
+  'SignatureNotFound',
+  'InvalidSignature',
+  'IdentityMismatch',
+  'AnnotationMismatch',
+  'DigestMismatch',
+  'RegistryError',
+];
+
+interface Failure {
+  readonly reason: VerifyReason;
+  readonly detail: string;
+}
+
+export async function verifyImage(request: VerifyRequest, deps: VerifyDeps): Promise<VerifyOutcome> {
+  const shown = toKyvernoString(request.image);
+  const options = deps.signal ? { signal: deps.signal } : {};
+  const resolved = await deps.registry.resolveDigest(request.image, options);
+  if (!resolved.ok) {
+    return failed(shown, { reason: 'RegistryError', detail: resolved.error.message }, undefined, resolved.error.code);
+  }
+  const digest = resolved.value.digest;
+  const pinned = toKyvernoString(withDigest(request.image, digest));
+  const where: ImageRef = request.repository
+    ? { registry: request.repository.registry, repository: request.repository.repository }
+    : request.image;
+  const found = await findLegacySignatures(where, digest, deps.registry, deps.signal);
+  if (!found.ok)
+    return failed(pinned, { reason: 'RegistryError', detail: found.error.message }, digest, found.error.code);
+  if (found.value.length === 0) {
+    return failed(
+      pinned,
+      { reason: 'SignatureNotFound', detail: `no signatures at ${where.registry}/${where.repository}` },
+      digest,
+    );
+  }
+  const matches: Match[] = [];
+  for (const set of request.attestors) {
+    const result = verifySet(set, found.value, digest);
+    if ('reason' in result) return failed(pinned, result, digest);
+    matches.push(...result);
+  }
+  return { verified: true, image: pinned, digest, matches };
+}
+
+/** At least `count` entries of the set must each be satisfied by some signature; entries are tried in order. */
+function verifySet(
+  set: CompiledAttestorSet,
+  signatures: readonly LegacySignature[],
+  digest: string,
+): Match[] | Failure {
+  const matches: Match[] = [];
+  const failures: Failure[] = [];
+  for (const entry of set.entries) {
+    const result = verifyAttestor(entry, signatures, digest);
+    if ('reason' in result) failures.push(result);
+    else matches.push(...result);
+    if (matches.length >= set.count) return matches;
+  }
+  const worst = failures.reduce<Failure | undefined>(
+    (a, f) => (!a || SPECIFICITY.indexOf(f.reason) > SPECIFICITY.indexOf(a.reason) ? f : a),
+    undefined,
+  );
+  const summary = `${matches.length} of ${set.count} required attestors in ${set.field} verified`;
+  return worst
+    ? { reason: worst.reason, detail: `${worst.detail} (${summary})` }
+    : { reason: 'InvalidSignature', detail: summary };
+}
+
+function verifyAttestor(
+  attestor: CompiledAttestor,
+  signatures: readonly LegacySignature[],
+  digest: string,
+): Match[] | Failure {
+  switch (attestor.$case) {
+    case 'key':
+      return verifyWithKey(attestor, signatures, digest);
+    case 'nested': {
+      const result = verifySet(attestor.set, signatures, digest);
+      return 'reason' in result ? result : result.slice(0, 1);
+    }
+    case 'keyRef':
+    case 'certificate':
+    case 'keyless':
+      return {
+        reason: 'InvalidSignature',
+        detail: `${attestor.field}: ${attestor.$case === 'keyRef' ? 'keys held in KMS or Secrets' : `${attestor.$case} attestors`} are not verified yet`,
+      };
+  }
+}
+
+function verifyWithKey(
+  attestor: Extract<CompiledAttestor, { $case: 'key' }>,
+  signatures: readonly LegacySignature[],
+  digest: string,
+): Match[] | Failure {
+  let best: Failure = { reason: 'InvalidSignature', detail: `no signature verifies with ${attestor.field}` };
+  for (const sig of signatures) {
+    const scheme = verifyRawSignature(attestor.key, sig.payload, sig.signature);
+    if (!scheme) continue;
+    const claims = parseSimpleSigningPayload(sig.payload);
+    if (!claims.ok) {
+      best = { reason: 'InvalidSignature', detail: `${sig.source}: ${claims.error}` };
+      continue;
+    }
+    if (claims.value.manifestDigest !== digest) {
+      best = {
+        reason: 'DigestMismatch',
+        detail: `${sig.source}: the signature by ${attestor.field} is for ${claims.value.manifestDigest}, not ${digest}`,
+      };
+      continue;
+    }
+    if (!hasAnnotations(claims.value.optional, attestor.annotations)) {
+      best = { reason: 'AnnotationMismatch', detail: `${sig.source}: missing or incorrect annotation` };
+      continue;
+    }
+    return [
+      {
+        attestor: attestor.field,
+        keyIndex: attestor.keyIndex,
+        scheme,
+        signature: sig.layer.digest,
+        source: sig.source,
+      },
+    ];
+  }
+  return best;
+}
+
+function failed(image: string, failure: Failure, digest?: string, ociCode?: OciErrorCode): VerifyOutcome {
+  return {
+    verified: false,
+    image,
+    reason: failure.reason,
+    message: `image verification failed for ${image}: ${LEADS[failure.reason]}: ${failure.detail}`,
+    ...(ociCode ? { ociCode } : {}),
+    ...(digest ? { digest } : {}),
+  };
+}

@@ -1,0 +1,208 @@
+// `imprimatur verify-image` against signatures the real cosign CLIs wrote into the real registries: the legacy
+// simple-signing layouts of cosign v3 (--new-bundle-format=false) and v2, in the image's repository, in a separate
+// one (COSIGN_REPOSITORY), and as OCI 1.1 referrers; keys of every type cosign signs with.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadEnvironment, ROOT, TOOLS_BIN } from './support/environment.js';
+import { runCommand } from './support/run.js';
+
+const env = loadEnvironment();
+const OLAREG = env.vars['REGISTRY']!;
+const DISTRIBUTION = env.vars['REGISTRY_NOREFERRERS']!;
+let work: string;
+
+const LEGACY_V3 = ['--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false'];
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'imprimatur-verify-'));
+  for (const name of ['k1', 'k2']) {
+    expect((await tool('cosign', ['generate-key-pair', '--output-key-prefix', key(name)])).code).toBe(0);
+  }
+  // Keys cosign does not generate itself, imported the way a user would.
+  const generate: Record<string, string[]> = {
+    p384: ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-384'],
+    rsa: ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048'],
+    ed25519: ['genpkey', '-algorithm', 'ed25519'],
+  };
+  for (const [name, args] of Object.entries(generate)) {
+    expect((await runCommand('openssl', [...args, '-out', join(work, `${name}.pem`)])).code).toBe(0);
+    const imported = await tool('cosign', [
+      'import-key-pair',
+      '--key',
+      join(work, `${name}.pem`),
+      '--output-key-prefix',
+      key(name),
+    ]);
+    expect(imported.code).toBe(0);
+  }
+});
+
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+function key(name: string): string {
+  return join(work, name);
+}
+
+function tool(name: string, args: readonly string[], extraEnv: Record<string, string> = {}) {
+  return runCommand(join(TOOLS_BIN, name), args, {
+    env: {
+      ...process.env,
+      DOCKER_CONFIG: env.vars['REGISTRY_DOCKER_CONFIG']!,
+      COSIGN_PASSWORD: 'e2e',
+      COSIGN_YES: 'true',
+      ...extraEnv,
+    },
+  });
+}
+
+function verify(image: string, args: readonly string[]) {
+  return runCommand(
+    join(ROOT, 'bin', 'imprimatur'),
+    ['verify-image', image, ...args, '--insecure-registry', image.split('/')[0]!],
+    {
+      env: { ...process.env, DOCKER_CONFIG: env.vars['REGISTRY_DOCKER_CONFIG']! },
+    },
+  );
+}
+
+async function pushImage(host: string, repository: string): Promise<string> {
+  const dir = mkdtempSync(join(work, 'img-'));
+  writeFileSync(join(dir, 'blob'), randomBytes(1024));
+  expect((await runCommand('tar', ['-C', dir, '-cf', join(dir, 'layer.tar'), 'blob'])).code).toBe(0);
+  const pushed = await tool('crane', [
+    'append',
+    '--oci-empty-base',
+    '-f',
+    join(dir, 'layer.tar'),
+    '-t',
+    `${host}/${repository}:v1`,
+  ]);
+  expect(pushed.code).toBe(0);
+  return pushed.stdout.trim();
+}
+
+async function sign(
+  cosign: 'cosign' | 'cosign2',
+  keyName: string,
+  image: string,
+  extra: readonly string[] = [],
+  extraEnv = {},
+) {
+  const args = cosign === 'cosign' ? LEGACY_V3 : ['--tlog-upload=false'];
+  const signed = await tool(cosign, ['sign', '--key', `${key(keyName)}.key`, ...args, ...extra, image], extraEnv);
+  expect(signed.stderr).not.toMatch(/error/i);
+  expect(signed.code).toBe(0);
+}
+
+describe('imprimatur verify-image', () => {
+  describe.each([
+    ['olareg', () => OLAREG],
+    ['distribution', () => DISTRIBUTION],
+  ])('on %s', (_name, host) => {
+    it('verifies a cosign v3 legacy signature and names the key and the digest', async () => {
+      const image = await pushImage(host(), 'verify/v3');
+      await sign('cosign', 'k1', image);
+      const byTag = image.replace(/@sha256:.*/, ':v1');
+      const got = await verify(byTag, ['--key', `${key('k1')}.pub`]);
+      expect(got.stderr).toBe('');
+      expect(got.code).toBe(0);
+      expect(got.stdout).toContain(`verified ${image}`);
+      expect(got.stdout).toContain(`key ${key('k1')}.pub: ecdsa-sha256`);
+    });
+
+    it('verifies a cosign v2 signature', async () => {
+      const image = await pushImage(host(), 'verify/v2');
+      await sign('cosign2', 'k1', image);
+      expect((await verify(image, ['--key', `${key('k1')}.pub`])).code).toBe(0);
+    });
+
+    it('fails an unsigned image with the seed’s words', async () => {
+      const image = await pushImage(host(), 'verify/unsigned');
+      const got = await verify(image, ['--key', `${key('k1')}.pub`]);
+      expect(got.code).toBe(1);
+      expect(got.stderr).toMatch(new RegExp(`^image verification failed for ${escape(image)}: signature not found`));
+    });
+
+    it('fails an image signed with another key with the seed’s words', async () => {
+      const image = await pushImage(host(), 'verify/other');
+      await sign('cosign', 'k2', image);
+      const got = await verify(image, ['--key', `${key('k1')}.pub`, '--output', 'json']);
+      expect(got.code).toBe(1);
+      expect(JSON.parse(got.stdout)).toMatchObject({ verified: false, reason: 'InvalidSignature' });
+      expect(JSON.parse(got.stdout).message).toMatch(
+        new RegExp(`^image verification failed for ${escape(image)}: invalid signature`),
+      );
+    });
+  });
+
+  it('fails a .sig copied from another image with DigestMismatch', async () => {
+    const signed = await pushImage(OLAREG, 'verify/copied');
+    await sign('cosign', 'k1', signed);
+    const victim = await pushImage(OLAREG, 'verify/copied');
+    const tagOf = (ref: string) => `${ref.split('@')[1]!.replace(':', '-')}.sig`;
+    const repo = `${OLAREG}/verify/copied`;
+    expect((await tool('crane', ['copy', `${repo}:${tagOf(signed)}`, `${repo}:${tagOf(victim)}`])).code).toBe(0);
+    const got = await verify(victim, ['--key', `${key('k1')}.pub`, '--output', 'json']);
+    expect(got.code).toBe(1);
+    expect(JSON.parse(got.stdout)).toMatchObject({ reason: 'DigestMismatch' });
+    expect(JSON.parse(got.stdout).message).toContain(`is for ${signed.split('@')[1]}`);
+  });
+
+  it('requires every key unless --count says otherwise', async () => {
+    const image = await pushImage(DISTRIBUTION, 'verify/two');
+    await sign('cosign', 'k1', image);
+    await sign('cosign2', 'k2', image);
+    const both = await verify(image, ['--key', `${key('k1')}.pub`, '--key', `${key('k2')}.pub`]);
+    expect(both.code).toBe(0);
+    expect(both.stdout).toContain(`key ${key('k1')}.pub`);
+    expect(both.stdout).toContain(`key ${key('k2')}.pub`);
+    const third = await pushImage(DISTRIBUTION, 'verify/one');
+    await sign('cosign', 'k1', third);
+    expect((await verify(third, ['--key', `${key('k1')}.pub`, '--key', `${key('k2')}.pub`])).code).toBe(1);
+    expect((await verify(third, ['--key', `${key('k1')}.pub`, '--key', `${key('k2')}.pub`, '--count', '1'])).code).toBe(
+      0,
+    );
+  });
+
+  it('finds signatures in a separate repository (COSIGN_REPOSITORY)', async () => {
+    const image = await pushImage(OLAREG, 'verify/elsewhere');
+    await sign('cosign', 'k1', image, [], { COSIGN_REPOSITORY: `${OLAREG}/signatures/store` });
+    expect((await verify(image, ['--key', `${key('k1')}.pub`])).stderr).toContain('signature not found');
+    const got = await verify(image, ['--key', `${key('k1')}.pub`, '--repository', `${OLAREG}/signatures/store`]);
+    expect(got.stderr).toBe('');
+    expect(got.code).toBe(0);
+  });
+
+  it('finds legacy signatures stored as OCI 1.1 referrers', async () => {
+    const image = await pushImage(OLAREG, 'verify/referrer');
+    await sign('cosign', 'k1', image, ['--registry-referrers-mode=oci-1-1'], { COSIGN_EXPERIMENTAL: '1' });
+    const got = await verify(image, ['--key', `${key('k1')}.pub`]);
+    expect(got.stderr).toBe('');
+    expect(got.stdout).toContain('(referrer sha256:');
+  });
+
+  it.each([
+    ['P-384', 'p384', 'ecdsa-sha384'],
+    ['RSA', 'rsa', 'rsa-pkcs1v15-sha256'],
+    ['Ed25519', 'ed25519', 'ed25519ph'],
+  ])('verifies a %s key imported into cosign', async (_name, keyName, scheme) => {
+    const image = await pushImage(OLAREG, `verify/${keyName}`);
+    await sign('cosign', keyName, image);
+    const got = await verify(image, ['--key', `${key(keyName)}.pub`]);
+    expect(got.stderr).toBe('');
+    expect(got.stdout).toContain(scheme);
+  });
+
+  it('rejects a key file that is not a key, naming the flag', async () => {
+    writeFileSync(join(work, 'bad.pub'), 'not a key');
+    const got = await verify(`${OLAREG}/verify/v3:v1`, ['--key', join(work, 'bad.pub')]);
+    expect(got.code).toBe(2);
+    expect(got.stderr).toContain('--key: invalid public key');
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
