@@ -133,7 +133,7 @@ export async function runVerifyImage(
   } else if (outcome.verified) {
     process.stdout.write(`verified ${outcome.image}\n`);
     for (const m of keyNames)
-      process.stdout.write(`  key ${m.key}: ${m.scheme} signature ${m.signature} (${m.source})\n`);
+      process.stdout.write(`  key ${m.key}: ${m.scheme ?? m.format} signature ${m.signature} (${m.source})\n`);
   } else {
     process.stderr.write(`${outcome.message}\n`);
   }

@@ -29,10 +29,14 @@ export interface LegacySignature {
   readonly bundle?: string;
 }
 
-/** The image's legacy signatures; none when there are none (a missing .sig tag is not an error). */
+/**
+ * The image's legacy signatures; none when there are none (a missing .sig tag is not an error). `referrers` is the
+ * image's referrers list, read once by the caller for every kind of signature.
+ */
 export async function findLegacySignatures(
   image: ImageRef,
   digest: string,
+  referrers: readonly Descriptor[],
   registry: SignatureRegistry,
   signal?: AbortSignal,
 ): Promise<Result<LegacySignature[], OciFailure>> {
@@ -43,15 +47,9 @@ export async function findLegacySignatures(
   const sig = await registry.getManifest(image, tag, options);
   if (sig.ok) manifests.push({ source: tag, reference: sig.value.digest });
   else if (sig.error.code !== 'MANIFEST_UNKNOWN' && sig.error.code !== 'NAME_UNKNOWN') return err(sig.error);
-  const referrers = await registry.listReferrers(image, digest, {
-    ...options,
-    artifactType: LEGACY_SIGNATURE_ARTIFACT_TYPE,
-  });
-  if (referrers.ok) {
-    for (const d of referrers.value.descriptors)
+  for (const d of referrers) {
+    if (d.artifactType === LEGACY_SIGNATURE_ARTIFACT_TYPE)
       manifests.push({ source: `referrer ${d.digest}`, reference: d.digest });
-  } else if (referrers.error.code !== 'MANIFEST_UNKNOWN' && referrers.error.code !== 'NAME_UNKNOWN') {
-    return err(referrers.error);
   }
   for (const m of manifests) {
     const fetched =
@@ -82,4 +80,18 @@ export async function findLegacySignatures(
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
   return (value ? { [key]: value } : {}) as { [P in K]?: string };
+}
+
+/** The image's referrers, or none when the repository does not exist. */
+export async function listImageReferrers(
+  image: ImageRef,
+  digest: string,
+  registry: SignatureRegistry,
+  signal?: AbortSignal,
+): Promise<Result<readonly Descriptor[], OciFailure>> {
+  const referrers = await registry.listReferrers(image, digest, signal ? { signal } : {});
+  if (referrers.ok) return ok(referrers.value.descriptors);
+  return referrers.error.code === 'NAME_UNKNOWN' || referrers.error.code === 'MANIFEST_UNKNOWN'
+    ? ok([])
+    : err(referrers.error);
 }

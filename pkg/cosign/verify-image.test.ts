@@ -95,7 +95,7 @@ describe('verifyImage', () => {
         verified: true,
         digest: DIGEST,
         image: `registry.example/team/app@${DIGEST}`,
-        matches: [{ attestor: 'key1', scheme: 'ecdsa-sha256' }],
+        matches: [{ attestor: 'key1', format: 'simple-signing', scheme: 'ecdsa-sha256' }],
       });
     });
   });

@@ -6,7 +6,8 @@ import type { VerifyReason } from '../conditions/index.js';
 import { toKyvernoString, withDigest, type ImageRef } from '../imageref/index.js';
 import type { OciErrorCode, RegistryClient } from '../oci/index.js';
 import type { CompiledAttestor, CompiledAttestorSet } from '../policy/index.js';
-import { findLegacySignatures, type LegacySignature, type SignatureRegistry } from './discover.js';
+import { checkBundleWithKey, findBundles, type AttachedBundle } from './bundles.js';
+import { findLegacySignatures, listImageReferrers, type LegacySignature, type SignatureRegistry } from './discover.js';
 import { verifyRawSignature, type SignatureScheme } from './signature-schemes.js';
 import { hasAnnotations, parseSimpleSigningPayload } from './simple-signing.js';
 
@@ -30,7 +31,10 @@ export interface Match {
   readonly attestor: string;
   /** Which key of that field, when it holds several PEM blocks. */
   readonly keyIndex: number;
-  readonly scheme: SignatureScheme;
+  /** A legacy simple-signing layer, or a Sigstore bundle (checked by @sigstore/verify). */
+  readonly format: 'simple-signing' | 'sigstore-bundle';
+  /** The algorithm of a simple-signing signature. */
+  readonly scheme?: SignatureScheme;
   /** The signature layer's digest and where it was found. */
   readonly signature: string;
   readonly source: string;
@@ -68,6 +72,11 @@ const SPECIFICITY: readonly VerifyReason[] = [
   'RegistryError',
 ];
 
+interface Signatures {
+  readonly legacy: readonly LegacySignature[];
+  readonly bundles: readonly AttachedBundle[];
+}
+
 interface Failure {
   readonly reason: VerifyReason;
   readonly detail: string;
@@ -85,19 +94,21 @@ export async function verifyImage(request: VerifyRequest, deps: VerifyDeps): Pro
   const where: ImageRef = request.repository
     ? { registry: request.repository.registry, repository: request.repository.repository }
     : request.image;
-  const found = await findLegacySignatures(where, digest, deps.registry, deps.signal);
-  if (!found.ok)
-    return failed(pinned, { reason: 'RegistryError', detail: found.error.message }, digest, found.error.code);
-  if (found.value.length === 0) {
-    return failed(
-      pinned,
-      { reason: 'SignatureNotFound', detail: `no signatures at ${where.registry}/${where.repository}` },
-      digest,
-    );
+  const referrers = await listImageReferrers(where, digest, deps.registry, deps.signal);
+  if (!referrers.ok) return failed(pinned, registryFailure(referrers.error.message), digest, referrers.error.code);
+  const legacy = await findLegacySignatures(where, digest, referrers.value, deps.registry, deps.signal);
+  if (!legacy.ok) return failed(pinned, registryFailure(legacy.error.message), digest, legacy.error.code);
+  const bundles = await findBundles(where, referrers.value, deps.registry, deps.signal);
+  if (!bundles.ok) return failed(pinned, registryFailure(bundles.error.message), digest, bundles.error.code);
+  const found: Signatures = { legacy: legacy.value, bundles: bundles.value.bundles };
+  if (found.legacy.length === 0 && found.bundles.length === 0) {
+    const problems = bundles.value.problems.map((p) => `; ${p}`).join('');
+    const detail = `no signatures at ${where.registry}/${where.repository}${problems}`;
+    return failed(pinned, { reason: 'SignatureNotFound', detail }, digest);
   }
   const matches: Match[] = [];
   for (const set of request.attestors) {
-    const result = verifySet(set, found.value, digest);
+    const result = verifySet(set, found, digest);
     if ('reason' in result) return failed(pinned, result, digest);
     matches.push(...result);
   }
@@ -105,11 +116,7 @@ export async function verifyImage(request: VerifyRequest, deps: VerifyDeps): Pro
 }
 
 /** At least `count` entries of the set must each be satisfied by some signature; entries are tried in order. */
-function verifySet(
-  set: CompiledAttestorSet,
-  signatures: readonly LegacySignature[],
-  digest: string,
-): Match[] | Failure {
+function verifySet(set: CompiledAttestorSet, signatures: Signatures, digest: string): Match[] | Failure {
   const matches: Match[] = [];
   const failures: Failure[] = [];
   for (const entry of set.entries) {
@@ -128,11 +135,7 @@ function verifySet(
     : { reason: 'InvalidSignature', detail: summary };
 }
 
-function verifyAttestor(
-  attestor: CompiledAttestor,
-  signatures: readonly LegacySignature[],
-  digest: string,
-): Match[] | Failure {
+function verifyAttestor(attestor: CompiledAttestor, signatures: Signatures, digest: string): Match[] | Failure {
   switch (attestor.$case) {
     case 'key':
       return verifyWithKey(attestor, signatures, digest);
@@ -152,40 +155,50 @@ function verifyAttestor(
 
 function verifyWithKey(
   attestor: Extract<CompiledAttestor, { $case: 'key' }>,
-  signatures: readonly LegacySignature[],
+  signatures: Signatures,
   digest: string,
 ): Match[] | Failure {
   let best: Failure = { reason: 'InvalidSignature', detail: `no signature verifies with ${attestor.field}` };
-  for (const sig of signatures) {
+  const consider = (f: Failure) => {
+    if (SPECIFICITY.indexOf(f.reason) > SPECIFICITY.indexOf(best.reason)) best = f;
+  };
+  const matched = { attestor: attestor.field, keyIndex: attestor.keyIndex };
+  for (const sig of signatures.legacy) {
     const scheme = verifyRawSignature(attestor.key, sig.payload, sig.signature);
     if (!scheme) continue;
     const claims = parseSimpleSigningPayload(sig.payload);
     if (!claims.ok) {
-      best = { reason: 'InvalidSignature', detail: `${sig.source}: ${claims.error}` };
-      continue;
-    }
-    if (claims.value.manifestDigest !== digest) {
-      best = {
+      consider({ reason: 'InvalidSignature', detail: `${sig.source}: ${claims.error}` });
+    } else if (claims.value.manifestDigest !== digest) {
+      consider({
         reason: 'DigestMismatch',
         detail: `${sig.source}: the signature by ${attestor.field} is for ${claims.value.manifestDigest}, not ${digest}`,
-      };
-      continue;
+      });
+    } else if (!hasAnnotations(claims.value.optional, attestor.annotations)) {
+      consider({ reason: 'AnnotationMismatch', detail: `${sig.source}: missing or incorrect annotation` });
+    } else {
+      return [{ ...matched, format: 'simple-signing', scheme, signature: sig.layer.digest, source: sig.source }];
     }
-    if (!hasAnnotations(claims.value.optional, attestor.annotations)) {
-      best = { reason: 'AnnotationMismatch', detail: `${sig.source}: missing or incorrect annotation` };
-      continue;
-    }
-    return [
-      {
-        attestor: attestor.field,
-        keyIndex: attestor.keyIndex,
-        scheme,
-        signature: sig.layer.digest,
-        source: sig.source,
-      },
-    ];
+  }
+  for (const attached of signatures.bundles) {
+    const check = checkBundleWithKey(attached, attestor.key, digest);
+    if (check.ok)
+      return [
+        {
+          ...matched,
+          format: 'sigstore-bundle',
+          signature: attached.source.replace('referrer ', ''),
+          source: attached.source,
+        },
+      ];
+    // A bundle the key did not sign says nothing; one it signed for another image is worth reporting.
+    if (check.reason === 'DigestMismatch') consider(check);
   }
   return best;
+}
+
+function registryFailure(detail: string): Failure {
+  return { reason: 'RegistryError', detail };
 }
 
 function failed(image: string, failure: Failure, digest?: string, ociCode?: OciErrorCode): VerifyOutcome {

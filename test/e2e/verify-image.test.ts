@@ -112,6 +112,25 @@ describe('imprimatur verify-image', () => {
       expect(got.stdout).toContain(`key ${key('k1')}.pub: ecdsa-sha256`);
     });
 
+    it('verifies the cosign v3 default: a Sigstore bundle attached as a referrer', async () => {
+      const image = await pushImage(host(), 'verify/bundle');
+      const signed = await tool('cosign', [
+        'sign',
+        '--key',
+        `${key('k1')}.key`,
+        '--use-signing-config=false',
+        '--tlog-upload=false',
+        image,
+      ]);
+      expect(signed.code).toBe(0);
+      const got = await verify(image, ['--key', `${key('k1')}.pub`, '--output', 'json']);
+      expect(got.stderr).toBe('');
+      expect(JSON.parse(got.stdout)).toMatchObject({ verified: true, matches: [{ format: 'sigstore-bundle' }] });
+      const other = await verify(image, ['--key', `${key('k2')}.pub`]);
+      expect(other.code).toBe(1);
+      expect(other.stderr).toContain(': invalid signature');
+    });
+
     it('verifies a cosign v2 signature', async () => {
       const image = await pushImage(host(), 'verify/v2');
       await sign('cosign2', 'k1', image);
@@ -187,12 +206,26 @@ describe('imprimatur verify-image', () => {
     ['P-384', 'p384', 'ecdsa-sha384'],
     ['RSA', 'rsa', 'rsa-pkcs1v15-sha256'],
     ['Ed25519', 'ed25519', 'ed25519ph'],
-  ])('verifies a %s key imported into cosign', async (_name, keyName, scheme) => {
+  ])('verifies a %s key imported into cosign, in both layouts', async (_name, keyName, scheme) => {
     const image = await pushImage(OLAREG, `verify/${keyName}`);
     await sign('cosign', keyName, image);
-    const got = await verify(image, ['--key', `${key(keyName)}.pub`]);
-    expect(got.stderr).toBe('');
-    expect(got.stdout).toContain(scheme);
+    const legacy = await verify(image, ['--key', `${key(keyName)}.pub`]);
+    expect(legacy.stderr).toBe('');
+    expect(legacy.stdout).toContain(scheme);
+    // cosign >= 2.6 hashes DSSE with the key's own default; the bundle must verify all the same.
+    const bundled = await pushImage(OLAREG, `verify/${keyName}-bundle`);
+    const signed = await tool('cosign', [
+      'sign',
+      '--key',
+      `${key(keyName)}.key`,
+      '--use-signing-config=false',
+      '--tlog-upload=false',
+      bundled,
+    ]);
+    expect(signed.code).toBe(0);
+    const bundle = await verify(bundled, ['--key', `${key(keyName)}.pub`]);
+    expect(bundle.stderr).toBe('');
+    expect(bundle.stdout).toContain('sigstore-bundle');
   });
 
   it('rejects a key file that is not a key, naming the flag', async () => {
