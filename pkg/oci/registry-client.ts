@@ -1,7 +1,6 @@
 // The registry client: the OCI distribution API operations Imprimatur needs, each returning a Result so that a
 // registry's failure is a value with a stable code. Nothing here trusts the registry: every manifest and blob is
 // checked against its digest, and every read is bounded.
-import { Agent, fetch as undiciFetch } from 'undici';
 import { toRegistryHost, toWireRepository, type ImageRef } from '../imageref/index.js';
 import { err, ok, type Result } from '../result/index.js';
 import { computeDigest, digestAlgorithm, isDigest, matchesDigest } from './digest.js';
@@ -416,12 +415,27 @@ function nextPage(link: string | null, host: string): string | undefined {
   }
 }
 
+/**
+ * Node's own fetch, or undici's with an Agent that trusts the extra CA bundle. undici is loaded only then: it costs
+ * a tenth of a second at start-up, which the CLI would pay on every run.
+ */
 function defaultFetch(caBundle: string | undefined): FetchLike {
-  const dispatcher = caBundle ? new Agent({ connect: { ca: caBundle } }) : undefined;
-  return async (url, init) => {
-    const res = await undiciFetch(url, { ...init, ...(dispatcher ? { dispatcher } : {}) });
-    return { status: res.status, headers: res.headers, body: res.body as AsyncIterable<Uint8Array> | null };
+  if (!caBundle) {
+    return async (url, init) => {
+      const res = await fetch(url, init);
+      return { status: res.status, headers: res.headers, body: res.body as AsyncIterable<Uint8Array> | null };
+    };
+  }
+  let withCa: Promise<FetchLike> | undefined;
+  const load = async (): Promise<FetchLike> => {
+    const { Agent, fetch: undiciFetch } = await import('undici');
+    const dispatcher = new Agent({ connect: { ca: caBundle } });
+    return async (url, init) => {
+      const res = await undiciFetch(url, { ...init, dispatcher });
+      return { status: res.status, headers: res.headers, body: res.body as AsyncIterable<Uint8Array> | null };
+    };
   };
+  return async (url, init) => (await (withCa ??= load()))(url, init);
 }
 
 function sleepFor(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `make bench`: one cold signature verification against a loopback registry, by imprimatur and by the cosign CLIs,
+# for each layout cosign writes. Reports the HTTP requests each made, counted in the registry's own access log, and
+# the wall time of the whole command (a new process each time, so nothing is cached).
+#
+# The registry is distribution (no referrers API, so bundles are found through the tag fallback, the longer path),
+# started here with access logging on, on a free loopback port, and stopped at the end.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BIN=$ROOT/.tools/bin
+export PATH=$BIN:$PATH
+W=$(mktemp -d /tmp/imprimatur-bench.XXXXXX)
+REG_PID=
+cleanup() {
+  if [ -n "$REG_PID" ]; then kill "$REG_PID" 2>/dev/null || true; wait "$REG_PID" 2>/dev/null || true; fi
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+[ -x "$ROOT/bin/imprimatur" ] || { echo "bench: run 'make build' first" >&2; exit 1; }
+
+PORT=$("$BIN/node" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+REG=127.0.0.1:$PORT
+cat >"$W/registry.yml" <<EOF
+version: 0.1
+log: {level: info, formatter: json}
+storage: {filesystem: {rootdirectory: $W/data}}
+http: {addr: "$REG"}
+EOF
+"$BIN/registry" serve "$W/registry.yml" >"$W/registry.log" 2>&1 &
+REG_PID=$!
+for _ in $(seq 1 50); do curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && break; sleep 0.1; done
+
+export COSIGN_PASSWORD=bench COSIGN_YES=true DOCKER_CONFIG=$W/docker
+cosign generate-key-pair --output-key-prefix "$W/k" >/dev/null 2>&1
+
+push() { # REPO -> reference by digest
+  head -c 4096 /dev/urandom >"$W/blob"
+  tar -C "$W" -cf "$W/layer.tar" blob
+  crane append --oci-empty-base -f "$W/layer.tar" -t "$REG/$1:v1" 2>/dev/null
+}
+
+# requests COMMAND...: runs COMMAND and prints "<requests> <milliseconds>", counting the registry's access-log lines.
+requests() {
+  local before after t0 t1
+  before=$(grep -cE '"(GET|HEAD|PUT|POST|PATCH|DELETE) ' "$W/registry.log" || true)
+  t0=$(date +%s%N)
+  "$@" >"$W/out" 2>&1 || { echo "bench: command failed: $*" >&2; cat "$W/out" >&2; exit 1; }
+  t1=$(date +%s%N)
+  sleep 0.2 # let the registry flush its log
+  after=$(grep -cE '"(GET|HEAD|PUT|POST|PATCH|DELETE) ' "$W/registry.log" || true)
+  echo "$((after - before)) $(((t1 - t0) / 1000000))"
+}
+
+LEGACY=$(push bench/legacy)
+cosign sign --key "$W/k.key" --use-signing-config=false --tlog-upload=false --new-bundle-format=false "$LEGACY" >/dev/null 2>&1
+BUNDLE=$(push bench/bundle)
+cosign sign --key "$W/k.key" --use-signing-config=false --tlog-upload=false "$BUNDLE" >/dev/null 2>&1
+
+IMPRIMATUR=("$ROOT/bin/imprimatur" verify-image --key "$W/k.pub" --insecure-registry "$REG")
+printf '\nOne cold verification, key-based, against distribution on loopback (%s)\n\n' "$REG"
+printf '%-34s %-10s %9s %9s\n' 'layout' 'verifier' 'requests' 'wall ms'
+for layout in legacy bundle; do
+  ref=$LEGACY; [ "$layout" = bundle ] && ref=$BUNDLE
+  name="legacy .sig (simple signing)"; [ "$layout" = bundle ] && name="Sigstore bundle (tag fallback)"
+  read -r n ms < <(requests "${IMPRIMATUR[@]}" "$ref")
+  printf '%-34s %-10s %9s %9s\n' "$name" imprimatur "$n" "$ms"
+  read -r n ms < <(requests cosign verify --key "$W/k.pub" --insecure-ignore-tlog=true "$ref")
+  printf '%-34s %-10s %9s %9s\n' "$name" 'cosign v3' "$n" "$ms"
+  if [ "$layout" = legacy ]; then
+    read -r n ms < <(requests cosign2 verify --key "$W/k.pub" --insecure-ignore-tlog=true "$ref")
+    printf '%-34s %-10s %9s %9s\n' "$name" 'cosign v2' "$n" "$ms"
+  fi
+done
+printf '\nrequests: counted in the registry access log; wall ms: the whole command, process start included.\n'
+
+printf '\nIn process (pkg/cosign verifyImage with a fresh registry client each time: no token or connection reuse)\n\n'
+printf '%-34s %9s %9s %9s %9s\n' 'layout' 'first ms' 'p50 ms' 'p99 ms' 'RSS MiB'
+for layout in legacy bundle; do
+  ref=$LEGACY; [ "$layout" = bundle ] && ref=$BUNDLE
+  name="legacy .sig (simple signing)"; [ "$layout" = bundle ] && name="Sigstore bundle (tag fallback)"
+  read -r first p50 p99 rss < <("$BIN/node" "$ROOT/hack/bench-verify.mjs" "$ref" "$W/k.pub" "$REG" 50)
+  printf '%-34s %9s %9s %9s %9s\n' "$name" "$first" "$p50" "$p99" "$rss"
+done
