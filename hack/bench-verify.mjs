@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import process from 'node:process';
 import { performance } from 'node:perf_hooks';
+import { URL } from 'node:url';
 
 const [image, keyFile, insecure, roundsText = '50'] = process.argv.slice(2);
 const root = new URL('..', import.meta.url);

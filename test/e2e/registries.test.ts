@@ -2,7 +2,7 @@
 // fallback), each anonymous, with basic auth and with token auth. crane and cosign, which nobody here wrote, make
 // the content and judge the answers.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseImageRef, type ImageRef } from '../../pkg/imageref/index.js';
@@ -13,8 +13,8 @@ import {
   RegistryClient,
   type DockerConfig,
 } from '../../pkg/oci/index.js';
-import { loadEnvironment, ROOT, TOOLS_BIN, type Environment } from './support/environment.js';
-import { runCommand } from './support/run.js';
+import { loadEnvironment, type Environment } from './support/environment.js';
+import { registryTools } from './support/registry-tools.js';
 
 // The global setup has started the environment before any test file loads, so the registries are known here.
 const env: Environment = loadEnvironment();
@@ -29,6 +29,7 @@ const registries = [
 ];
 let work: string;
 let credentials: DockerConfig;
+const { tool, imprimatur, pushRandomImage } = registryTools(env, () => work);
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'imprimatur-e2e-'));
@@ -40,41 +41,6 @@ beforeAll(async () => {
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-function tool(name: string, args: readonly string[]) {
-  return runCommand(join(TOOLS_BIN, name), args, {
-    env: {
-      ...process.env,
-      DOCKER_CONFIG: env.vars['REGISTRY_DOCKER_CONFIG']!,
-      COSIGN_PASSWORD: 'e2e',
-      COSIGN_YES: 'true',
-    },
-  });
-}
-
-function imprimatur(args: readonly string[]) {
-  return runCommand(join(ROOT, 'bin', 'imprimatur'), args, {
-    env: { ...process.env, DOCKER_CONFIG: env.vars['REGISTRY_DOCKER_CONFIG']! },
-  });
-}
-
-/** Pushes a one-layer image with random content (so a unique digest) and returns its reference by digest. */
-async function pushRandomImage(host: string, repository: string, tag: string): Promise<string> {
-  const dir = mkdtempSync(join(work, 'img-'));
-  writeFileSync(join(dir, 'blob'), randomBytes(2048));
-  const tar = await runCommand('tar', ['-C', dir, '-cf', join(dir, 'layer.tar'), 'blob']);
-  expect(tar.code).toBe(0);
-  const pushed = await tool('crane', [
-    'append',
-    '--oci-empty-base',
-    '-f',
-    join(dir, 'layer.tar'),
-    '-t',
-    `${host}/${repository}:${tag}`,
-  ]);
-  expect(pushed.stderr).not.toContain('Error');
-  return pushed.stdout.trim();
-}
 
 function ref(text: string): ImageRef {
   const parsed = parseImageRef(text);

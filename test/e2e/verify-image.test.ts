@@ -1,17 +1,18 @@
 // `imprimatur verify-image` against signatures the real cosign CLIs wrote into the real registries: the legacy
 // simple-signing layouts of cosign v3 (--new-bundle-format=false) and v2, in the image's repository, in a separate
 // one (COSIGN_REPOSITORY), and as OCI 1.1 referrers; keys of every type cosign signs with.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadEnvironment, ROOT, TOOLS_BIN } from './support/environment.js';
+import { loadEnvironment } from './support/environment.js';
+import { registryTools } from './support/registry-tools.js';
 import { runCommand } from './support/run.js';
 
 const env = loadEnvironment();
 const OLAREG = env.vars['REGISTRY']!;
 const DISTRIBUTION = env.vars['REGISTRY_NOREFERRERS']!;
 let work: string;
+const { tool, imprimatur, pushRandomImage } = registryTools(env, () => work);
 
 const LEGACY_V3 = ['--use-signing-config=false', '--tlog-upload=false', '--new-bundle-format=false'];
 
@@ -45,42 +46,12 @@ function key(name: string): string {
   return join(work, name);
 }
 
-function tool(name: string, args: readonly string[], extraEnv: Record<string, string> = {}) {
-  return runCommand(join(TOOLS_BIN, name), args, {
-    env: {
-      ...process.env,
-      DOCKER_CONFIG: env.vars['REGISTRY_DOCKER_CONFIG']!,
-      COSIGN_PASSWORD: 'e2e',
-      COSIGN_YES: 'true',
-      ...extraEnv,
-    },
-  });
-}
-
 function verify(image: string, args: readonly string[]) {
-  return runCommand(
-    join(ROOT, 'bin', 'imprimatur'),
-    ['verify-image', image, ...args, '--insecure-registry', image.split('/')[0]!],
-    {
-      env: { ...process.env, DOCKER_CONFIG: env.vars['REGISTRY_DOCKER_CONFIG']! },
-    },
-  );
+  return imprimatur(['verify-image', image, ...args, '--insecure-registry', image.split('/')[0]!]);
 }
 
-async function pushImage(host: string, repository: string): Promise<string> {
-  const dir = mkdtempSync(join(work, 'img-'));
-  writeFileSync(join(dir, 'blob'), randomBytes(1024));
-  expect((await runCommand('tar', ['-C', dir, '-cf', join(dir, 'layer.tar'), 'blob'])).code).toBe(0);
-  const pushed = await tool('crane', [
-    'append',
-    '--oci-empty-base',
-    '-f',
-    join(dir, 'layer.tar'),
-    '-t',
-    `${host}/${repository}:v1`,
-  ]);
-  expect(pushed.code).toBe(0);
-  return pushed.stdout.trim();
+function pushImage(host: string, repository: string): Promise<string> {
+  return pushRandomImage(host, repository);
 }
 
 async function sign(
