@@ -13,7 +13,6 @@ export const OCI_ERROR_CODES = [
   'TIMEOUT',
   'NETWORK',
   'BAD_RESPONSE',
-  'UNSUPPORTED',
 ] as const;
 
 export type OciErrorCode = (typeof OCI_ERROR_CODES)[number];
