@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { verifyImage } from '../pkg/cosign/index.js';
 import { parseImageRef } from '../pkg/imageref/index.js';
 import { RegistryClient } from '../pkg/oci/index.js';
-import { compile } from '../pkg/policy/index.js';
+import { compileKeyAttestors } from '../pkg/policy/index.js';
 import { parseRegistryFlags, REGISTRY_FLAG_OPTIONS } from './digest.js';
 
 export const VERIFY_USAGE = `Usage: imprimatur verify-image IMAGE --key FILE [flags]
@@ -80,31 +80,10 @@ export async function runVerifyImage(
   const flags = parseRegistryFlags(values, env);
   if (!flags.ok) return fail(flags.error);
 
-  const compiled = compile({
-    apiVersion: 'kyverno.io/v1',
-    kind: 'ClusterPolicy',
-    metadata: { name: 'verify-image' },
-    spec: {
-      validationFailureAction: 'Enforce',
-      rules: [
-        {
-          name: 'verify-image',
-          match: { any: [{ resources: { kinds: ['Pod'] } }] },
-          verifyImages: [
-            {
-              imageReferences: ['*'],
-              // One entry per file, so that a match names its file.
-              attestors: [
-                { ...(count ? { count } : {}), entries: keys.map((publicKeys) => ({ keys: { publicKeys } })) },
-              ],
-            },
-          ],
-        },
-      ],
-    },
-  });
+  // One attestor entry per file, so that a match names its file.
+  const compiled = compileKeyAttestors(keys, count);
   if (!compiled.ok) {
-    // Field paths of the synthetic policy mean nothing here; the message says what is wrong with the keys.
+    // Field paths of the generated policy mean nothing here; the message says what is wrong with the keys.
     return fail(`--key: ${compiled.error.map((e) => e.message).join('; ')}`);
   }
   const client = new RegistryClient({
@@ -114,7 +93,7 @@ export async function runVerifyImage(
   const outcome = await verifyImage(
     {
       image: image.value,
-      attestors: compiled.value.rules[0]!.verifyImages[0]!.attestors,
+      attestors: compiled.value,
       ...(repository ? { repository } : {}),
     },
     { registry: client, signal: AbortSignal.timeout(flags.value.timeoutMs) },

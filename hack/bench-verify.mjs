@@ -11,29 +11,11 @@ const root = new URL('..', import.meta.url);
 const { verifyImage } = await import(new URL('dist/pkg/cosign/index.js', root).href);
 const { RegistryClient } = await import(new URL('dist/pkg/oci/index.js', root).href);
 const { parseImageRef } = await import(new URL('dist/pkg/imageref/index.js', root).href);
-const { compile } = await import(new URL('dist/pkg/policy/index.js', root).href);
+const { compileKeyAttestors } = await import(new URL('dist/pkg/policy/index.js', root).href);
 
-const policy = compile({
-  kind: 'ClusterPolicy',
-  metadata: { name: 'bench' },
-  spec: {
-    validationFailureAction: 'Enforce',
-    rules: [
-      {
-        name: 'r',
-        match: { any: [{ resources: { kinds: ['Pod'] } }] },
-        verifyImages: [
-          {
-            imageReferences: ['*'],
-            attestors: [{ entries: [{ keys: { publicKeys: readFileSync(keyFile, 'utf8') } }] }],
-          },
-        ],
-      },
-    ],
-  },
-});
-if (!policy.ok) throw new Error(JSON.stringify(policy.error));
-const request = { image: parseImageRef(image).value, attestors: policy.value.rules[0].verifyImages[0].attestors };
+const attestors = compileKeyAttestors([readFileSync(keyFile, 'utf8')]);
+if (!attestors.ok) throw new Error(attestors.error.map((e) => e.message).join('; '));
+const request = { image: parseImageRef(image).value, attestors: attestors.value };
 
 async function once() {
   const t = performance.now();

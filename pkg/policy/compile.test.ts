@@ -1,4 +1,5 @@
 import { compile } from './compile.js';
+import { compileKeyAttestors } from './key-policy.js';
 import { checkImagePolicy, OTHER_KEY, SEED_KEY } from './testdata/policies.js';
 
 function errorsOf(policy: unknown) {
@@ -186,5 +187,19 @@ describe('compile', () => {
         attestors: [{ entries: [{ $case: 'key' }] }],
       });
     });
+  });
+});
+
+describe('compileKeyAttestors', () => {
+  it('makes one entry per PEM text, all required unless count says otherwise', () => {
+    const all = compileKeyAttestors([SEED_KEY, OTHER_KEY]);
+    expect(all.ok && all.value[0]).toMatchObject({ count: 2, entries: [{ $case: 'key' }, { $case: 'key' }] });
+    const one = compileKeyAttestors([SEED_KEY, OTHER_KEY], 1);
+    expect(one.ok && one.value[0]!.count).toBe(1);
+  });
+
+  it('says what is wrong with a key that does not parse', () => {
+    const bad = compileKeyAttestors(['not a key']);
+    expect(!bad.ok && bad.error[0]!.message).toContain('invalid public key');
   });
 });

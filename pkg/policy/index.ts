@@ -1,4 +1,5 @@
 export { compile, DEFAULT_TIMEOUT_SECONDS } from './compile.js';
+export { compileKeyAttestors } from './key-policy.js';
 export { RuleCache } from './rule-cache.js';
 export {
   toPolicyKey,
