@@ -27,8 +27,5 @@ export function handleMutate(request: AdmissionRequest, deps: MutateDeps): Admis
 /** A namespaced Policy applies only in its own namespace; a ClusterPolicy everywhere. */
 function appliesTo(policy: CompiledPolicy, request: AdmissionRequest): boolean {
   if (policy.ref.kind === 'Policy' && policy.ref.namespace !== request.namespace) return false;
-  return policy.rules.some(
-    (r) =>
-      r.verifyImages.length > 0 && r.kinds.some((k) => k === request.kind.kind || k.endsWith(`/${request.kind.kind}`)),
-  );
+  return policy.rules.some((r) => r.verifyImages.length > 0 && r.kinds.has(request.kind.kind));
 }

@@ -27,6 +27,7 @@ function bundle(privateKey: KeyObject, payload: Buffer, hash: string | null): At
   const pae = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} `), type, Buffer.from(` ${payload.length} `), payload]);
   return {
     source: 'referrer sha256:test',
+    digest: computeDigest(Buffer.from('referrer')),
     bundle: toDSSEBundle({
       artifact: payload,
       artifactType: IN_TOTO_PAYLOAD_TYPE,

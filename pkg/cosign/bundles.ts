@@ -22,6 +22,8 @@ const BUNDLE_MEDIA_TYPE_PREFIX = 'application/vnd.dev.sigstore.bundle';
 export interface AttachedBundle {
   /** Where it was found, for messages. */
   readonly source: string;
+  /** Digest of the referrer manifest that holds it. */
+  readonly digest: string;
   readonly bundle: Bundle;
 }
 
@@ -54,7 +56,11 @@ export async function findBundles(
     const blob = await registry.getBlob(image, m.layers[0]!.digest, options);
     if (!blob.ok) return err(blob.error);
     try {
-      bundles.push({ source, bundle: bundleFromJSON(JSON.parse(Buffer.from(blob.value).toString('utf8'))) });
+      bundles.push({
+        source,
+        digest: d.digest,
+        bundle: bundleFromJSON(JSON.parse(Buffer.from(blob.value).toString('utf8'))),
+      });
     } catch (e) {
       problems.push(`${source}: not a valid Sigstore bundle: ${(e as Error).message}`);
     }

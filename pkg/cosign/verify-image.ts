@@ -187,7 +187,7 @@ function verifyWithKey(
         {
           ...matched,
           format: 'sigstore-bundle',
-          signature: attached.source.replace('referrer ', ''),
+          signature: attached.digest,
           source: attached.source,
         },
       ];

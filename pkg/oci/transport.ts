@@ -179,7 +179,7 @@ export class RegistryTransport {
       }
       if (res.status >= 300 && res.status < 400 && res.status !== 304) {
         const location = res.headers.get('location');
-        await drain(res.body);
+        await cancel(res.body);
         if (!location)
           throw new OciError('BAD_RESPONSE', 'redirect without a Location header', { ...context, status: res.status });
         if (hop >= this.#options.maxRedirects) {
@@ -426,10 +426,6 @@ async function readBounded(
     throw e instanceof OciError ? e : onError(e);
   }
   return Buffer.concat(chunks, size);
-}
-
-async function drain(body: AsyncIterable<Uint8Array> | null): Promise<void> {
-  await cancel(body);
 }
 
 async function cancel(body: AsyncIterable<Uint8Array> | null): Promise<void> {

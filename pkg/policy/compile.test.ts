@@ -45,6 +45,17 @@ describe('compile', () => {
     });
   });
 
+  describe('when match names kinds with group and version', () => {
+    it('keeps the bare kind names, for a set lookup at admission', () => {
+      const policy = checkImagePolicy();
+      (policy.spec.rules[0] as Record<string, unknown>)['match'] = {
+        any: [{ resources: { kinds: ['v1/Pod', 'apps/v1/Deployment'] } }],
+      };
+      const result = compile(policy);
+      expect(result.ok && [...result.value.rules[0]!.kinds]).toEqual(['Pod', 'Deployment']);
+    });
+  });
+
   describe('when the public key is not valid PEM', () => {
     it('fails with InvalidKey on the key field', () => {
       const broken = SEED_KEY.replace('MFkwEwYH', 'MFkwEwYX');

@@ -139,7 +139,7 @@ class Compiler {
     const verifyImages = (rule.verifyImages ?? []).map((iv, j) =>
       this.#imageVerification(iv, `${field}.verifyImages[${j}]`, specAction),
     );
-    if (verifyImages.length > 0 && kinds.includes('*')) {
+    if (verifyImages.length > 0 && kinds.has('*')) {
       this.#fail('InvalidSpec', `${field}.match`, 'wildcard policy does not support rule type');
     }
     if (rule.imageExtractors !== undefined && rule.verifyImages === undefined) {
@@ -398,13 +398,14 @@ function parsePublicKey(pem: string): Result<ReturnType<typeof createPublicKey>,
   }
 }
 
-function matchKinds(rule: RuleType): string[] {
+/** The kinds a rule matches, stripped of group and version once here rather than at every admission. */
+function matchKinds(rule: RuleType): ReadonlySet<string> {
   const descriptions = [
     rule.match.resources,
     ...(rule.match.any ?? []).map((f) => f.resources),
     ...(rule.match.all ?? []).map((f) => f.resources),
   ];
-  return [...new Set(descriptions.flatMap((d) => d?.kinds ?? []))];
+  return new Set(descriptions.flatMap((d) => d?.kinds ?? []).map((k) => k.slice(k.lastIndexOf('/') + 1)));
 }
 
 /** status.rulecount; autogen rules are not counted (Kyverno policy_status.go). */

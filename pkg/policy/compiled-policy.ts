@@ -114,8 +114,8 @@ export interface CompiledImageVerification {
 
 export interface CompiledRule {
   readonly name: string;
-  /** Kinds named by match, as written (Pod, apps/v1/Deployment, ...). */
-  readonly kinds: readonly string[];
+  /** Kinds named by match, without group and version (apps/v1/Deployment -> Deployment), for a lookup per admission. */
+  readonly kinds: ReadonlySet<string>;
   readonly verifyImages: readonly CompiledImageVerification[];
 }
 
