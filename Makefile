@@ -82,14 +82,15 @@ run: tools build ## Run the operator: against KUBECONFIG when set, or else again
 	  kubectl wait --for condition=Established --timeout=60s crd/clusterpolicies.kyverno.io crd/policies.kyverno.io >/dev/null; \
 	  echo; echo "Local control plane and registries are up. In another shell:"; \
 	  echo "  export KUBECONFIG=$(LOCAL)/kubeconfig PATH=$(TOOLS_BIN):\$$PATH"; \
-	  echo "  . $(LOCAL)/env   # also sets REGISTRY and REGISTRY_NOREFERRERS"; \
+	  echo "  . $(LOCAL)/env   # also sets REGISTRY, REGISTRY_NOREFERRERS, REKOR_URL and TRUSTED_ROOT"; \
 	  echo "  kubectl apply -f config/samples/kyverno_v1_clusterpolicy.yaml"; \
 	  echo "  kubectl get cpol"; \
 	  echo "Stop with Ctrl-C; 'make cluster-down' removes the control plane."; echo; \
-	  exec bin/imprimatur run --local --health-probe-bind-address=127.0.0.1:8081 --kubeconfig "$$KUBECONFIG"; \
+	  exec bin/imprimatur run --local --health-probe-bind-address=127.0.0.1:8081 --kubeconfig "$$KUBECONFIG" \
+	    --trusted-root "$$TRUSTED_ROOT"; \
 	else \
 	  echo "Running against $$KUBECONFIG ($$(kubectl config current-context))"; \
-	  exec bin/imprimatur run --local --health-probe-bind-address=127.0.0.1:8081; \
+	  exec bin/imprimatur run --local --health-probe-bind-address=127.0.0.1:8081 $${TRUSTED_ROOT:+--trusted-root "$$TRUSTED_ROOT"}; \
 	fi
 
 ##@ Deployment

@@ -20,6 +20,8 @@ export interface Config {
   readonly workers: number;
   readonly resyncPeriodMs: number;
   readonly logLevel: LogLevel;
+  /** Path of a Sigstore trusted_root.json. */
+  readonly trustedRoot?: string;
 }
 
 export const FLAGS = {
@@ -72,6 +74,10 @@ export const FLAGS = {
     type: 'string',
     default: '10m',
     help: 'How often every policy is reconciled again, e.g. 30s, 10m, 1h.',
+  },
+  'trusted-root': {
+    type: 'string',
+    help: 'Sigstore trusted_root.json (Rekor, CT log, Fulcio and TSA keys) that policies verify against; never fetched online.',
   },
   'log-level': { type: 'string', default: 'info', help: 'error, warn, info or debug.' },
 } as const;
@@ -152,6 +158,7 @@ export function parseConfig(
     workers,
     resyncPeriodMs: resync ?? 0,
     logLevel,
+    ...(str('trusted-root') ? { trustedRoot: str('trusted-root')! } : {}),
   });
 }
 

@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createLogger, errorFields, type Logger } from '../pkg/log/index.js';
 import { RuleCache } from '../pkg/policy/index.js';
+import { describeTrustRoot, type TrustRoot } from '../pkg/trust/index.js';
 import { createServingCertificates } from '../pkg/tls/index.js';
 import { startOperator, type WebhookEndpoint } from '../operator/index.js';
 import { serveHealth, startWebhook, type TlsMaterial } from '../webhook/index.js';
 import { parseConfig, type Config } from './config.js';
+import { loadTrustedRoot } from './trusted-root.js';
 
 /** Runs the operator and webhook until SIGTERM or SIGINT. Returns the process exit code. */
 export async function runManager(argv: readonly string[]): Promise<number> {
@@ -19,21 +21,30 @@ export async function runManager(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const config = parsed.value;
+  const trustRoot = loadTrustedRoot(config.trustedRoot);
+  if (!trustRoot.ok) {
+    process.stderr.write(`imprimatur run: ${trustRoot.error}\n`);
+    return 2;
+  }
   const log = createLogger({ level: config.logLevel });
   process.on('unhandledRejection', (e) => log.error('unhandled rejection (bug)', errorFields(e)));
   try {
-    return await serve(config, log);
+    return await serve(config, trustRoot.value, log);
   } catch (e) {
     log.error('start-up failed', errorFields(e));
     return 1;
   }
 }
 
-async function serve(config: Config, log: Logger): Promise<number> {
+async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise<number> {
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromCluster();
-  log.info('starting', { server: kubeConfig.getCurrentCluster()?.server, local: config.local });
+  log.info('starting', {
+    server: kubeConfig.getCurrentCluster()?.server,
+    local: config.local,
+    trustedRoot: config.trustedRoot ? `${config.trustedRoot}: ${describeTrustRoot(trustRoot)}` : 'none',
+  });
 
   const { tls, caPem } = await loadTls(config);
   const cache = new RuleCache();
@@ -53,6 +64,7 @@ async function serve(config: Config, log: Logger): Promise<number> {
   const operator = startOperator({
     kubeConfig,
     cache,
+    compileOptions: { trustRoot },
     log: log.child({ component: 'operator' }),
     webhookEndpoint: endpoint,
     excludedNamespaces: config.excludedNamespaces,

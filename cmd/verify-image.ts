@@ -8,6 +8,7 @@ import { parseImageRef } from '../pkg/imageref/index.js';
 import { RegistryClient } from '../pkg/oci/index.js';
 import { compileKeyAttestors } from '../pkg/policy/index.js';
 import { parseRegistryFlags, REGISTRY_FLAG_OPTIONS } from './digest.js';
+import { loadTrustedRoot } from './trusted-root.js';
 
 export const VERIFY_USAGE = `Usage: imprimatur verify-image IMAGE --key FILE [flags]
 
@@ -18,6 +19,8 @@ Flags:
   --key=FILE                 PEM public key(s); repeatable, and a file may hold several keys
   --count=N                  how many of the keys must have signed (default: all of them)
   --repository=REPO          where the signatures are stored, if not beside the image (COSIGN_REPOSITORY)
+  --trusted-root=FILE        Sigstore trusted_root.json with the Rekor keys that transparency-log entries are checked with
+  --insecure-ignore-tlog     accept signatures without a transparency-log entry (as cosign's flag of that name)
   --insecure-registry=HOST   speak plain HTTP to HOST (host[:port]); repeatable
   --docker-config=FILE       credentials file (default: $DOCKER_CONFIG/config.json, then ~/.docker/config.json)
   --timeout=SECONDS          overall deadline (default 30)
@@ -41,6 +44,8 @@ export async function runVerifyImage(
         key: { type: 'string', multiple: true },
         count: { type: 'string' },
         repository: { type: 'string' },
+        'trusted-root': { type: 'string' },
+        'insecure-ignore-tlog': { type: 'boolean', default: false },
         output: { type: 'string', default: 'text' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -81,9 +86,21 @@ export async function runVerifyImage(
   if (!flags.ok) return fail(flags.error);
 
   // One attestor entry per file, so that a match names its file.
-  const compiled = compileKeyAttestors(keys, count);
+  const trustRoot = loadTrustedRoot(values['trusted-root']);
+  if (!trustRoot.ok) return fail(trustRoot.error);
+  const compiled = compileKeyAttestors(keys, {
+    ...(count !== undefined ? { count } : {}),
+    ignoreTlog: values['insecure-ignore-tlog'],
+    trustRoot: trustRoot.value,
+  });
   if (!compiled.ok) {
     // Field paths of the generated policy mean nothing here; the message says what is wrong with the keys.
+    if (compiled.error.some((e) => e.reason === 'MissingTrustRoot')) {
+      return fail(
+        'signatures are checked against the Rekor transparency log, and no Rekor key is known: give --trusted-root, ' +
+          'or --insecure-ignore-tlog to accept signatures without a log entry',
+      );
+    }
     return fail(`--key: ${compiled.error.map((e) => e.message).join('; ')}`);
   }
   const client = new RegistryClient({

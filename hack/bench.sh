@@ -58,7 +58,7 @@ cosign sign --key "$W/k.key" --use-signing-config=false --tlog-upload=false --ne
 BUNDLE=$(push bench/bundle)
 cosign sign --key "$W/k.key" --use-signing-config=false --tlog-upload=false "$BUNDLE" >/dev/null 2>&1
 
-IMPRIMATUR=("$ROOT/bin/imprimatur" verify-image --key "$W/k.pub" --insecure-registry "$REG")
+IMPRIMATUR=("$ROOT/bin/imprimatur" verify-image --key "$W/k.pub" --insecure-ignore-tlog --insecure-registry "$REG")
 printf '\nOne cold verification, key-based, against distribution on loopback (%s)\n\n' "$REG"
 printf '%-34s %-10s %9s %9s\n' 'layout' 'verifier' 'requests' 'wall ms'
 for layout in legacy bundle; do

@@ -1,5 +1,13 @@
-import { compile } from '../pkg/policy/index.js';
+import { generateKeyPairSync } from 'node:crypto';
+import { compile as compilePolicy } from '../pkg/policy/index.js';
+import { EMPTY_TRUST_ROOT, toAttestorTrust } from '../pkg/trust/index.js';
 import { desiredStatus, isStatusCurrent, type PolicyObject } from './desired-status.js';
+
+/** A trust root holding one Rekor key, so that the seed policy's legacy key (which requires the log) compiles. */
+const trustRoot = toAttestorTrust(EMPTY_TRUST_ROOT, {
+  rekorKeys: [generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey],
+});
+const compile = (p: unknown) => compilePolicy(p, { trustRoot });
 
 const KEY = `-----BEGIN PUBLIC KEY-----
 MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfM

@@ -4,7 +4,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { AdmissionregistrationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { PolicyKind } from '../pkg/api/v1/index.js';
 import { errorFields, type Logger } from '../pkg/log/index.js';
-import type { RuleCache } from '../pkg/policy/index.js';
+import type { CompileOptions, RuleCache } from '../pkg/policy/index.js';
 import { PolicyInformer } from './kube/policy-informer.js';
 import { makeStatusWriter } from './kube/status-writer.js';
 import { makeWebhookRegistrar } from './kube/webhook-registration.js';
@@ -26,6 +26,7 @@ export {
 export interface OperatorOptions {
   readonly kubeConfig: KubeConfig;
   readonly cache: RuleCache;
+  readonly compileOptions: CompileOptions;
   readonly log: Logger;
   /** How the API server reaches our webhook; undefined leaves webhook registration to the manifests. */
   readonly webhookEndpoint?: WebhookEndpoint;
@@ -59,6 +60,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   const reconcileDeps = {
     getPolicy: (ref: ReturnType<typeof toPolicyRef>) => informers.get(ref.kind)!.get(ref),
     cache,
+    compileOptions: options.compileOptions,
     writeStatus,
     onCacheChanged: () => registration.add(REGISTRATION_KEY),
     now: () => new Date(),

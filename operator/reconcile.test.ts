@@ -1,7 +1,14 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { createSilentLogger } from '../pkg/log/index.js';
+import { EMPTY_TRUST_ROOT, toAttestorTrust } from '../pkg/trust/index.js';
 import { RuleCache, type PolicyRef } from '../pkg/policy/index.js';
 import type { PolicyObject, PolicyStatus } from './desired-status.js';
 import { reconcile, toPolicyRef, type ReconcileDeps } from './reconcile.js';
+
+/** A trust root holding one Rekor key, so that the seed policy's legacy key (which requires the log) compiles. */
+const trustRoot = toAttestorTrust(EMPTY_TRUST_ROOT, {
+  rekorKeys: [generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey],
+});
 
 const KEY = `-----BEGIN PUBLIC KEY-----
 MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfM
@@ -25,6 +32,7 @@ function fakes(objects: Record<string, PolicyObject>) {
   let changes = 0;
   const cache = new RuleCache();
   const deps: ReconcileDeps = {
+    compileOptions: { trustRoot },
     getPolicy: (ref) => objects[ref.name],
     cache,
     writeStatus: async (ref, status) => {

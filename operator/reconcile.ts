@@ -2,13 +2,15 @@
 // never taken from the watch event that caused the call.
 import type { PolicyKind } from '../pkg/api/v1/index.js';
 import { errorFields, type Logger } from '../pkg/log/index.js';
-import { compile, type PolicyRef, type RuleCache } from '../pkg/policy/index.js';
+import { compile, type CompileOptions, type PolicyRef, type RuleCache } from '../pkg/policy/index.js';
 import { desiredStatus, isStatusCurrent, type PolicyObject, type PolicyStatus } from './desired-status.js';
 
 export interface ReconcileDeps {
   /** The policy as the informer cache has it now, or undefined when it no longer exists. */
   readonly getPolicy: (ref: PolicyRef) => PolicyObject | undefined;
   readonly cache: RuleCache;
+  /** The operator's trust root, which policies verify against besides what they name themselves. */
+  readonly compileOptions: CompileOptions;
   readonly writeStatus: (ref: PolicyRef, status: PolicyStatus) => Promise<void>;
   /** Told when the set of compiled policies changed, so the webhook registration can follow. */
   readonly onCacheChanged: () => void;
@@ -36,7 +38,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<void>
     }
     return;
   }
-  const result = compile(policy);
+  const result = compile(policy, deps.compileOptions);
   const cached = deps.cache.get(key);
   if (result.ok) {
     // generation moves only with the spec, so our own status writes do not count as changes.

@@ -1,5 +1,12 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { compile, type CompiledPolicy } from '../pkg/policy/index.js';
+import { EMPTY_TRUST_ROOT, toAttestorTrust } from '../pkg/trust/index.js';
 import { desiredWebhookConfiguration } from './webhook-configuration.js';
+
+/** A trust root holding one Rekor key, so that the seed policy's legacy key (which requires the log) compiles. */
+const trustRoot = toAttestorTrust(EMPTY_TRUST_ROOT, {
+  rekorKeys: [generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey],
+});
 
 const KEY = `-----BEGIN PUBLIC KEY-----
 MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfM
@@ -7,15 +14,18 @@ MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfM
 -----END PUBLIC KEY-----`;
 
 function compiled(name: string, spec: Record<string, unknown>): CompiledPolicy {
-  const result = compile({
-    kind: 'ClusterPolicy',
-    metadata: { name },
-    spec: {
-      validationFailureAction: 'Enforce',
-      rules: [{ name: 'r', match: { resources: { kinds: ['Pod'] } }, verifyImages: [{ image: '*', key: KEY }] }],
-      ...spec,
+  const result = compile(
+    {
+      kind: 'ClusterPolicy',
+      metadata: { name },
+      spec: {
+        validationFailureAction: 'Enforce',
+        rules: [{ name: 'r', match: { resources: { kinds: ['Pod'] } }, verifyImages: [{ image: '*', key: KEY }] }],
+        ...spec,
+      },
     },
-  });
+    { trustRoot },
+  );
   if (!result.ok) throw new Error('test policy does not compile');
   return result.value;
 }

@@ -11,6 +11,11 @@ export const POLICY_REASONS = [
   'InvalidKey',
   /** An image pattern cannot be compiled. */
   'InvalidImagePattern',
+  /**
+   * The policy needs trust material (a Rekor key, CT log key or certificate roots) that neither the policy nor the
+   * operator's --trusted-root supplies. Verification never fetches it online, so this is decided at compile time.
+   */
+  'MissingTrustRoot',
 ] as const;
 
 export type PolicyReason = (typeof POLICY_REASONS)[number];

@@ -3,17 +3,21 @@
 // of media type application/vnd.dev.sigstore.bundle*. `cosign sign` puts a DSSE envelope in it whose in-toto
 // statement names the image digest as its subject and https://sigstore.dev/cosign/sign/v1 as its predicate type.
 //
-// The bundle's signature is checked by @sigstore/verify, with trust material built offline from the policy's key.
+// The bundle is checked by @sigstore/verify, with trust material built offline from the policy's key or certificate
+// roots and the operator's trusted root.
 // What sigstore-js leaves to its caller (shared/reference/cosign-formats.md §5.3, §5.5) is done here: the payload
 // type, the subject digest and the predicate type.
 import type { KeyObject } from 'node:crypto';
 import { bundleFromJSON, type Bundle } from '@sigstore/bundle';
+import { X509Certificate } from '@sigstore/core';
 import { Verifier, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
 import type { ImageRef } from '../imageref/index.js';
 import type { Descriptor, OciFailure } from '../oci/index.js';
+import type { AttestorTrust } from '../policy/index.js';
 import { err, ok, type Result } from '../result/index.js';
 import type { SignatureRegistry } from './discover.js';
 import { verifyRawSignature } from './signature-schemes.js';
+import { toSigstoreMessage } from './sigstore-errors.js';
 
 export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
 export const IN_TOTO_PAYLOAD_TYPE = 'application/vnd.in-toto+json';
@@ -62,43 +66,106 @@ export async function findBundles(
         bundle: bundleFromJSON(JSON.parse(Buffer.from(blob.value).toString('utf8'))),
       });
     } catch (e) {
-      problems.push(`${source}: not a valid Sigstore bundle: ${(e as Error).message}`);
+      problems.push(`${source}: not a valid Sigstore bundle: ${toSigstoreMessage(e)}`);
     }
   }
   return ok({ bundles, problems });
 }
 
-export type BundleCheck =
-  | { readonly ok: true }
+export type BundleCheck<T = void> =
+  | { readonly ok: true; readonly value: T }
   | { readonly ok: false; readonly reason: 'InvalidSignature' | 'DigestMismatch'; readonly detail: string };
 
 /**
- * Whether `key` signed the bundle and the bundle is a cosign signature of `digest`. Offline: the trust material holds
- * only the key. A bundle that carries transparency-log entries or timestamps cannot be checked against nothing, so
- * it fails here until a trusted root is configured, rather than having those entries ignored.
+ * Whether the bundle is a cosign signature of `digest` by `key`; undefined when `key` did not sign it, which says
+ * nothing about the image. The transparency-log entries it carries are verified against the attestor's trust material
+ * when the attestor requires the log, and set aside (with any timestamps) when it does not, as cosign
+ * --insecure-ignore-tlog does.
  */
-export function checkBundleWithKey(attached: AttachedBundle, key: KeyObject, digest: string): BundleCheck {
-  const { bundle, source } = attached;
-  if (bundle.verificationMaterial.content.$case !== 'publicKey') {
-    return { ok: false, reason: 'InvalidSignature', detail: `${source}: signed with a certificate, not a key` };
+export function checkBundleWithKey(
+  attached: AttachedBundle,
+  key: KeyObject,
+  trust: AttestorTrust,
+  digest: string,
+): BundleCheck | undefined {
+  const { source } = attached;
+  // Checked here first with the hashes cosign uses: sigstore-js checks a DSSE signature with Node's default hash for
+  // the key, SHA-256, while cosign >= 2.6 signs with the key's own (SHA-384 for P-384, Ed25519ph for Ed25519;
+  // cosign-formats.md §2.2, §5.3).
+  if (
+    attached.bundle.verificationMaterial.content.$case !== 'publicKey' ||
+    !verifyDsseSignature(attached.bundle, key)
+  ) {
+    return undefined;
   }
-  const trust: TrustMaterial = {
-    certificateAuthorities: [],
-    timestampAuthorities: [],
-    tlogs: [],
-    ctlogs: [],
+  const bundle = trust.requireTlog ? attached.bundle : withoutTlog(attached.bundle);
+  const material: TrustMaterial = {
+    ...trust.authorities,
     publicKey: () => ({ publicKey: key, validFor: () => true }),
   };
   try {
-    new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, timestampThreshold: 0 }).verify(toSignedEntity(bundle));
+    const options = { tlogThreshold: trust.requireTlog ? 1 : 0, ctlogThreshold: 0, timestampThreshold: 0 };
+    new Verifier(material, options).verify(toSignedEntity(bundle));
   } catch (e) {
-    // sigstore-js checks a DSSE signature with Node's default hash for the key, SHA-256. cosign >= 2.6 signs with the
-    // key's own default (SHA-384 for P-384, Ed25519ph for Ed25519; cosign-formats.md §2.2, §5.3). When the bundle has
-    // nothing but the signature to check, check it with the hashes cosign uses.
-    if (!isSignatureOnly(bundle) || !verifyDsseSignature(bundle, key)) {
-      return { ok: false, reason: 'InvalidSignature', detail: `${source}: ${(e as Error).message}` };
+    // The signature is the last thing sigstore-js checks, and it was checked above: a failure there is the hash.
+    if ((e as { code?: unknown }).code !== 'SIGNATURE_ERROR') {
+      return { ok: false, reason: 'InvalidSignature', detail: `${source}: ${toSigstoreMessage(e)}` };
     }
   }
+  return checkStatement(attached, digest, COSIGN_SIGN_PREDICATE_TYPE);
+}
+
+/**
+ * Whether the bundle was signed with a certificate that leads to the attestor's certificate authorities, at a time
+ * proven by the transparency log or a timestamp authority, with the SCTs the attestor requires, and is a cosign
+ * signature of `digest`. Returns the signing certificate, whose identity the caller checks.
+ */
+export function checkBundleWithCertificate(
+  attached: AttachedBundle,
+  trust: AttestorTrust,
+  digest: string,
+  predicateType = COSIGN_SIGN_PREDICATE_TYPE,
+): BundleCheck<X509Certificate> {
+  const { source } = attached;
+  const content = attached.bundle.verificationMaterial.content;
+  const leaf =
+    content.$case === 'certificate'
+      ? content.certificate.rawBytes
+      : content.$case === 'x509CertificateChain'
+        ? content.x509CertificateChain.certificates[0]?.rawBytes
+        : undefined;
+  if (leaf === undefined) {
+    return { ok: false, reason: 'InvalidSignature', detail: `${source}: signed with a key, not a certificate` };
+  }
+  const bundle = trust.requireTlog ? attached.bundle : withoutTlog(attached.bundle);
+  const material: TrustMaterial = {
+    ...trust.authorities,
+    publicKey: () => {
+      throw new Error('a certificate bundle names no key');
+    },
+  };
+  try {
+    const options = {
+      tlogThreshold: trust.requireTlog ? 1 : 0,
+      ctlogThreshold: trust.requireSct ? 1 : 0,
+      timestampThreshold: 1,
+    };
+    new Verifier(material, options).verify(toSignedEntity(bundle));
+  } catch (e) {
+    const message = toSigstoreMessage(e);
+    // A certificate is only valid for a while; without a proven signing time there is no time to check it at.
+    const detail = message.startsWith('expected 1 timestamps')
+      ? 'the certificate cannot be checked: the bundle proves no signing time (no transparency-log entry or RFC 3161 timestamp)'
+      : message;
+    return { ok: false, reason: 'InvalidSignature', detail: `${source}: ${detail}` };
+  }
+  const statement = checkStatement(attached, digest, predicateType);
+  return statement.ok ? { ok: true, value: X509Certificate.parse(Buffer.from(leaf)) } : statement;
+}
+
+/** The DSSE payload is an in-toto statement of `predicateType` (cosign sign's, for signatures) about `digest`. */
+function checkStatement(attached: AttachedBundle, digest: string, predicateType: string): BundleCheck {
+  const { bundle, source } = attached;
   if (bundle.content.$case !== 'dsseEnvelope') {
     return {
       ok: false,
@@ -120,11 +187,12 @@ export function checkBundleWithKey(attached: AttachedBundle, key: KeyObject, dig
   } catch {
     return { ok: false, reason: 'InvalidSignature', detail: `${source}: the in-toto statement is not JSON` };
   }
-  if (statement.predicateType !== COSIGN_SIGN_PREDICATE_TYPE) {
+  if (statement.predicateType !== predicateType) {
+    const expected = predicateType === COSIGN_SIGN_PREDICATE_TYPE ? 'a cosign signature' : predicateType;
     return {
       ok: false,
       reason: 'InvalidSignature',
-      detail: `${source}: predicate type ${JSON.stringify(statement.predicateType)} is not a cosign signature`,
+      detail: `${source}: predicate type ${JSON.stringify(statement.predicateType)} is not ${expected}`,
     };
   }
   const [algorithm, hex] = digest.split(':') as [string, string];
@@ -141,13 +209,15 @@ export function checkBundleWithKey(attached: AttachedBundle, key: KeyObject, dig
       detail: `${source}: the signature is for ${named.join(', ') || 'no subject'}, not ${digest}`,
     };
   }
-  return { ok: true };
+  return { ok: true, value: undefined };
 }
 
-/** A bundle with no transparency-log entries and no timestamps: its signature is all there is to verify. */
-function isSignatureOnly(bundle: Bundle): boolean {
-  const material = bundle.verificationMaterial;
-  return material.tlogEntries.length === 0 && (material.timestampVerificationData?.rfc3161Timestamps.length ?? 0) === 0;
+/** The bundle without its transparency-log entries and timestamps: what is left when the log is not required. */
+function withoutTlog(bundle: Bundle): Bundle {
+  return {
+    ...bundle,
+    verificationMaterial: { ...bundle.verificationMaterial, tlogEntries: [], timestampVerificationData: undefined },
+  };
 }
 
 /** The DSSE signature over the pre-authentication encoding (https://github.com/secure-systems-lab/dsse/blob/master/protocol.md). */

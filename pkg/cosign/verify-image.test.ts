@@ -1,9 +1,10 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { ImageRef } from '../imageref/index.js';
 import { computeDigest, type Descriptor, type FetchedManifest, type OciFailure } from '../oci/index.js';
-import type { CompiledAttestor, CompiledAttestorSet } from '../policy/index.js';
+import type { AttestorTrust, CompiledAttestor, CompiledAttestorSet } from '../policy/index.js';
+import { createTestLog } from '../trust/testdata/test-log.js';
 import { err, ok, type Result } from '../result/index.js';
-import { SIGNATURE_ANNOTATION } from './discover.js';
+import { BUNDLE_ANNOTATION, SIGNATURE_ANNOTATION } from './discover.js';
 import { verifyImage, type ImageRegistry } from './verify-image.js';
 
 const IMAGE: ImageRef = { registry: 'registry.example', repository: 'team/app', tag: 'v1' };
@@ -26,6 +27,8 @@ function payload(digest: string, optional: Record<string, string> | null = null)
 interface Layer {
   readonly payload: Buffer;
   readonly signedBy: KeyObject;
+  /** More annotations, e.g. the Rekor bundle; given the layer's signature. */
+  readonly annotations?: (signature: Buffer) => Record<string, string>;
 }
 
 /** A registry holding one image and, optionally, its .sig manifest. */
@@ -35,7 +38,10 @@ function fakeRegistry(layers: readonly Layer[], failure?: OciFailure): ImageRegi
     mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
     digest: computeDigest(l.payload),
     size: l.payload.length,
-    annotations: { [SIGNATURE_ANNOTATION]: sign('sha256', l.payload, l.signedBy).toString('base64') },
+    annotations: (() => {
+      const signature = sign('sha256', l.payload, l.signedBy);
+      return { [SIGNATURE_ANNOTATION]: signature.toString('base64'), ...l.annotations?.(signature) };
+    })(),
   }));
   const sigManifest: FetchedManifest = {
     digest: computeDigest(Buffer.from('sig manifest')),
@@ -72,8 +78,16 @@ function fakeRegistry(layers: readonly Layer[], failure?: OciFailure): ImageRegi
   };
 }
 
-function keyAttestor(key: KeyObject, field: string, annotations: Record<string, string> = {}): CompiledAttestor {
-  return { $case: 'key', field, keyIndex: 0, key, annotations, signatureAlgorithm: 'sha256' };
+const NO_AUTHORITIES = { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
+const IGNORE_TLOG: AttestorTrust = { requireTlog: false, requireSct: false, authorities: NO_AUTHORITIES };
+
+function keyAttestor(
+  key: KeyObject,
+  field: string,
+  annotations: Record<string, string> = {},
+  trust: AttestorTrust = IGNORE_TLOG,
+): CompiledAttestor {
+  return { $case: 'key', field, keyIndex: 0, key, trust, annotations, signatureAlgorithm: 'sha256' };
 }
 
 function set(entries: CompiledAttestor[], count = entries.length): CompiledAttestorSet {
@@ -191,20 +205,121 @@ describe('verifyImage', () => {
     });
   });
 
-  describe('with an attestor kind not verified yet', () => {
-    it('fails closed, saying so', async () => {
+  describe('when the attestor requires the transparency log', () => {
+    const log = createTestLog();
+    const requireTlog: AttestorTrust = { requireTlog: true, requireSct: false, authorities: log.trustRoot };
+    const pem = k1.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const logged = (entry: (signature: Buffer) => string) => (signature: Buffer) => ({
+      [BUNDLE_ANNOTATION]: entry(signature),
+    });
+    const verifyWith = (layer: Layer, trust = requireTlog) =>
+      verifyImage(
+        { image: IMAGE, attestors: [set([keyAttestor(k1.publicKey, 'key1', {}, trust)])] },
+        { registry: fakeRegistry([layer]) },
+      );
+
+    describe('and the signature carries a Rekor entry signed by a trusted log', () => {
+      it('is verified, with the time the log recorded it', async () => {
+        const layer: Layer = {
+          payload: payload(DIGEST),
+          signedBy: k1.privateKey,
+          annotations: logged((signature) =>
+            log.logSignature({ payload: payload(DIGEST), signature, signerPem: pem, integratedTime: 1_700_000_000 }),
+          ),
+        };
+        expect(await verifyWith(layer)).toMatchObject({
+          verified: true,
+          matches: [{ loggedAt: '2023-11-14T22:13:20.000Z' }],
+        });
+      });
+    });
+
+    describe('and the signature has no Rekor entry', () => {
+      it('fails with invalid signature, saying the entry is missing', async () => {
+        const outcome = await verifyWith({ payload: payload(DIGEST), signedBy: k1.privateKey });
+        expect(outcome).toMatchObject({ verified: false, reason: 'InvalidSignature' });
+        expect(!outcome.verified && outcome.message).toMatch(
+          /invalid signature: .*transparency log: the signature has no transparency-log entry/,
+        );
+      });
+    });
+
+    describe('and the entry was signed by a log that is not trusted', () => {
+      it('fails, naming the unknown log', async () => {
+        const other = createTestLog();
+        const layer: Layer = {
+          payload: payload(DIGEST),
+          signedBy: k1.privateKey,
+          annotations: logged((signature) =>
+            other.logSignature({ payload: payload(DIGEST), signature, signerPem: pem }),
+          ),
+        };
+        const outcome = await verifyWith(layer);
+        expect(!outcome.verified && outcome.message).toContain(`no trusted Rekor key for log ${other.logId}`);
+      });
+    });
+
+    describe('and the entry logs another signature', () => {
+      it('fails: the entry is not proof of this signature', async () => {
+        const layer: Layer = {
+          payload: payload(DIGEST),
+          signedBy: k1.privateKey,
+          annotations: logged(() =>
+            log.logSignature({ payload: payload(DIGEST), signature: Buffer.from('other'), signerPem: pem }),
+          ),
+        };
+        const outcome = await verifyWith(layer);
+        expect(!outcome.verified && outcome.message).toContain('the logged signature is not this signature');
+      });
+    });
+
+    describe('and the entry was made by another key', () => {
+      it('fails: the log says someone else signed', async () => {
+        const otherPem = k2.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+        const layer: Layer = {
+          payload: payload(DIGEST),
+          signedBy: k1.privateKey,
+          annotations: logged((signature) =>
+            log.logSignature({ payload: payload(DIGEST), signature, signerPem: otherPem }),
+          ),
+        };
+        const outcome = await verifyWith(layer);
+        expect(!outcome.verified && outcome.message).toContain('the logged key or certificate is not the one');
+      });
+    });
+
+    describe('and the SET was tampered with', () => {
+      it('fails: the signed entry timestamp does not verify', async () => {
+        const layer: Layer = {
+          payload: payload(DIGEST),
+          signedBy: k1.privateKey,
+          annotations: logged((signature) => {
+            const bundle = JSON.parse(log.logSignature({ payload: payload(DIGEST), signature, signerPem: pem })) as {
+              Payload: { integratedTime: number };
+            };
+            bundle.Payload.integratedTime += 1;
+            return JSON.stringify(bundle);
+          }),
+        };
+        const outcome = await verifyWith(layer);
+        expect(!outcome.verified && outcome.message).toContain('does not verify with the Rekor key');
+      });
+    });
+  });
+
+  describe('with a keyless attestor and a signature without a certificate', () => {
+    it('fails with invalid signature: no certificate found on signature', async () => {
       const registry = fakeRegistry([{ payload: payload(DIGEST), signedBy: k1.privateKey }]);
       const keyless: CompiledAttestor = {
         $case: 'keyless',
         field: 'keyless',
-        roots: [],
-        ignoreTlog: false,
-        ignoreSct: false,
+        extensions: {},
+        trust: { ...IGNORE_TLOG, requireTlog: true },
         annotations: {},
       };
       const outcome = await verifyImage({ image: IMAGE, attestors: [set([keyless])] }, { registry });
       expect(outcome).toMatchObject({ verified: false, reason: 'InvalidSignature' });
-      expect(!outcome.verified && outcome.message).toContain('keyless attestors are not verified yet');
+      expect(!outcome.verified && outcome.message).toContain('no certificate found on signature');
     });
   });
 

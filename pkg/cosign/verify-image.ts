@@ -6,8 +6,14 @@ import type { VerifyReason } from '../conditions/index.js';
 import { toKyvernoString, withDigest, type ImageRef } from '../imageref/index.js';
 import type { OciErrorCode, RegistryClient } from '../oci/index.js';
 import type { CompiledAttestor, CompiledAttestorSet } from '../policy/index.js';
-import { checkBundleWithKey, findBundles, type AttachedBundle } from './bundles.js';
+import { checkBundleWithCertificate, checkBundleWithKey, findBundles, type AttachedBundle } from './bundles.js';
+import {
+  checkAttestorIdentity,
+  checkCertificateSignature,
+  type CertificateAttestor,
+} from './certificate-signatures.js';
 import { findLegacySignatures, listImageReferrers, type LegacySignature, type SignatureRegistry } from './discover.js';
+import { verifyRekorBundle } from './rekor-bundle.js';
 import { verifyRawSignature, type SignatureScheme } from './signature-schemes.js';
 import { hasAnnotations, parseSimpleSigningPayload } from './simple-signing.js';
 
@@ -31,6 +37,10 @@ export interface Match {
   readonly attestor: string;
   /** Which key of that field, when it holds several PEM blocks. */
   readonly keyIndex: number;
+  /** The signing certificate's identity, for certificate and keyless attestors. */
+  readonly identity?: { readonly subject: string; readonly issuer: string };
+  /** When the transparency log recorded the signature, when the attestor required the log. */
+  readonly loggedAt?: string;
   /** A legacy simple-signing layer, or a Sigstore bundle (checked by @sigstore/verify). */
   readonly format: 'simple-signing' | 'sigstore-bundle';
   /** The algorithm of a simple-signing signature. */
@@ -143,12 +153,13 @@ function verifyAttestor(attestor: CompiledAttestor, signatures: Signatures, dige
       const result = verifySet(attestor.set, signatures, digest);
       return 'reason' in result ? result : result.slice(0, 1);
     }
-    case 'keyRef':
     case 'certificate':
     case 'keyless':
+      return verifyWithCertificate(attestor, signatures, digest);
+    case 'keyRef':
       return {
         reason: 'InvalidSignature',
-        detail: `${attestor.field}: ${attestor.$case === 'keyRef' ? 'keys held in KMS or Secrets' : `${attestor.$case} attestors`} are not verified yet`,
+        detail: `${attestor.field}: keys held in KMS or Secrets are not verified yet`,
       };
   }
 }
@@ -158,10 +169,8 @@ function verifyWithKey(
   signatures: Signatures,
   digest: string,
 ): Match[] | Failure {
-  let best: Failure = { reason: 'InvalidSignature', detail: `no signature verifies with ${attestor.field}` };
-  const consider = (f: Failure) => {
-    if (SPECIFICITY.indexOf(f.reason) > SPECIFICITY.indexOf(best.reason)) best = f;
-  };
+  const failures = new FailureTracker(`no signature verifies with ${attestor.field}`);
+  const consider = (f: Failure) => failures.consider(f);
   const matched = { attestor: attestor.field, keyIndex: attestor.keyIndex };
   for (const sig of signatures.legacy) {
     const scheme = verifyRawSignature(attestor.key, sig.payload, sig.signature);
@@ -176,12 +185,24 @@ function verifyWithKey(
       });
     } else if (!hasAnnotations(claims.value.optional, attestor.annotations)) {
       consider({ reason: 'AnnotationMismatch', detail: `${sig.source}: missing or incorrect annotation` });
-    } else {
+    } else if (!attestor.trust.requireTlog) {
       return [{ ...matched, format: 'simple-signing', scheme, signature: sig.layer.digest, source: sig.source }];
+    } else {
+      const signed = { payload: sig.payload, signature: sig.signature, signer: { key: attestor.key } };
+      const logged = verifyRekorBundle(sig.bundle, signed, attestor.trust.authorities.tlogs);
+      if (!logged.ok) {
+        consider({ reason: 'InvalidSignature', detail: `${sig.source}: transparency log: ${logged.error}` });
+        continue;
+      }
+      const loggedAt = logged.value.integratedTime.toISOString();
+      return [
+        { ...matched, format: 'simple-signing', scheme, loggedAt, signature: sig.layer.digest, source: sig.source },
+      ];
     }
   }
   for (const attached of signatures.bundles) {
-    const check = checkBundleWithKey(attached, attestor.key, digest);
+    const check = checkBundleWithKey(attached, attestor.key, attestor.trust, digest);
+    if (check === undefined) continue;
     if (check.ok)
       return [
         {
@@ -191,10 +212,70 @@ function verifyWithKey(
           source: attached.source,
         },
       ];
-    // A bundle the key did not sign says nothing; one it signed for another image is worth reporting.
-    if (check.reason === 'DigestMismatch') consider(check);
+    consider(check);
   }
-  return best;
+  return failures.best;
+}
+
+/** Keyless and certificate attestors: the signature's certificate must satisfy the attestor. */
+function verifyWithCertificate(
+  attestor: CertificateAttestor,
+  signatures: Signatures,
+  digest: string,
+): Match[] | Failure {
+  const failures = new FailureTracker(`no signature verifies with ${attestor.field}`);
+  const consider = (f: Failure) => failures.consider(f);
+  const matched = { attestor: attestor.field, keyIndex: 0 };
+  for (const sig of signatures.legacy) {
+    const check = checkCertificateSignature(sig, attestor, digest);
+    if (check.ok) {
+      return [
+        { ...matched, format: 'simple-signing', ...check.value, signature: sig.layer.digest, source: sig.source },
+      ];
+    }
+    consider(check);
+  }
+  for (const attached of signatures.bundles) {
+    const check = checkBundleWithCertificate(attached, attestor.trust, digest);
+    if (!check.ok) {
+      consider(check);
+      continue;
+    }
+    const identity = checkAttestorIdentity(attestor, check.value);
+    if (!identity.ok) {
+      consider({ reason: 'IdentityMismatch', detail: `${attached.source}: ${identity.detail}` });
+      continue;
+    }
+    return [
+      {
+        ...matched,
+        format: 'sigstore-bundle',
+        identity: identity.value,
+        signature: attached.digest,
+        source: attached.source,
+      },
+    ];
+  }
+  return failures.best;
+}
+
+/** Keeps the most telling of an attestor's failures; the first of equals, which is the first signature tried. */
+class FailureTracker {
+  #best: Failure | undefined;
+  readonly #fallback: string;
+
+  constructor(fallback: string) {
+    this.#fallback = fallback;
+  }
+
+  consider(f: Failure): void {
+    if (!this.#best || SPECIFICITY.indexOf(f.reason) > SPECIFICITY.indexOf(this.#best.reason)) this.#best = f;
+  }
+
+  /** What to report: the most telling failure, or that nothing the attestor accepts was there. */
+  get best(): Failure {
+    return this.#best ?? { reason: 'InvalidSignature', detail: this.#fallback };
+  }
 }
 
 function registryFailure(detail: string): Failure {

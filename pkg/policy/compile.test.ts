@@ -1,6 +1,11 @@
-import { compile } from './compile.js';
+import { createTestLog } from '../trust/testdata/test-log.js';
+import { compile as compilePolicy } from './compile.js';
 import { compileKeyAttestors } from './key-policy.js';
-import { checkImagePolicy, OTHER_KEY, SEED_KEY } from './testdata/policies.js';
+import { checkImagePolicy, OTHER_KEY, SEED_KEY, TEST_CA } from './testdata/policies.js';
+
+/** The seed policy's legacy key requires the transparency log: compile against a trust root that holds one. */
+const { trustRoot } = createTestLog();
+const compile = (p: unknown) => compilePolicy(p, { trustRoot });
 
 function errorsOf(policy: unknown) {
   const result = compile(policy);
@@ -176,6 +181,162 @@ describe('compile', () => {
     });
   });
 
+  describe('when signatures must be in the transparency log and no Rekor key is known', () => {
+    it('fails the seed policy with MissingTrustRoot on its legacy key, naming the remedies', () => {
+      const result = compilePolicy(checkImagePolicy());
+      expect(!result.ok && result.error).toEqual([
+        {
+          reason: 'MissingTrustRoot',
+          field: 'spec.rules[0].verifyImages[0].key',
+          message: expect.stringMatching(/no Rekor public key is known: .*--trusted-root.*rekor\.ignoreTlog/),
+        },
+      ]);
+    });
+
+    it('compiles when the attestor names its Rekor key', () => {
+      const rekorKey = createTestLog().publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      const result = compilePolicy(
+        checkImagePolicy({
+          verifyImages: [
+            {
+              imageReferences: ['*'],
+              attestors: [
+                {
+                  entries: [
+                    { keys: { publicKeys: SEED_KEY, rekor: { url: 'https://rekor.example', pubkey: rekorKey } } },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      expect(result.ok).toBe(true);
+      const attestor = result.ok ? result.value.rules[0]!.verifyImages[0]!.attestors[0]!.entries[0] : undefined;
+      expect(attestor?.$case === 'key' && attestor.trust).toMatchObject({
+        requireTlog: true,
+        authorities: { tlogs: [{ baseURL: '' }] },
+      });
+    });
+
+    it('compiles when the attestor ignores the log', () => {
+      const result = compilePolicy(
+        checkImagePolicy({
+          verifyImages: [
+            {
+              imageReferences: ['*'],
+              attestors: [{ entries: [{ keys: { publicKeys: SEED_KEY, rekor: { ignoreTlog: true } } }] }],
+            },
+          ],
+        }),
+      );
+      const attestor = result.ok ? result.value.rules[0]!.verifyImages[0]!.attestors[0]!.entries[0] : undefined;
+      expect(attestor?.$case === 'key' && attestor.trust.requireTlog).toBe(false);
+    });
+
+    it('fails with InvalidKey when rekor.pubkey does not parse', () => {
+      const errors = errorsOf(
+        checkImagePolicy({
+          verifyImages: [
+            {
+              imageReferences: ['*'],
+              attestors: [
+                { entries: [{ keys: { publicKeys: SEED_KEY, rekor: { url: 'https://r', pubkey: 'junk' } } }] },
+              ],
+            },
+          ],
+        }),
+      );
+      expect(errors).toContainEqual({
+        reason: 'InvalidKey',
+        field: 'spec.rules[0].verifyImages[0].attestors[0].entries[0].keys.rekor.pubkey',
+        message: expect.stringContaining('invalid public key'),
+      });
+    });
+  });
+
+  describe('when a keyless attestor has neither roots nor a trust root with a Fulcio CA', () => {
+    it('fails with MissingTrustRoot for the CA and the CT log', () => {
+      const errors = errorsOf(
+        checkImagePolicy({
+          verifyImages: [
+            {
+              imageReferences: ['*'],
+              attestors: [
+                {
+                  entries: [
+                    {
+                      keyless: {
+                        subject: 'a@b.c',
+                        issuer: 'https://issuer',
+                        rekor: { url: 'https://rekor.sigstore.dev' },
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      const at = 'spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless';
+      expect(errors.map((e) => [e.reason, e.field])).toEqual([
+        ['MissingTrustRoot', `${at}.roots`],
+        ['MissingTrustRoot', `${at}.ctlog`],
+      ]);
+    });
+  });
+
+  describe('when a keyless attestor ignores the log and trusts no timestamp authority', () => {
+    it('fails: the certificate would have no time to be checked at', () => {
+      const errors = errorsOf(
+        checkImagePolicy({
+          verifyImages: [
+            {
+              imageReferences: ['*'],
+              attestors: [
+                {
+                  entries: [
+                    {
+                      keyless: {
+                        subject: 'a@b.c',
+                        roots: TEST_CA,
+                        rekor: { url: 'https://r', ignoreTlog: true },
+                        ctlog: { ignoreSCT: true },
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      expect(errors).toEqual([
+        {
+          reason: 'InvalidSpec',
+          field: 'spec.rules[0].verifyImages[0].attestors[0].entries[0].keyless.rekor.ignoreTlog',
+          message: expect.stringContaining('set ctlog.tsaCertChain'),
+        },
+      ]);
+    });
+  });
+
+  describe('when a certificate attestor names a certificate without a chain', () => {
+    it('verifies with the certificate’s key, as Kyverno does', () => {
+      const result = compile(
+        checkImagePolicy({
+          verifyImages: [{ imageReferences: ['*'], attestors: [{ entries: [{ certificates: { cert: TEST_CA } }] }] }],
+        }),
+      );
+      const attestor = result.ok ? result.value.rules[0]!.verifyImages[0]!.attestors[0]!.entries[0] : undefined;
+      expect(attestor).toMatchObject({
+        $case: 'key',
+        field: 'spec.rules[0].verifyImages[0].attestors[0].entries[0].certificates.cert',
+      });
+    });
+  });
+
   describe('when a legacy key comes with attestations', () => {
     it('uses the key for the attestations too', () => {
       const result = compile(
@@ -203,14 +364,14 @@ describe('compile', () => {
 
 describe('compileKeyAttestors', () => {
   it('makes one entry per PEM text, all required unless count says otherwise', () => {
-    const all = compileKeyAttestors([SEED_KEY, OTHER_KEY]);
+    const all = compileKeyAttestors([SEED_KEY, OTHER_KEY], { trustRoot });
     expect(all.ok && all.value[0]).toMatchObject({ count: 2, entries: [{ $case: 'key' }, { $case: 'key' }] });
-    const one = compileKeyAttestors([SEED_KEY, OTHER_KEY], 1);
+    const one = compileKeyAttestors([SEED_KEY, OTHER_KEY], { count: 1, trustRoot });
     expect(one.ok && one.value[0]!.count).toBe(1);
   });
 
   it('says what is wrong with a key that does not parse', () => {
-    const bad = compileKeyAttestors(['not a key']);
+    const bad = compileKeyAttestors(['not a key'], { ignoreTlog: true });
     expect(!bad.ok && bad.error[0]!.message).toContain('invalid public key');
   });
 });

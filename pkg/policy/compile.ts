@@ -12,8 +12,10 @@ import {
 } from '../api/v1/index.js';
 import { compileImagePattern } from '../imageref/index.js';
 import { err, ok, type Result } from '../result/index.js';
+import { checkExtensionKeys, EMPTY_TRUST_ROOT, toAttestorTrust, type TrustRoot } from '../trust/index.js';
 import {
   toPolicyKey,
+  type AttestorTrust,
   type CompileError,
   type CompiledAttestation,
   type CompiledAttestor,
@@ -32,20 +34,29 @@ const END_PUBLIC_KEY = '-----END PUBLIC KEY-----';
 
 type Attestor = NonNullable<NonNullable<ImageVerificationType['attestors']>[number]['entries']>[number];
 type AttestorSet = NonNullable<ImageVerificationType['attestors']>[number];
+type RekorSettings = NonNullable<NonNullable<Attestor['keys']>['rekor']>;
+type CTLogSettings = NonNullable<NonNullable<Attestor['keys']>['ctlog']>;
+
+export interface CompileOptions {
+  /** The operator's trust root (--trusted-root); policies add their own keys and roots to it. */
+  readonly trustRoot?: TrustRoot;
+}
 
 /** Compiles a ClusterPolicy or Policy object as read from the API server or a file. */
-export function compile(object: unknown): Result<CompiledPolicy, CompileError[]> {
+export function compile(object: unknown, options: CompileOptions = {}): Result<CompiledPolicy, CompileError[]> {
   const parsed = parsePolicy(object);
   if (!parsed.ok) return err(parsed.error.map((e) => ({ reason: 'InvalidSpec', ...e })));
-  return new Compiler(parsed.value).run();
+  return new Compiler(parsed.value, options.trustRoot ?? EMPTY_TRUST_ROOT).run();
 }
 
 class Compiler {
   readonly #policy: PolicyResource;
+  readonly #trustRoot: TrustRoot;
   readonly #errors: CompileError[] = [];
 
-  constructor(policy: PolicyResource) {
+  constructor(policy: PolicyResource, trustRoot: TrustRoot) {
     this.#policy = policy;
+    this.#trustRoot = trustRoot;
   }
 
   run(): Result<CompiledPolicy, CompileError[]> {
@@ -266,6 +277,7 @@ class Compiler {
         return [{ $case: 'keyRef', field: `${field}.keys.secret`, ref, annotations, ...repository }];
       }
       const pems = splitPublicKeys(keys.publicKeys ?? '');
+      const trust = this.#trust(legacy ? field : `${field}.keys`, legacy, keys, false);
       if (pems.length === 0) {
         this.#fail('InvalidKey', keyField, 'invalid public key: no PEM block "-----BEGIN PUBLIC KEY-----" found');
         return [];
@@ -286,6 +298,7 @@ class Compiler {
             field: keyField,
             keyIndex: n,
             key: parsed.value,
+            trust,
             annotations,
             signatureAlgorithm: algorithm,
             ...repository,
@@ -301,12 +314,33 @@ class Compiler {
       }
       const cert = c.cert ? this.#certificates(c.cert, `${field}.certificates.cert`)[0] : undefined;
       const chain = c.certChain ? this.#certificates(c.certChain, `${field}.certificates.certChain`) : [];
+      // A certificate without a chain is used as a key (Kyverno buildCosignOptions): what it signed verifies with its
+      // key, whether or not the signature carries the certificate. With a chain, the signature's certificate must lead
+      // to the chain.
+      if (cert && chain.length === 0) {
+        const trust = this.#trust(`${field}.certificates`, false, c, false);
+        const keyField = `${field}.certificates.cert`;
+        return [
+          {
+            $case: 'key',
+            field: keyField,
+            keyIndex: 0,
+            key: cert.publicKey,
+            trust,
+            annotations,
+            signatureAlgorithm: 'sha256',
+            ...repository,
+          },
+        ];
+      }
+      const trust = this.#trust(`${field}.certificates`, false, c, true, chain);
       return [
         {
           $case: 'certificate',
           field: `${field}.certificates`,
           ...(cert ? { cert } : {}),
           chain,
+          trust,
           annotations,
           ...repository,
         },
@@ -319,8 +353,9 @@ class Compiler {
       const at = legacy ? field : `${field}.keyless`;
       if (!k.rekor && !k.roots) this.#fail('InvalidSpec', at, 'Either Rekor URL or roots are required');
       if (k.rekor && !k.rekor.url) this.#fail('InvalidSpec', `${at}.rekor.url`, 'An URL is required');
+      // An empty expression is no expression, as in Kyverno.
       const regexp = (source: string | undefined, f: string) => {
-        if (source === undefined) return undefined;
+        if (source === undefined || source === '') return undefined;
         try {
           return new RegExp(source);
         } catch (e) {
@@ -330,6 +365,10 @@ class Compiler {
       };
       const issuerRegExp = regexp(k.issuerRegExp, `${at}.issuerRegExp`);
       const subjectRegExp = regexp(k.subjectRegExp, `${at}.subjectRegExp`);
+      const badExtension = checkExtensionKeys(k.additionalExtensions ?? {});
+      if (badExtension) this.#fail('InvalidSpec', `${at}.additionalExtensions`, badExtension);
+      const roots = k.roots ? this.#certificates(k.roots, `${at}.roots`) : [];
+      const trust = this.#trust(at, legacy, k, true, roots);
       return [
         {
           $case: 'keyless',
@@ -338,10 +377,9 @@ class Compiler {
           ...(issuerRegExp ? { issuerRegExp } : {}),
           ...(k.subject ? { subject: compileImagePattern(k.subject) } : {}),
           ...(subjectRegExp ? { subjectRegExp } : {}),
-          roots: k.roots ? this.#certificates(k.roots, `${at}.roots`) : [],
+          extensions: k.additionalExtensions ?? {},
           ...(k.rekor?.url ? { rekorUrl: k.rekor.url } : {}),
-          ignoreTlog: k.rekor?.ignoreTlog ?? false,
-          ignoreSct: k.ctlog?.ignoreSCT ?? false,
+          trust,
           annotations,
           ...repository,
         },
@@ -357,6 +395,87 @@ class Compiler {
       return [];
     }
     return [{ $case: 'nested', field: `${field}.attestor`, set: this.#attestorSet(nested, `${field}.attestor`, type) }];
+  }
+
+  /**
+   * The trust an attestor verifies against, and a MissingTrustRoot failure when it needs material that neither the
+   * policy nor the operator's trust root holds: it is never fetched online, so it is better said now than at the
+   * first admission. `checksCertificates` is whether a signing certificate is validated against CAs (and SCTs).
+   */
+  #trust(
+    field: string,
+    legacy: boolean,
+    settings: { rekor?: RekorSettings; ctlog?: CTLogSettings },
+    checksCertificates: boolean,
+    roots: readonly X509Certificate[] = [],
+  ): AttestorTrust {
+    const at = (sub: string) => (legacy ? field : `${field}.${sub}`);
+    const { rekor, ctlog } = settings;
+    const requireTlog = !(rekor?.ignoreTlog ?? false);
+    const requireSct = checksCertificates && !(ctlog?.ignoreSCT ?? false);
+    const rekorKey = rekor?.pubkey ? this.#publicKey(rekor.pubkey, at('rekor.pubkey')) : undefined;
+    const ctlogKey = ctlog?.pubkey ? this.#publicKey(ctlog.pubkey, at('ctlog.pubkey')) : undefined;
+    const tsaChain = ctlog?.tsaCertChain ? this.#certificates(ctlog.tsaCertChain, at('ctlog.tsaCertChain')) : [];
+    let authorities: AttestorTrust['authorities'];
+    try {
+      authorities = toAttestorTrust(this.#trustRoot, {
+        rekorKeys: rekorKey ? [rekorKey] : [],
+        ctlogKeys: ctlogKey ? [ctlogKey] : [],
+        roots: roots.map((c) => c.raw),
+        tsaChain: tsaChain.map((c) => c.raw),
+      });
+    } catch (e) {
+      // Node's parser accepted the certificates; sigstore's stricter one did not.
+      this.#fail(
+        'InvalidKey',
+        at(roots.length > 0 ? 'roots' : 'ctlog.tsaCertChain'),
+        `invalid certificate: ${(e as Error).message}`,
+      );
+      authorities = { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
+    }
+    const trustedRoot = 'or start the operator with a --trusted-root that holds';
+    if (requireTlog && authorities.tlogs.length === 0) {
+      // The legacy fields (key, issuer) have no rekor settings: Kyverno always checks their signatures against the log.
+      const remedy = legacy
+        ? `${trustedRoot} the log, or write the key as attestors[].entries[].keys with rekor.pubkey or rekor.ignoreTlog`
+        : `set rekor.pubkey, set rekor.ignoreTlog: true, ${trustedRoot} the log`;
+      this.#fail(
+        'MissingTrustRoot',
+        at('rekor'),
+        `signatures must be checked against the Rekor transparency log, but no Rekor public key is known: ${remedy}`,
+      );
+    }
+    if (checksCertificates && authorities.certificateAuthorities.length === 0) {
+      this.#fail(
+        'MissingTrustRoot',
+        at('roots'),
+        `no certificate authority to check signing certificates against: set roots, ${trustedRoot} the Fulcio CA`,
+      );
+    }
+    if (checksCertificates && !requireTlog && authorities.timestampAuthorities.length === 0) {
+      this.#fail(
+        'InvalidSpec',
+        at('rekor.ignoreTlog'),
+        'a signing certificate is checked at the signing time that the transparency log proves; with ' +
+          'rekor.ignoreTlog: true there is none unless a timestamp authority is trusted: set ctlog.tsaCertChain, ' +
+          `${trustedRoot} the timestamp authority, or keep the transparency log`,
+      );
+    }
+    if (requireSct && authorities.ctlogs.length === 0) {
+      this.#fail(
+        'MissingTrustRoot',
+        at('ctlog'),
+        'signing certificates must carry a certificate transparency timestamp (ctlog.ignoreSCT is not set), but no ' +
+          `CT log public key is known: set ctlog.pubkey, set ctlog.ignoreSCT: true, ${trustedRoot} the CT log`,
+      );
+    }
+    return { requireTlog, requireSct, authorities };
+  }
+
+  #publicKey(pem: string, field: string) {
+    const parsed = parsePublicKey(pem);
+    if (!parsed.ok) this.#fail('InvalidKey', field, `invalid public key: ${parsed.error}`);
+    return parsed.ok ? parsed.value : undefined;
   }
 
   #certificates(pem: string, field: string) {

@@ -4,6 +4,7 @@ import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { PolicyKind } from '../api/v1/index.js';
 import type { PolicyReason } from '../conditions/index.js';
 import type { ImagePattern } from '../imageref/index.js';
+import type { Authorities } from '../trust/index.js';
 
 export type FailureAction = 'Audit' | 'Enforce';
 export type FailurePolicy = 'Fail' | 'Ignore';
@@ -27,6 +28,18 @@ export interface RuleCount {
   readonly verifyimages: number;
 }
 
+/**
+ * What a signature must be checked against besides its key or certificate: the transparency log, CT logs, certificate
+ * authorities and timestamp authorities, from the operator's trust root and the attestor's rekor/ctlog/roots fields.
+ */
+export interface AttestorTrust {
+  /** The signature must be in a transparency log whose key is trusted (Kyverno: unless rekor.ignoreTlog). */
+  readonly requireTlog: boolean;
+  /** A certificate must carry a signed certificate timestamp from a trusted CT log (unless ctlog.ignoreSCT). */
+  readonly requireSct: boolean;
+  readonly authorities: Authorities;
+}
+
 /** Where signatures come from: a static public key, parsed once. */
 export interface KeyAttestor {
   readonly $case: 'key';
@@ -35,6 +48,7 @@ export interface KeyAttestor {
   /** Position of the key in its publicKeys text, which may hold several PEM blocks. */
   readonly keyIndex: number;
   readonly key: KeyObject;
+  readonly trust: AttestorTrust;
   readonly annotations: Readonly<Record<string, string>>;
   readonly repository?: string;
   readonly signatureAlgorithm: string;
@@ -52,8 +66,11 @@ export interface KeyRefAttestor {
 export interface CertificateAttestor {
   readonly $case: 'certificate';
   readonly field: string;
+  /** The signing certificate the signature must carry, or whose key made it. */
   readonly cert?: X509Certificate;
+  /** The chain the signature's certificate must lead to; also in trust.authorities. */
   readonly chain: readonly X509Certificate[];
+  readonly trust: AttestorTrust;
   readonly annotations: Readonly<Record<string, string>>;
   readonly repository?: string;
 }
@@ -65,10 +82,10 @@ export interface KeylessAttestor {
   readonly issuerRegExp?: RegExp;
   readonly subject?: ImagePattern;
   readonly subjectRegExp?: RegExp;
-  readonly roots: readonly X509Certificate[];
+  /** additionalExtensions as written: keyed by cosign's extension names or their OIDs, checked at compile time. */
+  readonly extensions: Readonly<Record<string, string>>;
   readonly rekorUrl?: string;
-  readonly ignoreTlog: boolean;
-  readonly ignoreSct: boolean;
+  readonly trust: AttestorTrust;
   readonly annotations: Readonly<Record<string, string>>;
   readonly repository?: string;
 }

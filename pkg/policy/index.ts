@@ -1,8 +1,9 @@
-export { compile, DEFAULT_TIMEOUT_SECONDS } from './compile.js';
+export { compile, DEFAULT_TIMEOUT_SECONDS, type CompileOptions } from './compile.js';
 export { compileKeyAttestors } from './key-policy.js';
 export { RuleCache } from './rule-cache.js';
 export {
   toPolicyKey,
+  type AttestorTrust,
   type CompileError,
   type CompiledAttestation,
   type CompiledAttestor,

@@ -31,3 +31,16 @@ export function checkImagePolicy(overrides: { verifyImages?: unknown[]; spec?: R
     },
   };
 }
+
+/** A self-signed CA certificate, made with openssl for these tests. */
+export const TEST_CA = `-----BEGIN CERTIFICATE-----
+MIIBoTCCAUegAwIBAgIUSXAAV9+icwSk9KXrOfK8jJHDKv4wCgYIKoZIzj0EAwIw
+HTEbMBkGA1UEAwwSaW1wcmltYXR1ci10ZXN0LWNhMCAXDTI2MTEyNTIyNTkyOFoY
+DzIxMjYxMTAxMjI1OTI4WjAdMRswGQYDVQQDDBJpbXByaW1hdHVyLXRlc3QtY2Ew
+WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAATHW1VEymrSVTj3D42WzyQ/RqJgEYS/
+s8bPa9jeMLuCnC/m/9jlF6ZOruK+BqXzJz7P8a1s+qdzMb8ZyOoxyfdfo2MwYTAd
+BgNVHQ4EFgQUw5fK5eZ6s/EuYI4vPEg/RnfMqiwwHwYDVR0jBBgwFoAUw5fK5eZ6
+s/EuYI4vPEg/RnfMqiwwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAgQw
+CgYIKoZIzj0EAwIDSAAwRQIhAOfArkXz5BedTvvG7ue7Keu2X1Hqi0a3xTE9/zoy
+94BpAiALAELsNi7HfWfYzQc9w24vrGXN7Vpl5aIdKoiviV8cjA==
+-----END CERTIFICATE-----`;

@@ -57,6 +57,8 @@ export async function startOperator(env: Environment, probePort: number): Promis
       '--webhook-port=0',
       `--health-probe-bind-address=127.0.0.1:${probePort}`,
       `--kubeconfig=${env.kubeconfig}`,
+      // The local transparency log's key (hack/fake-rekor.mjs), as a real deployment gives the public-good root.
+      `--trusted-root=${env.vars['TRUSTED_ROOT']!}`,
       '--log-level=debug',
     ],
     { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] },

@@ -1,0 +1,166 @@
+// The transparency-log proof that legacy cosign signatures carry in their dev.sigstore.cosign/bundle annotation
+// (https://github.com/sigstore/cosign/blob/main/specs/SIGNATURE_SPEC.md#properties): Rekor's signed entry timestamp
+// (SET) over the entry it logged. Checked offline, as cosign's VerifyBundle does (cosign-formats.md §2.5):
+//   1. the SET is a signature by a trusted Rekor key, chosen by the entry's logID, valid at the integrated time,
+//      over the RFC 8785 canonical JSON of {body, integratedTime, logID, logIndex};
+//   2. the logged entry (hashedrekord or rekord 0.0.1) is this signature: same signature bytes, same key or
+//      certificate, and the SHA-256 of this payload.
+// The integrated time it proves is when the signature existed, which is the time a certificate is checked at.
+import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { json as canonicalJson } from '@sigstore/core';
+import type { TrustMaterial } from '@sigstore/verify';
+import { err, ok, type Result } from '../result/index.js';
+
+type TLogAuthority = TrustMaterial['tlogs'][number];
+
+/** Who made the signature: the key, or the certificate whose key it is. */
+export type Signer = { readonly key: KeyObject } | { readonly certificate: Uint8Array };
+
+export interface LoggedSignature {
+  readonly payload: Uint8Array;
+  readonly signature: Uint8Array;
+  readonly signer: Signer;
+}
+
+export interface TlogProof {
+  readonly integratedTime: Date;
+  readonly logIndex: number;
+  /** Hex SHA-256 of the log's key. */
+  readonly logId: string;
+}
+
+interface RekorPayload {
+  readonly body: string;
+  readonly integratedTime: number;
+  readonly logIndex: number;
+  readonly logID: string;
+}
+
+/** Verifies the annotation's SET and that the entry it covers is `signed`; the error says what did not hold. */
+export function verifyRekorBundle(
+  annotation: string | undefined,
+  signed: LoggedSignature,
+  tlogs: readonly TLogAuthority[],
+): Result<TlogProof, string> {
+  if (annotation === undefined) {
+    return err(
+      'the signature has no transparency-log entry (no dev.sigstore.cosign/bundle annotation), and Rekor is not ' +
+        'searched online; sign with a transparency log or set rekor.ignoreTlog',
+    );
+  }
+  const parsed = parseRekorBundle(annotation);
+  if (!parsed.ok) return parsed;
+  const { set, payload } = parsed.value;
+  const integratedTime = new Date(payload.integratedTime * 1000);
+  const logs = tlogs.filter(
+    (t) =>
+      t.logID.toString('hex') === payload.logID &&
+      t.validFor.start <= integratedTime &&
+      integratedTime <= t.validFor.end,
+  );
+  if (logs.length === 0) {
+    return err(`no trusted Rekor key for log ${payload.logID} at ${integratedTime.toISOString()}`);
+  }
+  // Rebuilt from the parsed fields, so that only the four signed members are covered, in canonical order.
+  const signedBytes = Buffer.from(
+    canonicalJson.canonicalize({
+      body: payload.body,
+      integratedTime: payload.integratedTime,
+      logID: payload.logID,
+      logIndex: payload.logIndex,
+    }),
+  );
+  if (!logs.some((log) => verifyWithLogKey(log.publicKey, signedBytes, set))) {
+    return err(`the signed entry timestamp of log entry ${payload.logIndex} does not verify with the Rekor key`);
+  }
+  const entry = checkEntry(Buffer.from(payload.body, 'base64'), signed);
+  if (!entry.ok) return err(`log entry ${payload.logIndex}: ${entry.error}`);
+  return ok({ integratedTime, logIndex: payload.logIndex, logId: payload.logID });
+}
+
+export function parseRekorBundle(annotation: string): Result<{ set: Buffer; payload: RekorPayload }, string> {
+  let json: unknown;
+  try {
+    json = JSON.parse(annotation);
+  } catch {
+    return err('the dev.sigstore.cosign/bundle annotation is not JSON');
+  }
+  const { SignedEntryTimestamp: set, Payload: payload } = (json ?? {}) as Record<string, unknown>;
+  if (typeof set !== 'string' || set === '' || typeof payload !== 'object' || payload === null) {
+    return err('the dev.sigstore.cosign/bundle annotation lacks SignedEntryTimestamp or Payload');
+  }
+  const { body, integratedTime, logIndex, logID } = payload as Record<string, unknown>;
+  if (
+    typeof body !== 'string' ||
+    !Number.isSafeInteger(integratedTime) ||
+    !Number.isSafeInteger(logIndex) ||
+    typeof logID !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(logID)
+  ) {
+    return err('the dev.sigstore.cosign/bundle Payload needs body, integratedTime, logIndex and a hex logID');
+  }
+  return ok({
+    set: Buffer.from(set, 'base64'),
+    payload: { body, integratedTime: integratedTime as number, logIndex: logIndex as number, logID },
+  });
+}
+
+function verifyWithLogKey(key: KeyObject, data: Buffer, signature: Buffer): boolean {
+  try {
+    return verify(key.asymmetricKeyType === 'ed25519' ? null : 'sha256', data, key, signature);
+  } catch {
+    return false;
+  }
+}
+
+const HASHES: Readonly<Record<string, string>> = { sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
+
+/** The logged hashedrekord or rekord entry must describe exactly this signature. */
+function checkEntry(body: Buffer, signed: LoggedSignature): Result<void, string> {
+  let entry: {
+    apiVersion?: unknown;
+    kind?: unknown;
+    spec?: {
+      signature?: { content?: unknown; publicKey?: { content?: unknown } };
+      data?: { hash?: { algorithm?: unknown; value?: unknown } };
+    };
+  };
+  try {
+    entry = JSON.parse(body.toString('utf8')) as typeof entry;
+  } catch {
+    return err('the logged body is not JSON');
+  }
+  if ((entry.kind !== 'hashedrekord' && entry.kind !== 'rekord') || entry.apiVersion !== '0.0.1') {
+    return err(`entries of kind ${String(entry.kind)} ${String(entry.apiVersion)} do not hold signatures`);
+  }
+  const content = entry.spec?.signature?.content;
+  if (typeof content !== 'string' || !Buffer.from(content, 'base64').equals(Buffer.from(signed.signature))) {
+    return err('the logged signature is not this signature');
+  }
+  const logged = entry.spec?.signature?.publicKey?.content;
+  if (typeof logged !== 'string' || !isSigner(Buffer.from(logged, 'base64').toString('utf8'), signed.signer)) {
+    return err('the logged key or certificate is not the one that made this signature');
+  }
+  const { algorithm, value } = entry.spec?.data?.hash ?? {};
+  const hash = typeof algorithm === 'string' ? HASHES[algorithm] : undefined;
+  if (hash === undefined) return err(`unsupported hash algorithm ${String(algorithm)}`);
+  if (value !== createHash(hash).update(signed.payload).digest('hex')) {
+    return err('the logged hash is not the hash of this payload');
+  }
+  return ok(undefined);
+}
+
+/** Whether a logged PEM (a public key or a certificate) names the signer. */
+function isSigner(pem: string, signer: Signer): boolean {
+  const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(pem);
+  if (!block) return false;
+  const der = Buffer.from(block[2]!.replace(/\s+/g, ''), 'base64');
+  if ('certificate' in signer) return block[1] === 'CERTIFICATE' && der.equals(Buffer.from(signer.certificate));
+  if (block[1] !== 'PUBLIC KEY') return false;
+  try {
+    const spki = (k: KeyObject) => k.export({ type: 'spki', format: 'der' });
+    return spki(createPublicKey({ key: der, format: 'der', type: 'spki' })).equals(spki(signer.key));
+  } catch {
+    return false;
+  }
+}
