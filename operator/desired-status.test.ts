@@ -46,6 +46,20 @@ describe('desiredStatus', () => {
         },
       ]);
       expect(status.rulecount).toEqual({ validate: 0, mutate: 0, generate: 0, verifyimages: 1 });
+      expect(status.autogen.rules.map((r) => (r as { name: string }).name)).toEqual(['autogen-r', 'autogen-cronjob-r']);
+    });
+  });
+
+  describe('when the policy carries rules this operator does not run', () => {
+    it('is Ready=True and says which rules are not enforced', () => {
+      const p = policy(KEY);
+      p.spec.rules.push({ name: 'v', match: { resources: { kinds: ['Pod'] } }, validate: { message: 'x' } } as never);
+      const status = desiredStatus(p, compile(p), T1);
+      expect(status.conditions[0]).toMatchObject({
+        status: 'True',
+        reason: 'Succeeded',
+        message: expect.stringContaining('these are not (Imprimatur runs verifyImages only): validate rule "v"'),
+      });
     });
   });
 

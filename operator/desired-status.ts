@@ -8,13 +8,19 @@ import type { Result } from '../pkg/result/index.js';
 export interface PolicyStatus {
   readonly conditions: Condition[];
   readonly rulecount: RuleCount;
+  /** The generated rules (Kyverno's status.autogen); empty when none. */
+  readonly autogen: { readonly rules: readonly unknown[] };
 }
 
 /** What the controller reads of a policy object. */
 export interface PolicyObject {
   readonly metadata?: { readonly generation?: number; readonly [k: string]: unknown };
   readonly spec?: { readonly rules?: readonly unknown[] };
-  readonly status?: { readonly conditions?: readonly Condition[]; readonly rulecount?: RuleCount };
+  readonly status?: {
+    readonly conditions?: readonly Condition[];
+    readonly rulecount?: RuleCount;
+    readonly autogen?: { readonly rules?: readonly unknown[] };
+  };
 }
 
 /** The condition message limit of metav1.Condition. */
@@ -28,13 +34,20 @@ export function desiredStatus(
   const observedGeneration = policy.metadata?.generation ?? 0;
   const previous = policy.status?.conditions;
   if (result.ok) {
+    const { unenforcedRules } = result.value;
+    // Kyverno's message is "Ready"; a policy with rules this operator does not run says which, so nobody relies on them.
+    const message =
+      unenforcedRules.length === 0
+        ? 'Ready'
+        : `Ready; verifyImages rules are enforced, these are not (Imprimatur runs verifyImages only): ${unenforcedRules.join(', ')}`;
     return {
       conditions: setCondition(
         previous,
-        { type: CONDITION_READY, status: 'True', reason: 'Succeeded', message: 'Ready', observedGeneration },
+        { type: CONDITION_READY, status: 'True', reason: 'Succeeded', message: truncate(message), observedGeneration },
         now,
       ),
       rulecount: result.value.ruleCount,
+      autogen: { rules: result.value.autogenRules },
     };
   }
   const first = result.error[0];
@@ -46,13 +59,18 @@ export function desiredStatus(
         type: CONDITION_READY,
         status: 'False',
         reason: first?.reason ?? 'InvalidSpec',
-        message: message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message,
+        message: truncate(message),
         observedGeneration,
       },
       now,
     ),
     rulecount: countRulesLeniently(policy.spec?.rules),
+    autogen: { rules: [] },
   };
+}
+
+function truncate(message: string): string {
+  return message.length > MAX_MESSAGE ? `${message.slice(0, MAX_MESSAGE - 3)}...` : message;
 }
 
 /** Whether writing `desired` would change what the object already says. */
@@ -61,7 +79,7 @@ export function isStatusCurrent(policy: PolicyObject, desired: PolicyStatus): bo
 }
 
 function pick(status: PolicyObject['status']): PolicyStatus | undefined {
-  if (!status?.conditions || !status.rulecount) return undefined;
+  if (!status?.conditions || !status.rulecount || !status.autogen) return undefined;
   const r = status.rulecount;
   return {
     conditions: status.conditions.map((c) => ({
@@ -73,6 +91,7 @@ function pick(status: PolicyObject['status']): PolicyStatus | undefined {
       lastTransitionTime: c.lastTransitionTime,
     })),
     rulecount: { validate: r.validate, mutate: r.mutate, generate: r.generate, verifyimages: r.verifyimages },
+    autogen: { rules: status.autogen.rules ?? [] },
   };
 }
 

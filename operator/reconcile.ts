@@ -41,8 +41,8 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<void>
   const result = compile(policy, deps.compileOptions);
   const cached = deps.cache.get(key);
   if (result.ok) {
-    // generation moves only with the spec, so our own status writes do not count as changes.
-    if (cached?.uid !== result.value.uid || cached.generation !== result.value.generation) {
+    // The revision moves with the spec and the autogen annotation, so our own status writes do not count as changes.
+    if (cached?.revision !== result.value.revision) {
       deps.cache.upsert(result.value);
       deps.onCacheChanged();
       log.info('policy compiled', { rules: result.value.rules.length, resourceVersion: result.value.resourceVersion });

@@ -60,10 +60,39 @@ export function desiredWebhookConfiguration(input: WebhookConfigurationInput): V
             { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [...input.excludedNamespaces] },
           ],
         },
-        rules: [
-          { apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['pods'], scope: '*' },
-        ],
+        rules: toWebhookRules(policies),
       },
     ],
   };
+}
+
+/** The API resources of the kinds whose images the webhook reads: Pods and the controllers that autogen covers. */
+const RESOURCES: Readonly<Record<string, { group: string; version: string; resource: string }>> = {
+  Pod: { group: '', version: 'v1', resource: 'pods' },
+  ReplicationController: { group: '', version: 'v1', resource: 'replicationcontrollers' },
+  Deployment: { group: 'apps', version: 'v1', resource: 'deployments' },
+  DaemonSet: { group: 'apps', version: 'v1', resource: 'daemonsets' },
+  StatefulSet: { group: 'apps', version: 'v1', resource: 'statefulsets' },
+  ReplicaSet: { group: 'apps', version: 'v1', resource: 'replicasets' },
+  Job: { group: 'batch', version: 'v1', resource: 'jobs' },
+  CronJob: { group: 'batch', version: 'v1', resource: 'cronjobs' },
+};
+
+/**
+ * One webhook rule per API group for the kinds the policies match, Pods always (the seed's policies are about Pods,
+ * and an empty rule list would be refused).
+ */
+function toWebhookRules(policies: readonly CompiledPolicy[]) {
+  const kinds = new Set(['Pod', ...policies.flatMap((p) => p.rules.flatMap((r) => [...r.kinds]))]);
+  const byGroup = new Map<string, string[]>();
+  for (const [kind, { group, resource }] of Object.entries(RESOURCES)) {
+    if (kinds.has(kind)) byGroup.set(group, [...(byGroup.get(group) ?? []), resource]);
+  }
+  return [...byGroup].map(([group, resources]) => ({
+    apiGroups: [group],
+    apiVersions: ['v1'],
+    operations: ['CREATE', 'UPDATE'],
+    resources,
+    scope: '*',
+  }));
 }

@@ -181,6 +181,61 @@ describe('compile', () => {
     });
   });
 
+  describe('when a rule matches Pods', () => {
+    it('compiles its autogen copies for the Pod controllers too', () => {
+      const result = compile(checkImagePolicy());
+      expect(result.ok && result.value.rules.map((r) => [r.name, [...r.kinds]])).toEqual([
+        ['check-image', ['Pod']],
+        [
+          'autogen-check-image',
+          ['DaemonSet', 'Deployment', 'Job', 'StatefulSet', 'ReplicaSet', 'ReplicationController'],
+        ],
+        ['autogen-cronjob-check-image', ['CronJob']],
+      ]);
+      expect(result.ok && result.value.autogenRules.map((r) => r.name)).toEqual([
+        'autogen-check-image',
+        'autogen-cronjob-check-image',
+      ]);
+      expect(result.ok && result.value.ruleCount.verifyimages).toBe(1);
+    });
+
+    it('changes its revision when the autogen annotation changes, though the generation does not', () => {
+      const plain = compile(checkImagePolicy());
+      const annotated = checkImagePolicy();
+      (annotated.metadata as Record<string, unknown>)['annotations'] = {
+        'pod-policies.kyverno.io/autogen-controllers': 'none',
+      };
+      const none = compile(annotated);
+      expect(none.ok && none.value.rules.map((r) => r.name)).toEqual(['check-image']);
+      expect(plain.ok && none.ok && plain.value.revision !== none.value.revision).toBe(true);
+    });
+  });
+
+  describe('when the policy also has validate and mutate rules', () => {
+    it('names the rules it does not enforce', () => {
+      const policy = checkImagePolicy();
+      policy.spec.rules.push(
+        { name: 'v', match: { resources: { kinds: ['Pod'] } }, validate: { message: 'x' } } as never,
+        { name: 'm', match: { resources: { kinds: ['Pod'] } }, mutate: { patchStrategicMerge: {} } } as never,
+      );
+      const result = compile(policy);
+      expect(result.ok && result.value.unenforcedRules).toEqual(['validate rule "v"', 'mutate rule "m"']);
+    });
+  });
+
+  describe('when failure actions are overridden by namespace', () => {
+    it('resolves the overrides with compiled namespace patterns', () => {
+      const result = compile(
+        checkImagePolicy({
+          spec: { validationFailureActionOverrides: [{ action: 'audit', namespaces: ['dev-*'] }] },
+        }),
+      );
+      const [override] = result.ok ? result.value.failureActionOverrides : [];
+      expect(override?.action).toBe('Audit');
+      expect(override?.namespaces[0]!.matches('dev-team')).toBe(true);
+    });
+  });
+
   describe('when signatures must be in the transparency log and no Rekor key is known', () => {
     it('fails the seed policy with MissingTrustRoot on its legacy key, naming the remedies', () => {
       const result = compilePolicy(checkImagePolicy());

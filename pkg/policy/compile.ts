@@ -12,6 +12,7 @@ import {
 } from '../api/v1/index.js';
 import { compileImagePattern } from '../imageref/index.js';
 import { err, ok, type Result } from '../result/index.js';
+import { AUTOGEN_ANNOTATION, toAutogenRules } from './autogen.js';
 import { checkExtensionKeys, EMPTY_TRUST_ROOT, toAttestorTrust, type TrustRoot } from '../trust/index.js';
 import {
   toPolicyKey,
@@ -120,6 +121,16 @@ class Compiler {
       rules.push(this.#rule(rule, field, specAction));
     });
     if (this.#errors.length > 0) return err(this.#errors);
+    // Generated rules are copies of rules that just compiled; they are compiled the same way, so the webhook sees
+    // no difference between a rule and its autogen copies but the kinds.
+    const autogenRules = toAutogenRules(policy);
+    const own = new Set(spec.rules.map((r) => r.name));
+    autogenRules.forEach((rule) => {
+      if (!own.has(rule.name)) rules.push(this.#rule(rule, `status.autogen.rules[${rule.name}]`, specAction));
+    });
+    if (this.#errors.length > 0) return err(this.#errors);
+    const annotations = (meta as { annotations?: Record<string, unknown> }).annotations;
+    const autogenAnnotation = annotations?.[AUTOGEN_ANNOTATION];
     return ok({
       key: toPolicyKey({ kind, namespace, name }),
       ref: { kind, namespace, name },
@@ -130,6 +141,18 @@ class Compiler {
       timeoutSeconds: timeout ?? DEFAULT_TIMEOUT_SECONDS,
       rules,
       ruleCount: countRules(spec.rules),
+      autogenRules,
+      unenforcedRules: spec.rules.flatMap((r) =>
+        (['validate', 'mutate', 'generate'] as const)
+          .filter((t) => r[t] !== undefined)
+          .map((t) => `${t} rule ${JSON.stringify(r.name)}`),
+      ),
+      failureActionOverrides: (spec.validationFailureActionOverrides ?? []).map((o) => ({
+        action: /^enforce$/i.test(o.action ?? '') ? ('Enforce' as const) : ('Audit' as const),
+        namespaces: (o.namespaces ?? []).map((n) => compileImagePattern(n)),
+        ...(o.namespaceSelector ? { namespaceSelector: o.namespaceSelector } : {}),
+      })),
+      revision: `${typeof meta.uid === 'string' ? meta.uid : ''}/${typeof meta.generation === 'number' ? meta.generation : 0}/${typeof autogenAnnotation === 'string' ? autogenAnnotation : ''}`,
     });
   }
 

@@ -1,7 +1,7 @@
 // The internal form of a policy: what the webhook reads. Everything that can be decided ahead of an admission
 // request is decided here: legacy fields converted, defaults applied, keys parsed, patterns compiled.
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import type { PolicyKind } from '../api/v1/index.js';
+import type { PolicyKind, RuleType } from '../api/v1/index.js';
 import type { PolicyReason } from '../conditions/index.js';
 import type { ImagePattern } from '../imageref/index.js';
 import type { Authorities } from '../trust/index.js';
@@ -144,8 +144,27 @@ export interface CompiledPolicy {
   readonly resourceVersion: string;
   readonly failurePolicy: FailurePolicy;
   readonly timeoutSeconds: number;
+  /** The policy's own rules, then the autogen rules for Pod controllers. */
   readonly rules: readonly CompiledRule[];
   readonly ruleCount: RuleCount;
+  /** The generated rules in the user's form, for status.autogen.rules. */
+  readonly autogenRules: readonly RuleType[];
+  /** Rules of other types that the policy carries and this operator does not enforce, e.g. 'validate rule "x"'. */
+  readonly unenforcedRules: readonly string[];
+  /** spec.validationFailureActionOverrides: the failure action for some namespaces. */
+  readonly failureActionOverrides: readonly FailureActionOverride[];
+  /**
+   * What the compiled form was made from: uid, generation and the autogen annotation (an annotation edit does not
+   * move the generation). The cache is replaced when it changes.
+   */
+  readonly revision: string;
+}
+
+export interface FailureActionOverride {
+  readonly action: FailureAction;
+  /** Namespace patterns, with Kyverno's wildcards. */
+  readonly namespaces: readonly ImagePattern[];
+  readonly namespaceSelector?: unknown;
 }
 
 /** Why a policy does not compile, with the field a person has to fix. */
