@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Starts a local control plane and two OCI registries on loopback, on free ports:
 #   etcd + kube-apiserver (RBAC on, static-token admin), olareg (OCI referrers API) and distribution (none),
-#   each registry also once with basic auth and once with token auth.
+#   each registry also once with basic auth and once with token auth; and a local Rekor (hack/fake-rekor.mjs).
 # Writes $STATE/kubeconfig and a sourceable $STATE/env and waits until every part answers. The env file sets:
 #   KUBECONFIG
 #   REGISTRY, REGISTRY_NOREFERRERS                        anonymous olareg and distribution
 #   REGISTRY_BASIC, REGISTRY_NOREFERRERS_BASIC            the same with basic auth
 #   REGISTRY_TOKEN, REGISTRY_NOREFERRERS_TOKEN            the same with token auth
 #   REGISTRY_USER, REGISTRY_PASSWORD                      the one user of the auth registries
-#   REGISTRY_DOCKER_CONFIG                                a DOCKER_CONFIG folder holding that user's credentials Idempotent: when everything is already up it only says so.
+#   REGISTRY_DOCKER_CONFIG                                a DOCKER_CONFIG folder holding that user's credentials
+#   REKOR_URL, TRUSTED_ROOT                               a local Rekor, and the trusted_root.json with its key
+# Idempotent: when everything is already up it only says so.
 #
 # STATE defaults to .local/ in the repository; IMPRIMATUR_STATE_DIR points it elsewhere (the e2e suite uses its
 # own, so it never touches a developer's cluster). hack/cluster-down.sh stops exactly what this started.
@@ -28,7 +30,8 @@ done
 alive() { [ -f "$STATE/pids/$1" ] && kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/null; }
 
 if [ -f "$STATE/env" ] && alive etcd && alive kube-apiserver && alive olareg && alive registry \
-  && alive olareg-basic && alive olareg-token && alive registry-basic && alive registry-token && alive token-server; then
+  && alive olareg-basic && alive olareg-token && alive registry-basic && alive registry-token && alive token-server \
+  && alive rekor; then
   # shellcheck disable=SC1091
   . "$STATE/env"
   if "$BIN/kubectl" get --raw /readyz >/dev/null 2>&1; then
@@ -65,7 +68,7 @@ wait_for() {
 
 ETCD_PORT=$(free_port); PEER_PORT=$(free_port); API_PORT=$(free_port); REG_PORT=$(free_port); REG2_PORT=$(free_port)
 BASIC_PORT=$(free_port); TOKEN_PORT=$(free_port); REG2_BASIC_PORT=$(free_port); REG2_TOKEN_PORT=$(free_port)
-TOKEN_SERVER_PORT=$(free_port)
+TOKEN_SERVER_PORT=$(free_port); REKOR_PORT=$(free_port)
 
 # Service-account signing key (mandatory since 1.20) and the admin's static token.
 openssl ecparam -name prime256v1 -genkey -noout -out "$STATE/pki/sa.key" 2>/dev/null
@@ -193,6 +196,11 @@ for r in "127.0.0.1:$BASIC_PORT" "127.0.0.1:$TOKEN_PORT" "127.0.0.1:$REG2_BASIC_
   DOCKER_CONFIG="$STATE/docker" "$BIN/crane" auth login "$r" -u "$REGISTRY_USER" -p "$REGISTRY_PASSWORD" >/dev/null 2>&1
 done
 
+# A transparency log for cosign --rekor-url, with the trusted_root.json that holds its key (hack/fake-rekor.mjs).
+mkdir -p "$STATE/sigstore"
+start rekor "$NODE" "$ROOT/hack/fake-rekor.mjs" "$REKOR_PORT" "$STATE/sigstore"
+wait_for rekor 30 curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/publicKey"
+
 cat >"$STATE/env" <<EOF
 export KUBECONFIG=$STATE/kubeconfig
 export REGISTRY=127.0.0.1:$REG_PORT
@@ -204,6 +212,8 @@ export REGISTRY_NOREFERRERS_TOKEN=127.0.0.1:$REG2_TOKEN_PORT
 export REGISTRY_USER=$REGISTRY_USER
 export REGISTRY_PASSWORD=$REGISTRY_PASSWORD
 export REGISTRY_DOCKER_CONFIG=$STATE/docker
+export REKOR_URL=http://127.0.0.1:$REKOR_PORT
+export TRUSTED_ROOT=$STATE/sigstore/trusted_root.json
 EOF
 chmod 600 "$STATE/env"
 log "up: kube-apiserver https://127.0.0.1:$API_PORT, registry 127.0.0.1:$REG_PORT (referrers API), 127.0.0.1:$REG2_PORT (no referrers API)"

@@ -270,7 +270,7 @@ describe('compile', () => {
       const attestor = result.ok ? result.value.rules[0]!.verifyImages[0]!.attestors[0]!.entries[0] : undefined;
       expect(attestor?.$case === 'key' && attestor.trust).toMatchObject({
         requireTlog: true,
-        authorities: { tlogs: [{ baseURL: '' }] },
+        authorities: { tlogs: [{ baseURL: 'https://rekor.example' }] },
       });
     });
 

@@ -443,6 +443,7 @@ class Compiler {
     try {
       authorities = toAttestorTrust(this.#trustRoot, {
         rekorKeys: rekorKey ? [rekorKey] : [],
+        ...(rekor?.url ? { rekorUrl: rekor.url } : {}),
         ctlogKeys: ctlogKey ? [ctlogKey] : [],
         roots: roots.map((c) => c.raw),
         tsaChain: tsaChain.map((c) => c.raw),

@@ -14,6 +14,11 @@ const ALL_TIME = Object.freeze({ start: new Date(0), end: new Date(8640000000000
 export interface PolicyTrust {
   /** Rekor public keys from rekor.pubkey. */
   readonly rekorKeys?: readonly KeyObject[];
+  /**
+   * rekor.url: sigstore-js accepts a checkpoint only from a log whose URL contains the checkpoint's signer name
+   * (rekor.sigstore.dev for the public instance).
+   */
+  readonly rekorUrl?: string;
   /** CT log public keys from ctlog.pubkey. */
   readonly ctlogKeys?: readonly KeyObject[];
   /** Root and intermediate certificates (DER) from keyless.roots or certificates.certChain. */
@@ -40,14 +45,14 @@ export function toAttestorTrust(root: TrustRoot, policy: PolicyTrust): Authoriti
         ? [{ certChain: policy.tsaChain.map((der) => X509Certificate.parse(Buffer.from(der))), validFor: ALL_TIME }]
         : []),
     ],
-    tlogs: [...root.tlogs, ...(policy.rekorKeys ?? []).map(toLogAuthority)],
-    ctlogs: [...root.ctlogs, ...(policy.ctlogKeys ?? []).map(toLogAuthority)],
+    tlogs: [...root.tlogs, ...(policy.rekorKeys ?? []).map((k) => toLogAuthority(k, policy.rekorUrl ?? ''))],
+    ctlogs: [...root.ctlogs, ...(policy.ctlogKeys ?? []).map((k) => toLogAuthority(k, ''))],
   };
 }
 
 /** A log known only by its key: its ID is the SHA-256 of the key's DER SubjectPublicKeyInfo (RFC 6962 §3.2). */
-function toLogAuthority(publicKey: KeyObject): TLogAuthority {
-  return { logID: toLogId(publicKey), baseURL: '', publicKey, validFor: ALL_TIME };
+function toLogAuthority(publicKey: KeyObject, baseURL: string): TLogAuthority {
+  return { logID: toLogId(publicKey), baseURL, publicKey, validFor: ALL_TIME };
 }
 
 export function toLogId(publicKey: KeyObject): Buffer {
