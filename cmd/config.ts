@@ -22,6 +22,15 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Path of a Sigstore trusted_root.json. */
   readonly trustedRoot?: string;
+  readonly leaderElection?: {
+    readonly namespace: string;
+    readonly name: string;
+    readonly timing: {
+      readonly leaseDurationMs: number;
+      readonly renewDeadlineMs: number;
+      readonly retryPeriodMs: number;
+    };
+  };
 }
 
 export const FLAGS = {
@@ -79,6 +88,27 @@ export const FLAGS = {
     type: 'string',
     help: 'Sigstore trusted_root.json (Rekor, CT log, Fulcio and TSA keys) that policies verify against; never fetched online.',
   },
+  'leader-elect': {
+    type: 'boolean',
+    default: false,
+    help: 'Elect a leader among replicas (a coordination.k8s.io Lease); only the leader writes status, Events and the webhook configuration.',
+  },
+  'leader-election-id': { type: 'string', default: 'imprimatur-operator', help: 'Name of the leader-election Lease.' },
+  'leader-election-namespace': {
+    type: 'string',
+    help: 'Namespace of the Lease; defaults to the webhook service namespace.',
+  },
+  'leader-elect-lease-duration': {
+    type: 'string',
+    default: '15s',
+    help: 'How long followers wait after the last renewal before taking over.',
+  },
+  'leader-elect-renew-deadline': {
+    type: 'string',
+    default: '10s',
+    help: 'How long the leader keeps leading without a successful renewal.',
+  },
+  'leader-elect-retry-period': { type: 'string', default: '2s', help: 'How often to renew or try to acquire.' },
   'log-level': { type: 'string', default: 'info', help: 'error, warn, info or debug.' },
 } as const;
 
@@ -138,8 +168,28 @@ export function parseConfig(
   const webhookCertPath = str('webhook-cert-path');
   if (!local && !webhookCertPath)
     problems.push('--webhook-cert-path: required unless --local is set (the webhook needs a serving certificate)');
+  const leaseDurationMs = parseDuration(str('leader-elect-lease-duration') ?? '');
+  const renewDeadlineMs = parseDuration(str('leader-elect-renew-deadline') ?? '');
+  const retryPeriodMs = parseDuration(str('leader-elect-retry-period') ?? '');
+  for (const [name, value] of [
+    ['leader-elect-lease-duration', leaseDurationMs],
+    ['leader-elect-renew-deadline', renewDeadlineMs],
+    ['leader-elect-retry-period', retryPeriodMs],
+  ] as const) {
+    if (value === undefined || value < 1000)
+      problems.push(
+        `--${name}: invalid value ${JSON.stringify(str(name))}: expected a duration of at least 1s, e.g. 15s`,
+      );
+  }
+  if (leaseDurationMs !== undefined && renewDeadlineMs !== undefined && retryPeriodMs !== undefined) {
+    if (renewDeadlineMs >= leaseDurationMs)
+      problems.push('--leader-elect-renew-deadline: must be shorter than --leader-elect-lease-duration');
+    if (retryPeriodMs >= renewDeadlineMs)
+      problems.push('--leader-elect-retry-period: must be shorter than --leader-elect-renew-deadline');
+  }
   if (problems.length > 0) return err(problems.join('\n'));
   const kubeconfig = str('kubeconfig') ?? env['KUBECONFIG'];
+  const serviceNamespace = str('webhook-service-namespace') ?? env['POD_NAMESPACE'] ?? 'imprimatur-system';
   return ok({
     local,
     ...(kubeconfig ? { kubeconfig } : {}),
@@ -149,7 +199,7 @@ export function parseConfig(
     webhookCertName: str('webhook-cert-name')!,
     webhookCertKey: str('webhook-cert-key')!,
     webhookServiceName: str('webhook-service-name')!,
-    webhookServiceNamespace: str('webhook-service-namespace') ?? env['POD_NAMESPACE'] ?? 'imprimatur-system',
+    webhookServiceNamespace: serviceNamespace,
     ...(healthProbeBindAddress ? { healthProbeBindAddress } : {}),
     excludedNamespaces: (str('excluded-namespaces') ?? '')
       .split(',')
@@ -159,6 +209,19 @@ export function parseConfig(
     resyncPeriodMs: resync ?? 0,
     logLevel,
     ...(str('trusted-root') ? { trustedRoot: str('trusted-root')! } : {}),
+    ...(values['leader-elect']
+      ? {
+          leaderElection: {
+            namespace: str('leader-election-namespace') ?? serviceNamespace,
+            name: str('leader-election-id')!,
+            timing: {
+              leaseDurationMs: leaseDurationMs!,
+              renewDeadlineMs: renewDeadlineMs!,
+              retryPeriodMs: retryPeriodMs!,
+            },
+          },
+        }
+      : {}),
   });
 }
 

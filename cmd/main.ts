@@ -1,6 +1,8 @@
 // The composition root: reads the configuration, builds the logger, the rule cache, the webhook and the
 // operator, and joins them. The operator writes the rule cache; the webhook reads it; they meet only here.
+import { randomUUID } from 'node:crypto';
 import { readFileSync, existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -65,6 +67,9 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     kubeConfig,
     cache,
     compileOptions: { trustRoot },
+    // Unique per process, as client-go's leader election wants: a restarted pod is a new candidate.
+    identity: `${process.env['POD_NAME'] ?? hostname()}_${randomUUID()}`,
+    ...(config.leaderElection ? { leaderElection: config.leaderElection } : {}),
     log: log.child({ component: 'operator' }),
     webhookEndpoint: endpoint,
     excludedNamespaces: config.excludedNamespaces,

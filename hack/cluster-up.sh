@@ -85,15 +85,19 @@ wait_for etcd 30 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
 # No --advertise-address: 1.37 refuses a loopback one with the lease reconciler; the default-route address is
 # only written into the kubernetes Endpoints object. ServiceAccount admission is off because no controller
 # manager runs to create the default ServiceAccounts.
-start kube-apiserver "$BIN/kube-apiserver" \
-  --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-  --bind-address=127.0.0.1 --secure-port="$API_PORT" --cert-dir="$STATE/pki" \
-  --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \
-  --authorization-mode=RBAC --token-auth-file="$STATE/pki/tokens.csv" \
-  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
-  --service-account-key-file="$STATE/pki/sa.pub" --service-account-signing-key-file="$STATE/pki/sa.key" \
-  --disable-admission-plugins=ServiceAccount \
+# Written to a script so that hack/restart-apiserver.sh can start it again exactly so (the e2e suite restarts it).
+cat >"$STATE/kube-apiserver.sh" <<APISERVER
+exec "$BIN/kube-apiserver" \\
+  --etcd-servers="http://127.0.0.1:$ETCD_PORT" \\
+  --bind-address=127.0.0.1 --secure-port="$API_PORT" --cert-dir="$STATE/pki" \\
+  --service-cluster-ip-range=10.0.0.0/24 --allow-privileged=true \\
+  --authorization-mode=RBAC --token-auth-file="$STATE/pki/tokens.csv" \\
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \\
+  --service-account-key-file="$STATE/pki/sa.pub" --service-account-signing-key-file="$STATE/pki/sa.key" \\
+  --disable-admission-plugins=ServiceAccount \\
   -v=1
+APISERVER
+start kube-apiserver bash "$STATE/kube-apiserver.sh"
 wait_for kube-apiserver 120 bash -c "[ \"\$(curl -ks https://127.0.0.1:$API_PORT/readyz)\" = ok ]"
 
 cat >"$STATE/kubeconfig" <<EOF

@@ -1,10 +1,19 @@
-// The operator: watches ClusterPolicy and Policy objects, compiles each into the rule cache, writes status, and
-// keeps the MutatingWebhookConfiguration in line with the compiled policies.
+// The operator: watches ClusterPolicy and Policy objects, compiles each into the rule cache, writes status and Events,
+// and keeps the MutatingWebhookConfiguration in line with the compiled policies. Every replica fills its own cache
+// (each serves admissions); with leader election only the leader writes status, Events and the webhook configuration.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { AdmissionregistrationV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import {
+  AdmissionregistrationV1Api,
+  CoordinationV1Api,
+  CustomObjectsApi,
+  EventsV1Api,
+  type KubeConfig,
+} from '@kubernetes/client-node';
 import type { PolicyKind } from '../pkg/api/v1/index.js';
 import { errorFields, type Logger } from '../pkg/log/index.js';
 import type { CompileOptions, RuleCache } from '../pkg/policy/index.js';
+import { EventRecorder, REPORTING_CONTROLLER } from './kube/event-recorder.js';
+import { LeaderElector, type LeaseTiming } from './kube/leader-election.js';
 import { PolicyInformer } from './kube/policy-informer.js';
 import { makeStatusWriter } from './kube/status-writer.js';
 import { makeWebhookRegistrar } from './kube/webhook-registration.js';
@@ -33,6 +42,10 @@ export interface OperatorOptions {
   readonly excludedNamespaces: readonly string[];
   readonly workers: number;
   readonly resyncPeriodMs: number;
+  /** This replica's name among replicas: in Events (reportingInstance) and as the Lease holder. */
+  readonly identity: string;
+  /** Lease-based leader election (--leader-elect); without it this replica always leads. */
+  readonly leaderElection?: { readonly namespace: string; readonly name: string; readonly timing?: LeaseTiming };
 }
 
 export interface RunningOperator {
@@ -57,11 +70,44 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   );
 
   const writeStatus = makeStatusWriter(customObjects);
+  const events = new EventRecorder({
+    events: kubeConfig.makeApiClient(EventsV1Api),
+    controller: REPORTING_CONTROLLER,
+    instance: options.identity,
+    log: log.child({ component: 'events' }),
+    now: () => new Date(),
+  });
+  const everyPolicy = () => {
+    for (const informer of informers.values()) for (const key of informer.keys()) policies.add(key);
+  };
+  const election = options.leaderElection;
+  const elector = election
+    ? new LeaderElector({
+        coordination: kubeConfig.makeApiClient(CoordinationV1Api),
+        namespace: election.namespace,
+        name: election.name,
+        identity: options.identity,
+        log,
+        ...(election.timing ? { timing: election.timing } : {}),
+        // A new leader writes what its predecessor may have left unwritten: every status and the registration.
+        onStartedLeading: () => {
+          log.info('became leader', { lease: `${election.namespace}/${election.name}` });
+          everyPolicy();
+          registration.add(REGISTRATION_KEY);
+        },
+        onStoppedLeading: () => {
+          log.info('stopped leading', { lease: `${election.namespace}/${election.name}` });
+        },
+      })
+    : undefined;
+  const isLeader = () => elector?.isLeader() ?? true;
   const reconcileDeps = {
     getPolicy: (ref: ReturnType<typeof toPolicyRef>) => informers.get(ref.kind)!.get(ref),
     cache,
     compileOptions: options.compileOptions,
     writeStatus,
+    recordEvent: (e: Parameters<EventRecorder['record']>[0]) => events.record(e),
+    isLeader,
     onCacheChanged: () => registration.add(REGISTRATION_KEY),
     now: () => new Date(),
     log,
@@ -69,7 +115,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   const endpoint = options.webhookEndpoint;
   const register = endpoint ? makeWebhookRegistrar(kubeConfig.makeApiClient(AdmissionregistrationV1Api)) : undefined;
   const applyRegistration = async () => {
-    if (!register || !endpoint) return;
+    if (!register || !endpoint || !isLeader()) return;
     const config = desiredWebhookConfiguration({
       endpoint,
       policies: cache.policies(),
@@ -86,14 +132,14 @@ export function startOperator(options: OperatorOptions): RunningOperator {
     registration.run(1, applyRegistration, onError),
   ]);
 
+  events.start();
+  elector?.start();
   for (const informer of informers.values()) {
     informer
       .start()
       .catch((e: unknown) => log.error('policy informer failed to start', { kind: informer.kind, ...errorFields(e) }));
   }
-  const resync = setInterval(() => {
-    for (const informer of informers.values()) for (const key of informer.keys()) policies.add(key);
-  }, options.resyncPeriodMs);
+  const resync = setInterval(everyPolicy, options.resyncPeriodMs);
   resync.unref();
 
   let stopped = false;
@@ -117,6 +163,9 @@ export function startOperator(options: OperatorOptions): RunningOperator {
       policies.shutDown();
       registration.shutDown();
       await workersDone;
+      // Last, so that the next leader takes over at once and finds the Events of this one written.
+      await elector?.stop();
+      await events.stop();
     },
   };
 }

@@ -3,6 +3,7 @@ import { createSilentLogger } from '../pkg/log/index.js';
 import { EMPTY_TRUST_ROOT, toAttestorTrust } from '../pkg/trust/index.js';
 import { RuleCache, type PolicyRef } from '../pkg/policy/index.js';
 import type { PolicyObject, PolicyStatus } from './desired-status.js';
+import type { EventInput } from './event-series.js';
 import { reconcile, toPolicyRef, type ReconcileDeps } from './reconcile.js';
 
 /** A trust root holding one Rekor key, so that the seed policy's legacy key (which requires the log) compiles. */
@@ -27,8 +28,9 @@ function clusterPolicy(name: string, key: string, generation = 1): PolicyObject 
   } as PolicyObject;
 }
 
-function fakes(objects: Record<string, PolicyObject>) {
+function fakes(objects: Record<string, PolicyObject>, leader = true) {
   const writes: { ref: PolicyRef; status: PolicyStatus }[] = [];
+  const events: EventInput[] = [];
   let changes = 0;
   const cache = new RuleCache();
   const deps: ReconcileDeps = {
@@ -39,11 +41,13 @@ function fakes(objects: Record<string, PolicyObject>) {
       writes.push({ ref, status });
       objects[ref.name] = { ...objects[ref.name]!, status };
     },
+    recordEvent: (e) => events.push(e),
+    isLeader: () => leader,
     onCacheChanged: () => changes++,
     now: () => new Date('2026-01-01T00:00:00Z'),
     log: createSilentLogger(),
   };
-  return { deps, writes, cache, changes: () => changes };
+  return { deps, writes, events, cache, changes: () => changes };
 }
 
 describe('reconcile', () => {
@@ -73,6 +77,35 @@ describe('reconcile', () => {
         reason: 'InvalidKey',
         observedGeneration: 2,
       });
+    });
+
+    it('records a Warning PolicyError Event with the reason and message, once per change', async () => {
+      const objects: Record<string, PolicyObject> = { p: clusterPolicy('p', 'not a key', 2) };
+      const { deps, events } = fakes(objects);
+      await reconcile('ClusterPolicy//p', deps);
+      await reconcile('ClusterPolicy//p', deps);
+      expect(events).toEqual([
+        {
+          regarding: { kind: 'ClusterPolicy', apiVersion: 'kyverno.io/v1', name: 'p', uid: 'uid-p' },
+          type: 'Warning',
+          reason: 'PolicyError',
+          action: 'Compile',
+          note: expect.stringMatching(/^InvalidKey: spec\.rules\[0\]\.verifyImages\[0\]\.key: invalid public key/),
+        },
+      ]);
+    });
+  });
+
+  describe('when this replica does not lead', () => {
+    it('fills its cache but writes no status and records no Event', async () => {
+      const { deps, writes, events, cache } = fakes({ p: clusterPolicy('p', 'not a key') }, false);
+      await reconcile('ClusterPolicy//p', deps);
+      expect(writes).toHaveLength(0);
+      expect(events).toHaveLength(0);
+      const valid = fakes({ p: clusterPolicy('p', KEY) }, false);
+      await reconcile('ClusterPolicy//p', valid.deps);
+      expect(valid.cache.get('ClusterPolicy//p')).toBeDefined();
+      expect(cache.size).toBe(0);
     });
   });
 

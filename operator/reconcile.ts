@@ -4,6 +4,7 @@ import type { PolicyKind } from '../pkg/api/v1/index.js';
 import { errorFields, type Logger } from '../pkg/log/index.js';
 import { compile, type CompileOptions, type PolicyRef, type RuleCache } from '../pkg/policy/index.js';
 import { desiredStatus, isStatusCurrent, type PolicyObject, type PolicyStatus } from './desired-status.js';
+import type { EventInput } from './event-series.js';
 
 export interface ReconcileDeps {
   /** The policy as the informer cache has it now, or undefined when it no longer exists. */
@@ -12,6 +13,13 @@ export interface ReconcileDeps {
   /** The operator's trust root, which policies verify against besides what they name themselves. */
   readonly compileOptions: CompileOptions;
   readonly writeStatus: (ref: PolicyRef, status: PolicyStatus) => Promise<void>;
+  /** Queues an Event about the policy; never blocks, never throws. */
+  readonly recordEvent: (event: EventInput) => void;
+  /**
+   * Whether this replica leads. Every replica fills its own cache; only the leader writes status and Events, and a
+   * new leader reconciles every policy again.
+   */
+  readonly isLeader: () => boolean;
   /** Told when the set of compiled policies changed, so the webhook registration can follow. */
   readonly onCacheChanged: () => void;
   readonly now: () => Date;
@@ -54,8 +62,12 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<void>
     }
     log.warn('policy is invalid', { errors: result.error.map((e) => `${e.field}: ${e.message}`) });
   }
+  if (!deps.isLeader()) return;
   const status = desiredStatus(policy, result, deps.now());
   if (isStatusCurrent(policy, status)) return;
+  // Events go with status changes, not with every resync: the status says it, the Event tells whoever watches.
+  const event = toPolicyEvent(ref, policy, status);
+  if (event) deps.recordEvent(event);
   try {
     await deps.writeStatus(ref, status);
   } catch (e) {
@@ -64,4 +76,31 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<void>
     log.debug('status write failed', errorFields(e));
     throw e;
   }
+}
+
+/** A Warning PolicyError for a policy that does not compile; a PolicySkipped for rules this operator does not run. */
+function toPolicyEvent(ref: PolicyRef, policy: PolicyObject, status: PolicyStatus): EventInput | undefined {
+  const ready = status.conditions.find((c) => c.type === 'Ready');
+  if (!ready) return undefined;
+  const meta = policy.metadata as { uid?: unknown } | undefined;
+  const regarding = {
+    kind: ref.kind,
+    apiVersion: 'kyverno.io/v1',
+    name: ref.name,
+    ...(ref.namespace ? { namespace: ref.namespace } : {}),
+    ...(typeof meta?.uid === 'string' ? { uid: meta.uid } : {}),
+  };
+  if (ready.status === 'False') {
+    return {
+      regarding,
+      type: 'Warning',
+      reason: 'PolicyError',
+      action: 'Compile',
+      note: `${ready.reason}: ${ready.message}`,
+    };
+  }
+  if (ready.message !== 'Ready') {
+    return { regarding, type: 'Normal', reason: 'PolicySkipped', action: 'Compile', note: ready.message };
+  }
+  return undefined;
 }
