@@ -1,36 +1,42 @@
 // A fake Rekor v1 transparency log, in memory, on 127.0.0.1. Test infrastructure only, never product code: the e2e
-// tests sign with the real cosign CLIs against it (`--rekor-url http://127.0.0.1:PORT`) and verify offline with the
-// log key it writes, so signatures carry real-looking tlog entries (SET, RFC 6962 inclusion proof, signed checkpoint)
-// without any network. Dependency-free (node: built-ins only).
+// tests sign with the real cosign CLIs against it and verify offline with the log key it writes, so signatures carry
+// real tlog entries (SET, RFC 6962 inclusion proof, signed checkpoint) without any network. Dependency-free
+// (node: built-ins only).
 //
 // Usage: node hack/fake-rekor.mjs PORT STATE_DIR        (PORT 0 picks a free port)
 //   Reuses STATE_DIR/rekor.key (PKCS#8 PEM, ECDSA P-256) or generates it, and writes
-//   STATE_DIR/rekor.pub           the log key, PEM SPKI       (cosign v2: SIGSTORE_REKOR_PUBLIC_KEY=STATE_DIR/rekor.pub)
+//   STATE_DIR/rekor.pub           the log key, PEM SPKI
 //   STATE_DIR/rekor.url           http://127.0.0.1:PORT
-//   STATE_DIR/trusted_root.json   a sigstore TrustedRoot      (cosign v3: --trusted-root STATE_DIR/trusted_root.json)
-//   The trusted root also lists hack/fake-fulcio.mjs's CA and CT log when that runs on the same STATE_DIR (see
-//   writeTrustedRoot). Entries live in memory only: a restart starts an empty log with a new tree ID.
+//   STATE_DIR/trusted_root.json   a sigstore TrustedRoot listing the log (and hack/fake-fulcio.mjs's CA and CT log
+//                                 when that runs on the same STATE_DIR; see writeTrustedRoot)
+//   Entries live in memory only: a restart starts an empty log with a new tree ID (the key stays).
+// With cosign:
+//   sign/attest  v2: --rekor-url URL;  v3: --use-signing-config=false --rekor-url URL (both bundle formats)
+//   verify       v2: SIGSTORE_REKOR_PUBLIC_KEY=STATE_DIR/rekor.pub (or --trusted-root, as v3)
+//                v3: --trusted-root STATE_DIR/trusted_root.json
 //
 // API (https://github.com/sigstore/rekor/blob/main/openapi.yaml):
 //   POST /api/v1/log/entries                 201 {entryID: LogEntryAnon}, ETag: entryID, Location; 409 if known
 //   GET  /api/v1/log/entries?logIndex=N      GET /api/v1/log/entries/{uuid or entryID}
-//   POST /api/v1/log/entries/retrieve        {entryUUIDs | logIndexes | entries}
+//   POST /api/v1/log/entries/retrieve        {entryUUIDs | logIndexes | entries} (cosign verify without a bundle)
 //   POST /api/v1/index/retrieve              {hash | publicKey | email | subject, operator}
 //   GET  /api/v1/log                         LogInfo with signed tree head
 //   GET  /api/v1/log/proof?firstSize&lastSize  RFC 6962 consistency proof
 //   GET  /api/v1/log/publicKey               PEM
-//   Errors are JSON {code, message} (400 for malformed input, 404, 409, 413).
+//   Errors are JSON {code, message}: 400 malformed or unverifiable input, 404, 409, 413, 422.
 // Entry kinds accepted, stored canonicalized as Rekor does (https://github.com/sigstore/rekor/tree/main/pkg/types):
-//   hashedrekord 0.0.1 (cosign sign, every version), dsse 0.0.1 (cosign attest v2 default, cosign v3 attest and
-//   new-bundle sign), intoto 0.0.1 (cosign v2 attest --rekor-entry-type intoto) and intoto 0.0.2.
-//   Signatures are verified as Rekor does, except hashedrekord with Ed25519 keys (Node has no Ed25519ph).
+//   hashedrekord 0.0.1 (cosign sign, all versions and formats), dsse 0.0.1 (cosign v2 attest default, cosign v3
+//   attest, new-bundle sign), intoto 0.0.1 (cosign v2 attest --rekor-entry-type intoto), intoto 0.0.2.
+//   Signatures are checked as Rekor does (hashedrekord: ECDSA P-256/P-384 and RSA PKCS#1 v1.5 over the digest), except
+//   hashedrekord with Ed25519 keys, accepted unchecked (Node has no Ed25519ph).
 // Formats followed:
-//   RFC 8785 JSON canonicalization (bodies and the SET payload)      https://www.rfc-editor.org/rfc/rfc8785
-//   RFC 6962 §2.1 Merkle tree hashes, inclusion and consistency proofs https://www.rfc-editor.org/rfc/rfc6962#section-2.1
-//   SET = ECDSA-SHA256 (ASN.1) over JCS({body, integratedTime, logID, logIndex})  rekor pkg/api/entries.go signEntry
-//   checkpoint = signed note, origin "<host> - <treeID>", key hint = first 4 bytes of sha256(DER SPKI)
-//     https://github.com/sigstore/rekor/blob/main/pkg/util/checkpoint.go, .../signed_note.go,
-//     https://github.com/C2SP/C2SP/blob/main/signed-note.md
+//   RFC 8785 JSON canonicalization (bodies, SET payload)  https://www.rfc-editor.org/rfc/rfc8785
+//   RFC 6962 §2.1 Merkle tree, inclusion and consistency proofs  https://www.rfc-editor.org/rfc/rfc6962#section-2.1
+//   SET = ECDSA-SHA256 (ASN.1 DER) over JCS({body, integratedTime, logID, logIndex}), logID = hex sha256(DER SPKI)
+//     https://github.com/sigstore/rekor/blob/main/pkg/api/entries.go (signEntry)
+//   checkpoint = signed note "<origin>\n<size>\n<b64 root>\n" + "\n— <name> b64(keyhint(4) || ECDSA sig)\n",
+//     origin "<host> - <treeID>" (sigstore-go treats only that shape as a Rekor v1 checkpoint), key hint = first 4
+//     bytes of sha256(DER SPKI)  https://github.com/sigstore/rekor/blob/main/pkg/util/checkpoint.go, .../signed_note.go
 //   DSSE PAE  https://github.com/secure-systems-lab/dsse/blob/master/protocol.md
 //   TrustedRoot  https://github.com/sigstore/protobuf-specs/blob/main/protos/sigstore_trustroot.proto
 import { createServer } from 'node:http';
@@ -46,14 +52,16 @@ import {
   verify,
   X509Certificate,
 } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Buffer } from 'node:buffer';
 import process from 'node:process';
 import { URL, pathToFileURL } from 'node:url';
 
 const MAX_BODY = 32 << 20;
-const ORIGIN_HOST = 'fake-rekor.localhost';
+// The checkpoint signer name and origin host: sigstore-js accepts a checkpoint only when the log's baseUrl contains the
+// signer name (as https://rekor.sigstore.dev contains rekor.sigstore.dev).
+const HOST = '127.0.0.1';
 const VALID_FROM = '2020-01-01T00:00:00Z';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -112,7 +120,7 @@ function keyDetails(key) {
   throw new Error(`unsupported log key type ${pub.asymmetricKeyType} ${curve ?? ''}`);
 }
 
-function writeAtomic(file, text) {
+export function writeAtomic(file, text) {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text);
   renameSync(tmp, file);
@@ -123,11 +131,14 @@ function writeAtomic(file, text) {
  *   rekor.pub + rekor.url                       → tlogs
  *   fulcio-root.pem (+ fulcio.url)              → certificateAuthorities (hack/fake-fulcio.mjs)
  *   ctlog.pub (+ ctlog.url)                     → ctlogs (hack/fake-fulcio.mjs)
- * Start the fake services one after the other: each rewrites the whole file.
+ * `pending` holds files about to be written ({'rekor.url': …}): each service writes its URL files only after the
+ * trusted root, so whoever waits for them finds the trusted root complete. Start the fake services one after the
+ * other: each rewrites the whole file.
  */
-export function writeTrustedRoot(stateDir) {
+export function writeTrustedRoot(stateDir, pending = {}) {
   const file = (name) => join(stateDir, name);
-  const read = (name) => (existsSync(file(name)) ? readFileSync(file(name), 'utf8').trim() : undefined);
+  const read = (name) =>
+    pending[name]?.trim() ?? (existsSync(file(name)) ? readFileSync(file(name), 'utf8').trim() : undefined);
   const transparencyLog = (pubName, urlName) => {
     const pem = read(pubName);
     if (!pem) return [];
@@ -643,9 +654,9 @@ class Log {
 
   /** A signed checkpoint (Rekor v1 flavour: origin "<host> - <treeID>", signature name "<host>"). */
   checkpoint(size) {
-    const note = `${ORIGIN_HOST} - ${this.treeID}\n${size}\n${this.tree.root(size).toString('base64')}\n`;
+    const note = `${HOST} - ${this.treeID}\n${size}\n${this.tree.root(size).toString('base64')}\n`;
     const sig = sign('sha256', Buffer.from(note), this.key);
-    return `${note}\n\u2014 ${ORIGIN_HOST} ${Buffer.concat([this.hint, sig]).toString('base64')}\n`;
+    return `${note}\n\u2014 ${HOST} ${Buffer.concat([this.hint, sig]).toString('base64')}\n`;
   }
 
   add(proposed) {
@@ -875,14 +886,15 @@ function main() {
     process.stderr.write('usage: fake-rekor.mjs PORT STATE_DIR\n');
     process.exit(2);
   }
+  mkdirSync(stateDir, { recursive: true });
   const log = new Log(loadOrCreateKey(join(stateDir, 'rekor.key')));
   writeFileSync(join(stateDir, 'rekor.pub'), toPEM('PUBLIC KEY', log.der));
   const server = createServer(handler(log));
   server.on('clientError', (_err, socket) => socket.destroy());
-  server.listen(Number(portArg), '127.0.0.1', () => {
-    const url = `http://127.0.0.1:${server.address().port}`;
-    writeFileSync(join(stateDir, 'rekor.url'), `${url}\n`);
-    writeTrustedRoot(stateDir);
+  server.listen(Number(portArg), HOST, () => {
+    const url = `http://${HOST}:${server.address().port}`;
+    writeTrustedRoot(stateDir, { 'rekor.url': url });
+    writeAtomic(join(stateDir, 'rekor.url'), `${url}\n`);
     process.stdout.write(`fake-rekor: ${url} log ID ${log.logID} tree ${log.treeID}; trust material in ${stateDir}\n`);
   });
   const stop = () => server.close(() => process.exit(0));

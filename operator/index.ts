@@ -91,13 +91,11 @@ export function startOperator(options: OperatorOptions): RunningOperator {
         ...(election.timing ? { timing: election.timing } : {}),
         // A new leader writes what its predecessor may have left unwritten: every status and the registration.
         onStartedLeading: () => {
-          log.info('became leader', { lease: `${election.namespace}/${election.name}` });
           everyPolicy();
           registration.add(REGISTRATION_KEY);
         },
-        onStoppedLeading: () => {
-          log.info('stopped leading', { lease: `${election.namespace}/${election.name}` });
-        },
+        // Nothing to undo: the writers ask isLeader() before each write. The elector logs both transitions.
+        onStoppedLeading: () => undefined,
       })
     : undefined;
   const isLeader = () => elector?.isLeader() ?? true;

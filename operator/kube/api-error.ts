@@ -8,7 +8,9 @@ export interface ApiError {
 }
 
 export function toApiError(e: unknown): ApiError {
-  const code = typeof (e as { code?: unknown })?.code === 'number' ? (e as { code: number }).code : undefined;
+  // Only HTTP status codes: an aborted request's DOMException has a numeric code of its own (23).
+  const raw = (e as { code?: unknown })?.code;
+  const code = typeof raw === 'number' && raw >= 100 && raw < 600 ? raw : undefined;
   const body = (e as { body?: unknown })?.body;
   const status = parseStatus(body);
   if (status?.message) {

@@ -1,10 +1,11 @@
 // `imprimatur verify-image` against signatures the real cosign CLIs wrote into the real registries: the legacy
 // simple-signing layouts of cosign v3 (--new-bundle-format=false) and v2, in the image's repository, in a separate
 // one (COSIGN_REPOSITORY), and as OCI 1.1 referrers; keys of every type cosign signs with.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadEnvironment } from './support/environment.js';
+import { loadEnvironment, ROOT, TOOLS_BIN } from './support/environment.js';
 import { registryTools } from './support/registry-tools.js';
 import { runCommand } from './support/run.js';
 
@@ -214,6 +215,105 @@ describe('imprimatur verify-image', () => {
     expect(got.stderr).toContain('--key: invalid public key');
   });
 });
+
+describe('imprimatur verify-image with the transparency log', () => {
+  const REKOR_URL = env.vars['REKOR_URL']!;
+  const TRUSTED_ROOT = env.vars['TRUSTED_ROOT']!;
+  /** Verifies as a policy without rekor.ignoreTlog does: against the local Rekor's key in the trusted root. */
+  const verifyLogged = (image: string, args: readonly string[]) =>
+    imprimatur([
+      'verify-image',
+      image,
+      ...args,
+      '--trusted-root',
+      TRUSTED_ROOT,
+      '--insecure-registry',
+      image.split('/')[0]!,
+    ]);
+
+  it.each([
+    ['cosign v2', 'cosign2', ['--rekor-url', REKOR_URL]],
+    [
+      'cosign v3 legacy',
+      'cosign',
+      ['--use-signing-config=false', '--new-bundle-format=false', '--rekor-url', REKOR_URL],
+    ],
+  ])('verifies the Rekor entry that %s attached to a legacy signature', async (_name, cosign, flags) => {
+    const image = await pushImage(DISTRIBUTION, 'tlog/legacy');
+    const signed = await tool(cosign, ['sign', '--key', `${key('k1')}.key`, ...flags, image]);
+    expect(signed.code).toBe(0);
+    const got = await verifyLogged(image, ['--key', `${key('k1')}.pub`, '--output', 'json']);
+    expect(got.stderr).toBe('');
+    expect(JSON.parse(got.stdout)).toMatchObject({
+      verified: true,
+      matches: [{ format: 'simple-signing', loggedAt: expect.any(String) }],
+    });
+  });
+
+  it.each([
+    ['olareg', () => OLAREG],
+    ['distribution', () => DISTRIBUTION],
+  ])('verifies a cosign v3 bundle with its Rekor entry on %s', async (_name, host) => {
+    const image = await pushImage(host(), 'tlog/bundle');
+    const signed = await tool('cosign', [
+      'sign',
+      '--key',
+      `${key('k1')}.key`,
+      '--use-signing-config=false',
+      '--rekor-url',
+      REKOR_URL,
+      image,
+    ]);
+    expect(signed.code).toBe(0);
+    const got = await verifyLogged(image, ['--key', `${key('k1')}.pub`]);
+    expect(got.stderr).toBe('');
+    expect(got.stdout).toContain('sigstore-bundle');
+  });
+
+  it('fails a signature that was never logged, saying so', async () => {
+    const image = await pushImage(OLAREG, 'tlog/unlogged');
+    await sign('cosign', 'k1', image);
+    const got = await verifyLogged(image, ['--key', `${key('k1')}.pub`]);
+    expect(got.code).toBe(1);
+    expect(got.stderr).toMatch(/: invalid signature: .*the signature has no transparency-log entry/);
+  });
+
+  it('fails a signature logged in a Rekor that is not trusted', async () => {
+    const dir = mkdtempSync(join(work, 'rekor-'));
+    const other = spawn(join(TOOLS_BIN, 'node'), [join(ROOT, 'hack', 'fake-rekor.mjs'), '0', dir], { stdio: 'ignore' });
+    try {
+      const url = await waitForFile(join(dir, 'rekor.url'));
+      const image = await pushImage(OLAREG, 'tlog/untrusted');
+      const signed = await tool('cosign2', ['sign', '--key', `${key('k1')}.key`, '--rekor-url', url, image]);
+      expect(signed.code).toBe(0);
+      const got = await verifyLogged(image, ['--key', `${key('k1')}.pub`]);
+      expect(got.code).toBe(1);
+      expect(got.stderr).toContain('transparency log: no trusted Rekor key for log');
+    } finally {
+      other.kill();
+    }
+  });
+
+  it('refuses to start without a Rekor key, unless told to ignore the log', async () => {
+    const image = await pushImage(OLAREG, 'tlog/no-root');
+    const got = await imprimatur(['verify-image', image, '--key', `${key('k1')}.pub`, '--insecure-registry', OLAREG]);
+    expect(got.code).toBe(2);
+    expect(got.stderr).toContain('no Rekor key is known: give --trusted-root, or --insecure-ignore-tlog');
+  });
+});
+
+async function waitForFile(path: string): Promise<string> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const text = readFileSync(path, 'utf8').trim();
+      if (text) return text;
+    } catch {
+      // not written yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${path} never appeared`);
+}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
