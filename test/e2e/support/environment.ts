@@ -42,12 +42,19 @@ export interface OperatorProcess {
   /** Everything the operator has logged so far, one JSON object per line. */
   logLines(): Record<string, unknown>[];
   stop(): Promise<void>;
+  /** Ends it with SIGKILL, as a crashed pod: no clean-up, no lease release. */
+  kill(): Promise<void>;
 }
 
 /** Starts bin/imprimatur run --local against the environment and waits until /readyz answers 200. */
-export async function startOperator(env: Environment, probePort: number): Promise<OperatorProcess> {
+export async function startOperator(
+  env: Environment,
+  probePort: number,
+  options: { args?: readonly string[]; name?: string } = {},
+): Promise<OperatorProcess> {
+  const name = options.name ?? 'operator';
   mkdirSync(join(STATE, 'logs'), { recursive: true });
-  const logFile = join(STATE, 'logs', 'operator.log');
+  const logFile = join(STATE, 'logs', `${name}.log`);
   const out = createWriteStream(logFile);
   const child: ChildProcess = spawn(
     join(ROOT, 'bin', 'imprimatur'),
@@ -60,13 +67,14 @@ export async function startOperator(env: Environment, probePort: number): Promis
       // The local transparency log's key (hack/fake-rekor.mjs), as a real deployment gives the public-good root.
       `--trusted-root=${env.vars['TRUSTED_ROOT']!}`,
       '--log-level=debug',
+      ...(options.args ?? []),
     ],
     { env: baseEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.pipe(out);
   child.stderr!.pipe(out);
   // Recorded with the cluster's processes, so hack/cluster-down.sh stops it even if this test run dies.
-  writeFileSync(join(STATE, 'pids', 'operator'), String(child.pid));
+  writeFileSync(join(STATE, 'pids', name), String(child.pid));
   const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? 1)));
   const deadline = Date.now() + 60_000;
   for (;;) {
@@ -93,6 +101,13 @@ export async function startOperator(env: Environment, probePort: number): Promis
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
         await exited;
         clearTimeout(timer);
+      }
+      out.end();
+    },
+    async kill() {
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+        await exited;
       }
       out.end();
     },
