@@ -6,17 +6,24 @@ import { parseArgs } from 'node:util';
 import { verifyImage } from '../pkg/cosign/index.js';
 import { parseImageRef } from '../pkg/imageref/index.js';
 import { RegistryClient } from '../pkg/oci/index.js';
-import { compileKeyAttestors } from '../pkg/policy/index.js';
+import { compileKeyAttestors, compileKeylessAttestor } from '../pkg/policy/index.js';
 import { parseRegistryFlags, REGISTRY_FLAG_OPTIONS } from './digest.js';
 import { loadTrustedRoot } from './trusted-root.js';
 
 export const VERIFY_USAGE = `Usage: imprimatur verify-image IMAGE --key FILE [flags]
+       imprimatur verify-image IMAGE --certificate-identity ID --certificate-oidc-issuer URL [flags]
 
-Verifies the cosign signatures of IMAGE with the given public keys, as the admission webhook does.
-Exits 0 and prints the verified digest and the matching key, or exits 1 with the reason.
+Verifies the cosign signatures of IMAGE with the given public keys, or keyless signatures by the given identity
+(against the certificate authorities and CT logs of --trusted-root), as the admission webhook does.
+Exits 0 and prints the verified digest and the matching key or identity, or exits 1 with the reason.
 
 Flags:
   --key=FILE                 PEM public key(s); repeatable, and a file may hold several keys
+  --certificate-identity=ID  keyless: the certificate's subject (email or URI); Kyverno wildcards allowed
+  --certificate-identity-regexp=RE       keyless: a regular expression the subject must match
+  --certificate-oidc-issuer=URL          keyless: the OIDC issuer; wildcards allowed
+  --certificate-oidc-issuer-regexp=RE    keyless: a regular expression the issuer must match
+  --insecure-ignore-sct      keyless: accept certificates without a signed certificate timestamp
   --count=N                  how many of the keys must have signed (default: all of them)
   --repository=REPO          where the signatures are stored, if not beside the image (COSIGN_REPOSITORY)
   --trusted-root=FILE        Sigstore trusted_root.json with the Rekor keys that transparency-log entries are checked with
@@ -46,6 +53,11 @@ export async function runVerifyImage(
         repository: { type: 'string' },
         'trusted-root': { type: 'string' },
         'insecure-ignore-tlog': { type: 'boolean', default: false },
+        'insecure-ignore-sct': { type: 'boolean', default: false },
+        'certificate-identity': { type: 'string' },
+        'certificate-identity-regexp': { type: 'string' },
+        'certificate-oidc-issuer': { type: 'string' },
+        'certificate-oidc-issuer-regexp': { type: 'string' },
         output: { type: 'string', default: 'text' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -60,7 +72,18 @@ export async function runVerifyImage(
     return 0;
   }
   if (positionals.length !== 1) return fail(`expected exactly one IMAGE\n\n${VERIFY_USAGE}`);
-  if (!values.key?.length) return fail('--key: at least one public key file is required');
+  const identity = {
+    subject: values['certificate-identity'],
+    subjectRegExp: values['certificate-identity-regexp'],
+    issuer: values['certificate-oidc-issuer'],
+    issuerRegExp: values['certificate-oidc-issuer-regexp'],
+  };
+  const keyless = Object.values(identity).some((v) => v !== undefined);
+  if (keyless && values.key?.length) return fail('--key and --certificate-identity* flags do not go together');
+  if (keyless && !identity.subject && !identity.subjectRegExp)
+    return fail('--certificate-identity or --certificate-identity-regexp is required for keyless verification');
+  if (!keyless && !values.key?.length)
+    return fail('--key: at least one public key file is required (or --certificate-identity for keyless)');
   if (values.output !== 'text' && values.output !== 'json')
     return fail(`--output: invalid value ${JSON.stringify(values.output)}: expected text or json`);
   const image = parseImageRef(positionals[0]!);
@@ -72,7 +95,7 @@ export async function runVerifyImage(
     repository = repo.value;
   }
   const keys: string[] = [];
-  for (const file of values.key) {
+  for (const file of values.key ?? []) {
     try {
       keys.push(readFileSync(file, 'utf8'));
     } catch (e) {
@@ -88,20 +111,29 @@ export async function runVerifyImage(
   // One attestor entry per file, so that a match names its file.
   const trustRoot = loadTrustedRoot(values['trusted-root']);
   if (!trustRoot.ok) return fail(trustRoot.error);
-  const compiled = compileKeyAttestors(keys, {
+  const policyOptions = {
     ...(count !== undefined ? { count } : {}),
     ignoreTlog: values['insecure-ignore-tlog'],
+    ignoreSct: values['insecure-ignore-sct'],
     trustRoot: trustRoot.value,
-  });
+  };
+  const compiled = keyless ? compileKeylessAttestor(identity, policyOptions) : compileKeyAttestors(keys, policyOptions);
   if (!compiled.ok) {
     // Field paths of the generated policy mean nothing here; the message says what is wrong with the keys.
-    if (compiled.error.some((e) => e.reason === 'MissingTrustRoot')) {
+    const missing = compiled.error.filter((e) => e.reason === 'MissingTrustRoot');
+    if (missing.some((e) => e.field.endsWith('rekor'))) {
       return fail(
         'signatures are checked against the Rekor transparency log, and no Rekor key is known: give --trusted-root, ' +
           'or --insecure-ignore-tlog to accept signatures without a log entry',
       );
     }
-    return fail(`--key: ${compiled.error.map((e) => e.message).join('; ')}`);
+    if (missing.length > 0) {
+      return fail(
+        'keyless signatures are checked against a Fulcio CA and CT log, and --trusted-root holds none' +
+          (missing.some((e) => e.field.endsWith('ctlog')) ? ' (or give --insecure-ignore-sct to skip the CT log)' : ''),
+      );
+    }
+    return fail(`${keyless ? 'keyless' : '--key'}: ${compiled.error.map((e) => e.message).join('; ')}`);
   }
   const client = new RegistryClient({
     insecureRegistries: flags.value.insecureRegistries,
@@ -118,6 +150,8 @@ export async function runVerifyImage(
   // Name keys by the file that gave them rather than by the synthetic policy's field path.
   const keyNames = outcome.verified
     ? outcome.matches.map(({ attestor, ...m }) => {
+        if (keyless)
+          return { ...m, key: `identity ${m.identity?.subject ?? '?'} (issuer ${m.identity?.issuer ?? '?'})` };
         const file = values.key![Number(/entries\[(\d+)\]/.exec(attestor)?.[1] ?? 0)]!;
         return { ...m, key: m.keyIndex > 0 ? `${file} (key ${m.keyIndex + 1})` : file };
       })
@@ -128,8 +162,10 @@ export async function runVerifyImage(
     );
   } else if (outcome.verified) {
     process.stdout.write(`verified ${outcome.image}\n`);
-    for (const m of keyNames)
-      process.stdout.write(`  key ${m.key}: ${m.scheme ?? m.format} signature ${m.signature} (${m.source})\n`);
+    for (const m of keyNames) {
+      const signer = keyless ? m.key : `key ${m.key}`;
+      process.stdout.write(`  ${signer}: ${m.scheme ?? m.format} signature ${m.signature} (${m.source})\n`);
+    }
   } else {
     process.stderr.write(`${outcome.message}\n`);
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a local control plane and two OCI registries on loopback, on free ports:
 #   etcd + kube-apiserver (RBAC on, static-token admin), olareg (OCI referrers API) and distribution (none),
-#   each registry also once with basic auth and once with token auth; and a local Rekor (hack/fake-rekor.mjs).
+#   each registry also once with basic auth and once with token auth; and a local Rekor and Fulcio
+#   (hack/fake-rekor.mjs, hack/fake-fulcio.mjs).
 # Writes $STATE/kubeconfig and a sourceable $STATE/env and waits until every part answers. The env file sets:
 #   KUBECONFIG
 #   REGISTRY, REGISTRY_NOREFERRERS                        anonymous olareg and distribution
@@ -10,6 +11,8 @@
 #   REGISTRY_USER, REGISTRY_PASSWORD                      the one user of the auth registries
 #   REGISTRY_DOCKER_CONFIG                                a DOCKER_CONFIG folder holding that user's credentials
 #   REKOR_URL, TRUSTED_ROOT                               a local Rekor, and the trusted_root.json with its key
+#   FULCIO_URL                                            a local Fulcio with a CT log, also in TRUSTED_ROOT
+#   REKOR_PUBLIC_KEY, FULCIO_ROOT, CTLOG_PUBLIC_KEY       their keys and root, for cosign v2's environment variables
 # Idempotent: when everything is already up it only says so.
 #
 # STATE defaults to .local/ in the repository; IMPRIMATUR_STATE_DIR points it elsewhere (the e2e suite uses its
@@ -31,7 +34,7 @@ alive() { [ -f "$STATE/pids/$1" ] && kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/nu
 
 if [ -f "$STATE/env" ] && alive etcd && alive kube-apiserver && alive olareg && alive registry \
   && alive olareg-basic && alive olareg-token && alive registry-basic && alive registry-token && alive token-server \
-  && alive rekor; then
+  && alive rekor && alive fulcio; then
   # shellcheck disable=SC1091
   . "$STATE/env"
   if "$BIN/kubectl" get --raw /readyz >/dev/null 2>&1; then
@@ -68,7 +71,7 @@ wait_for() {
 
 ETCD_PORT=$(free_port); PEER_PORT=$(free_port); API_PORT=$(free_port); REG_PORT=$(free_port); REG2_PORT=$(free_port)
 BASIC_PORT=$(free_port); TOKEN_PORT=$(free_port); REG2_BASIC_PORT=$(free_port); REG2_TOKEN_PORT=$(free_port)
-TOKEN_SERVER_PORT=$(free_port); REKOR_PORT=$(free_port)
+TOKEN_SERVER_PORT=$(free_port); REKOR_PORT=$(free_port); FULCIO_PORT=$(free_port)
 
 # Service-account signing key (mandatory since 1.20) and the admin's static token.
 openssl ecparam -name prime256v1 -genkey -noout -out "$STATE/pki/sa.key" 2>/dev/null
@@ -204,6 +207,10 @@ done
 mkdir -p "$STATE/sigstore"
 start rekor "$NODE" "$ROOT/hack/fake-rekor.mjs" "$REKOR_PORT" "$STATE/sigstore"
 wait_for rekor 30 curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/publicKey"
+# A certificate authority with a CT log, for keyless signing (hack/fake-fulcio.mjs). After Rekor and in its folder:
+# it adds its CA and CT log key to the trusted_root.json that Rekor wrote.
+start fulcio "$NODE" "$ROOT/hack/fake-fulcio.mjs" "$FULCIO_PORT" "$STATE/sigstore"
+wait_for fulcio 30 curl -fsS "http://127.0.0.1:$FULCIO_PORT/api/v2/trustBundle"
 
 cat >"$STATE/env" <<EOF
 export KUBECONFIG=$STATE/kubeconfig
@@ -218,6 +225,10 @@ export REGISTRY_PASSWORD=$REGISTRY_PASSWORD
 export REGISTRY_DOCKER_CONFIG=$STATE/docker
 export REKOR_URL=http://127.0.0.1:$REKOR_PORT
 export TRUSTED_ROOT=$STATE/sigstore/trusted_root.json
+export FULCIO_URL=http://127.0.0.1:$FULCIO_PORT
+export REKOR_PUBLIC_KEY=$STATE/sigstore/rekor.pub
+export FULCIO_ROOT=$STATE/sigstore/fulcio-root.pem
+export CTLOG_PUBLIC_KEY=$STATE/sigstore/ctlog.pub
 EOF
 chmod 600 "$STATE/env"
 log "up: kube-apiserver https://127.0.0.1:$API_PORT, registry 127.0.0.1:$REG_PORT (referrers API), 127.0.0.1:$REG2_PORT (no referrers API)"

@@ -300,27 +300,34 @@ class Compiler {
         return [{ $case: 'keyRef', field: `${field}.keys.secret`, ref, annotations, ...repository }];
       }
       const pems = splitPublicKeys(keys.publicKeys ?? '');
-      const trust = this.#trust(legacy ? field : `${field}.keys`, legacy, keys, false);
       if (pems.length === 0) {
         this.#fail('InvalidKey', keyField, 'invalid public key: no PEM block "-----BEGIN PUBLIC KEY-----" found');
         return [];
       }
-      return pems.flatMap((pem, n): CompiledAttestor[] => {
+      // Keys first, then what they are checked against: a key that does not parse is the first thing to fix.
+      const parsedKeys = pems.map((pem, n) => {
         if (pem.startsWith('k8s://') || /^[a-z]+kms:\/\//.test(pem) || pem.startsWith('hashivault://')) {
-          return [{ $case: 'keyRef', field: keyField, ref: pem, annotations, ...repository }];
+          return { $case: 'keyRef' as const, ref: pem };
         }
         const parsed = parsePublicKey(pem);
         if (!parsed.ok) {
           const which = pems.length > 1 ? ` (key ${n + 1} of ${pems.length})` : '';
           this.#fail('InvalidKey', keyField, `invalid public key${which}: ${parsed.error}`);
-          return [];
+        }
+        return parsed.ok ? { $case: 'key' as const, key: parsed.value } : undefined;
+      });
+      const trust = this.#trust(legacy ? field : `${field}.keys`, legacy, keys, false);
+      return parsedKeys.flatMap((parsed, n): CompiledAttestor[] => {
+        if (parsed === undefined) return [];
+        if (parsed.$case === 'keyRef') {
+          return [{ $case: 'keyRef', field: keyField, ref: parsed.ref, annotations, ...repository }];
         }
         return [
           {
             $case: 'key',
             field: keyField,
             keyIndex: n,
-            key: parsed.value,
+            key: parsed.key,
             trust,
             annotations,
             signatureAlgorithm: algorithm,
@@ -457,12 +464,12 @@ class Compiler {
       );
       authorities = { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
     }
-    const trustedRoot = 'or start the operator with a --trusted-root that holds';
+    const trustedRoot = 'start the operator with a --trusted-root that holds';
     if (requireTlog && authorities.tlogs.length === 0) {
       // The legacy fields (key, issuer) have no rekor settings: Kyverno always checks their signatures against the log.
       const remedy = legacy
         ? `${trustedRoot} the log, or write the key as attestors[].entries[].keys with rekor.pubkey or rekor.ignoreTlog`
-        : `set rekor.pubkey, set rekor.ignoreTlog: true, ${trustedRoot} the log`;
+        : `set rekor.pubkey, set rekor.ignoreTlog: true, or ${trustedRoot} the log`;
       this.#fail(
         'MissingTrustRoot',
         at('rekor'),
@@ -473,7 +480,7 @@ class Compiler {
       this.#fail(
         'MissingTrustRoot',
         at('roots'),
-        `no certificate authority to check signing certificates against: set roots, ${trustedRoot} the Fulcio CA`,
+        `no certificate authority to check signing certificates against: set roots, or ${trustedRoot} the Fulcio CA`,
       );
     }
     if (checksCertificates && !requireTlog && authorities.timestampAuthorities.length === 0) {
@@ -482,7 +489,7 @@ class Compiler {
         at('rekor.ignoreTlog'),
         'a signing certificate is checked at the signing time that the transparency log proves; with ' +
           'rekor.ignoreTlog: true there is none unless a timestamp authority is trusted: set ctlog.tsaCertChain, ' +
-          `${trustedRoot} the timestamp authority, or keep the transparency log`,
+          `or ${trustedRoot} the timestamp authority, or keep the transparency log`,
       );
     }
     if (requireSct && authorities.ctlogs.length === 0) {
@@ -490,7 +497,7 @@ class Compiler {
         'MissingTrustRoot',
         at('ctlog'),
         'signing certificates must carry a certificate transparency timestamp (ctlog.ignoreSCT is not set), but no ' +
-          `CT log public key is known: set ctlog.pubkey, set ctlog.ignoreSCT: true, ${trustedRoot} the CT log`,
+          `CT log public key is known: set ctlog.pubkey, set ctlog.ignoreSCT: true, or ${trustedRoot} the CT log`,
       );
     }
     return { requireTlog, requireSct, authorities };

@@ -1,5 +1,6 @@
-// A one-rule ClusterPolicy that requires signatures by the given keys: what `imprimatur verify-image` and the
-// benchmark verify with, so that they go through the same compiler as every policy the operator reads.
+// A one-rule ClusterPolicy made from command-line flags: the keys, or the keyless identity, that `imprimatur
+// verify-image` and the benchmark verify with, so that they go through the same compiler as every policy the
+// operator reads.
 import type { TrustRoot } from '../trust/index.js';
 import { compile } from './compile.js';
 import type { CompileError, CompiledAttestorSet } from './compiled-policy.js';
@@ -7,11 +8,21 @@ import type { Result } from '../result/index.js';
 import { err, ok } from '../result/index.js';
 
 export interface KeyPolicyOptions {
-  /** How many of the texts must verify; all when undefined. */
+  /** How many of the entries must verify; all when undefined. */
   readonly count?: number;
   /** Accept signatures without a transparency-log entry (cosign --insecure-ignore-tlog). */
   readonly ignoreTlog?: boolean;
+  /** Accept certificates without a signed certificate timestamp (cosign --insecure-ignore-sct). */
+  readonly ignoreSct?: boolean;
   readonly trustRoot?: TrustRoot;
+}
+
+/** Who must have signed keyless, as cosign's --certificate-identity(-regexp) and --certificate-oidc-issuer(-regexp). */
+export interface KeylessIdentity {
+  readonly subject?: string;
+  readonly subjectRegExp?: string;
+  readonly issuer?: string;
+  readonly issuerRegExp?: string;
 }
 
 /**
@@ -22,30 +33,50 @@ export function compileKeyAttestors(
   publicKeys: readonly string[],
   options: KeyPolicyOptions = {},
 ): Result<CompiledAttestorSet[], CompileError[]> {
-  const { count, ignoreTlog, trustRoot } = options;
-  const rekor = ignoreTlog ? { rekor: { ignoreTlog: true } } : {};
+  const rekor = options.ignoreTlog ? { rekor: { ignoreTlog: true } } : {};
+  return compileEntries(
+    publicKeys.map((text) => ({ keys: { publicKeys: text, ...rekor } })),
+    options,
+  );
+}
+
+/**
+ * Compiles a keyless identity into one attestor set: certificates from the trust root's certificate authorities,
+ * with the identity given. The Rekor URL only names the log; entries are checked offline against the trust root.
+ */
+export function compileKeylessAttestor(
+  identity: KeylessIdentity,
+  options: KeyPolicyOptions = {},
+): Result<CompiledAttestorSet[], CompileError[]> {
+  const defined = Object.fromEntries(Object.entries(identity).filter(([, v]) => v !== undefined));
+  return compileEntries(
+    [
+      {
+        keyless: {
+          ...defined,
+          rekor: { url: 'https://rekor.sigstore.dev', ...(options.ignoreTlog ? { ignoreTlog: true } : {}) },
+          ...(options.ignoreSct ? { ctlog: { ignoreSCT: true } } : {}),
+        },
+      },
+    ],
+    options,
+  );
+}
+
+function compileEntries(entries: readonly object[], options: KeyPolicyOptions) {
+  const { count, trustRoot } = options;
   const compiled = compile(
     {
       apiVersion: 'kyverno.io/v1',
       kind: 'ClusterPolicy',
-      metadata: { name: 'keys' },
+      metadata: { name: 'flags' },
       spec: {
         validationFailureAction: 'Enforce',
         rules: [
           {
-            name: 'keys',
+            name: 'flags',
             match: { any: [{ resources: { kinds: ['Pod'] } }] },
-            verifyImages: [
-              {
-                imageReferences: ['*'],
-                attestors: [
-                  {
-                    ...(count ? { count } : {}),
-                    entries: publicKeys.map((text) => ({ keys: { publicKeys: text, ...rekor } })),
-                  },
-                ],
-              },
-            ],
+            verifyImages: [{ imageReferences: ['*'], attestors: [{ ...(count ? { count } : {}), entries }] }],
           },
         ],
       },

@@ -293,14 +293,6 @@ const NOT_READY: [string, object, string, string][] = [
     `${entry0}.keyless.roots: invalid certificate: no PEM block "-----BEGIN CERTIFICATE-----" found`,
   ],
   [
-    'no-ct-log',
-    policy('no-ct-log', {
-      entry: keyless({ subject: 'a@example.com', roots: CA, rekor: { url: 'https://rekor.example' } }),
-    }),
-    'MissingTrustRoot',
-    `${entry0}.keyless.ctlog: signing certificates must carry a certificate transparency timestamp (ctlog.ignoreSCT is not set), but no CT log public key is known: set ctlog.pubkey, set ctlog.ignoreSCT: true, or start the operator with a --trusted-root that holds the CT log`,
-  ],
-  [
     'keyless-ignore-tlog',
     policy('keyless-ignore-tlog', {
       entry: keyless({
@@ -311,6 +303,26 @@ const NOT_READY: [string, object, string, string][] = [
     }),
     'InvalidSpec',
     `${entry0}.keyless.rekor.ignoreTlog: a signing certificate is checked at the signing time that the transparency log proves; with rekor.ignoreTlog: true there is none unless a timestamp authority is trusted: set ctlog.tsaCertChain, or start the operator with a --trusted-root that holds the timestamp authority, or keep the transparency log`,
+  ],
+];
+
+/** Policies that need trust material an operator started without --trusted-root does not have. */
+const MISSING_TRUST: [string, object, string][] = [
+  [
+    'seed-needs-rekor',
+    policy('seed-needs-rekor', { entry: { image: '*', key: KEY } }),
+    `${at}.key: signatures must be checked against the Rekor transparency log, but no Rekor public key is known: start the operator with a --trusted-root that holds the log, or write the key as attestors[].entries[].keys with rekor.pubkey or rekor.ignoreTlog`,
+  ],
+  [
+    'keyless-needs-rekor',
+    policy('keyless-needs-rekor', {
+      entry: keyless({
+        subject: 'a@example.com',
+        roots: CA,
+        rekor: { url: 'https://rekor.example', ignoreTlog: false },
+      }),
+    }),
+    `${entry0}.keyless.rekor: signatures must be checked against the Rekor transparency log, but no Rekor public key is known: set rekor.pubkey, set rekor.ignoreTlog: true, or start the operator with a --trusted-root that holds the log`,
   ],
 ];
 
@@ -392,4 +404,30 @@ describe('an invalid policy that only the compiler can judge', () => {
     expect(compiled.has('ClusterPolicy//valid-neighbour')).toBe(true);
     for (const [name] of NOT_READY) expect(compiled.has(`ClusterPolicy//${name}`)).toBe(false);
   });
+});
+
+describe('a policy that needs trust material nobody supplied', () => {
+  let bare: OperatorProcess | undefined;
+
+  beforeAll(async () => {
+    // One operator at a time writes status: the one with a trusted root steps aside for one without.
+    await operator?.stop();
+    operator = undefined;
+    bare = await startOperator(env, await freePort(), { trustedRoot: false, name: 'operator-no-root' });
+    const all = MISSING_TRUST.map(([, object]) => labelled(object)).join('---\n');
+    expect((await env.kubectl(['apply', '-f', '-'], all)).stderr).toBe('');
+  }, 120_000);
+
+  afterAll(async () => {
+    await bare?.stop();
+  }, 30_000);
+
+  it.each(MISSING_TRUST)(
+    '(%s) is Ready=False with MissingTrustRoot and the remedies',
+    async (name, _object, message) => {
+      const condition = await eventually(() => ready(name), `${name} to get a Ready condition`);
+      expect(condition).toMatchObject({ status: 'False', reason: 'MissingTrustRoot' });
+      expect(condition.message.startsWith(message)).toBe(true);
+    },
+  );
 });

@@ -81,7 +81,7 @@ describe('the seed check-image ClusterPolicy', () => {
 
   it('shows READY True in kubectl get', async () => {
     const got = await env.kubectl(['get', 'cpol', 'check-image']);
-    expect(got.stdout).toMatch(/^NAME\s+ADMISSION\s+BACKGROUND\s+READY\s+AGE/m);
+    expect(got.stdout).toMatch(/^NAME\s+READY\s+FAILURE POLICY\s+VERIFY IMAGES\s+MESSAGE\s+AGE/m);
     expect(got.stdout).toMatch(/^check-image\s+.*\sTrue\s/m);
   });
 

@@ -302,6 +302,102 @@ describe('imprimatur verify-image with the transparency log', () => {
   });
 });
 
+describe('imprimatur verify-image, keyless', () => {
+  const REKOR_URL = env.vars['REKOR_URL']!;
+  const FULCIO_URL = env.vars['FULCIO_URL']!;
+  const TRUSTED_ROOT = env.vars['TRUSTED_ROOT']!;
+  const ISSUER = 'https://issuer.example.com';
+
+  /** Signs keyless as alice@example.com: a certificate from the local Fulcio, logged in the local Rekor. */
+  async function signKeyless(image: string, bundle: boolean): Promise<void> {
+    const token = await fetch(`${FULCIO_URL}/fake/token?iss=${encodeURIComponent(ISSUER)}&email=alice@example.com`);
+    expect(token.status).toBe(200);
+    const signed = await tool('cosign', [
+      'sign',
+      '--fulcio-url',
+      FULCIO_URL,
+      '--rekor-url',
+      REKOR_URL,
+      '--identity-token',
+      (await token.text()).trim(),
+      '--use-signing-config=false',
+      '--trusted-root',
+      TRUSTED_ROOT,
+      `--new-bundle-format=${bundle}`,
+      image,
+    ]);
+    expect(signed.code).toBe(0);
+  }
+
+  const verifyKeyless = (image: string, identity: readonly string[]) =>
+    imprimatur([
+      'verify-image',
+      image,
+      ...identity,
+      '--trusted-root',
+      TRUSTED_ROOT,
+      '--insecure-registry',
+      image.split('/')[0]!,
+    ]);
+
+  it.each([
+    ['a Sigstore bundle', true, 'sigstore-bundle'],
+    ['a legacy .sig', false, 'ecdsa-sha256'],
+  ])(
+    'verifies %s by its Fulcio certificate, SCT and Rekor entry, and names the identity',
+    async (_name, bundle, format) => {
+      const image = await pushImage(OLAREG, `keyless/${bundle ? 'bundle' : 'legacy'}`);
+      await signKeyless(image, bundle);
+      const got = await verifyKeyless(image, [
+        '--certificate-identity',
+        'alice@example.com',
+        '--certificate-oidc-issuer',
+        ISSUER,
+      ]);
+      expect(got.stderr).toBe('');
+      expect(got.stdout).toContain(`identity alice@example.com (issuer ${ISSUER}): ${format}`);
+      const wildcard = await verifyKeyless(image, [
+        '--certificate-identity',
+        '*@example.com',
+        '--certificate-oidc-issuer-regexp',
+        '^https://issuer\\.',
+      ]);
+      expect(wildcard.code).toBe(0);
+    },
+  );
+
+  it.each([
+    [
+      ['--certificate-identity', 'bob@example.com'],
+      'subject mismatch: expected bob@example.com, received alice@example.com',
+    ],
+    [
+      ['--certificate-identity', 'alice@example.com', '--certificate-oidc-issuer', 'https://other.example'],
+      `issuer mismatch: expected https://other.example, received ${ISSUER}`,
+    ],
+  ])('fails another identity (%j) with Kyverno’s words', async (identity, words) => {
+    const image = await pushImage(DISTRIBUTION, 'keyless/other');
+    await signKeyless(image, true);
+    const got = await verifyKeyless(image, [...identity, '--output', 'json']);
+    expect(got.code).toBe(1);
+    const outcome = JSON.parse(got.stdout) as { reason: string; message: string };
+    expect(outcome.reason).toBe('IdentityMismatch');
+    expect(outcome.message).toContain(`: invalid signature: `);
+    expect(outcome.message).toContain(words);
+  });
+
+  it('fails a key-signed image: no certificate found on signature', async () => {
+    const image = await pushImage(OLAREG, 'keyless/keyed');
+    await sign('cosign', 'k1', image);
+    const got = await verifyKeyless(image, ['--certificate-identity', 'alice@example.com', '--insecure-ignore-tlog']);
+    expect(got.code).toBe(2);
+    expect(got.stderr).toContain('a signing certificate is checked at the signing time');
+    const logged = await verifyKeyless(image, ['--certificate-identity', 'alice@example.com']);
+    expect(logged.code).toBe(1);
+    expect(logged.stderr).toContain('no certificate found on signature');
+  });
+});
+
 async function waitForFile(path: string): Promise<string> {
   for (let i = 0; i < 100; i++) {
     try {

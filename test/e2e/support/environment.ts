@@ -50,7 +50,7 @@ export interface OperatorProcess {
 export async function startOperator(
   env: Environment,
   probePort: number,
-  options: { args?: readonly string[]; name?: string } = {},
+  options: { args?: readonly string[]; name?: string; trustedRoot?: boolean } = {},
 ): Promise<OperatorProcess> {
   const name = options.name ?? 'operator';
   mkdirSync(join(STATE, 'logs'), { recursive: true });
@@ -65,7 +65,7 @@ export async function startOperator(
       `--health-probe-bind-address=127.0.0.1:${probePort}`,
       `--kubeconfig=${env.kubeconfig}`,
       // The local transparency log's key (hack/fake-rekor.mjs), as a real deployment gives the public-good root.
-      `--trusted-root=${env.vars['TRUSTED_ROOT']!}`,
+      ...(options.trustedRoot === false ? [] : [`--trusted-root=${env.vars['TRUSTED_ROOT']!}`]),
       '--log-level=debug',
       ...(options.args ?? []),
     ],
