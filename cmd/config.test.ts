@@ -31,6 +31,29 @@ describe('parseConfig', () => {
     });
   });
 
+  describe('with --leader-elect', () => {
+    it('elects on a Lease in the service namespace with client-go’s timing', () => {
+      const parsed = parseConfig(['--local', '--leader-elect'], { POD_NAMESPACE: 'imprimatur-system' });
+      expect(parsed.ok && parsed.value.leaderElection).toEqual({
+        namespace: 'imprimatur-system',
+        name: 'imprimatur-operator',
+        timing: { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 },
+      });
+    });
+
+    it('is off by default', () => {
+      const parsed = parseConfig(['--local'], {});
+      expect(parsed.ok && parsed.value.leaderElection).toBeUndefined();
+    });
+  });
+
+  describe('with --trusted-root', () => {
+    it('keeps the path for main to read', () => {
+      const parsed = parseConfig(['--local', '--trusted-root=/etc/sigstore/trusted_root.json'], {});
+      expect(parsed.ok && parsed.value.trustedRoot).toBe('/etc/sigstore/trusted_root.json');
+    });
+  });
+
   describe('with bad values', () => {
     it.each([
       [['--local', '--webhook-port=70000'], '--webhook-port: invalid value "70000"'],
@@ -39,6 +62,15 @@ describe('parseConfig', () => {
       [['--local', '--log-level=loud'], '--log-level: invalid value "loud"'],
       [['--local', '--health-probe-bind-address=8081'], '--health-probe-bind-address: invalid value "8081"'],
       [['--local', '--no-such-flag'], "Unknown option '--no-such-flag'"],
+      [['--local', '--leader-elect-lease-duration=0s'], '--leader-elect-lease-duration: invalid value "0s"'],
+      [
+        ['--local', '--leader-elect-renew-deadline=20s'],
+        '--leader-elect-renew-deadline: must be shorter than --leader-elect-lease-duration',
+      ],
+      [
+        ['--local', '--leader-elect-retry-period=10s'],
+        '--leader-elect-retry-period: must be shorter than --leader-elect-renew-deadline',
+      ],
     ])('%j names the flag', (argv, message) => {
       const parsed = parseConfig(argv, {});
       expect(parsed.ok).toBe(false);
