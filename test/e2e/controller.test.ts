@@ -14,12 +14,9 @@ import {
   type Environment,
   type OperatorProcess,
 } from './support/environment.js';
+import { installCrds, SEED_KEY as KEY, type Condition } from './support/policies.js';
 import { runCommand } from './support/run.js';
 
-const KEY = `-----BEGIN PUBLIC KEY-----
-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfM
-5/KAQN0/KjHcorm/J5yctVd7iEcnessRQjU917hmKO6JWVGHpDguIyakZA==
------END PUBLIC KEY-----`;
 const LABEL = 'imprimatur.io/e2e=controller';
 const FAST_LEASE = [
   '--leader-elect',
@@ -29,14 +26,6 @@ const FAST_LEASE = [
   '--leader-elect-renew-deadline=3s',
   '--leader-elect-retry-period=1s',
 ];
-
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-}
 
 function policy(name: string, key = KEY, annotations?: Record<string, string>): string {
   return stringify({
@@ -56,9 +45,7 @@ let env: Environment;
 
 beforeAll(async () => {
   env = loadEnvironment();
-  expect((await env.kubectl(['apply', '--server-side', '-k', join(ROOT, 'crds')])).code).toBe(0);
-  const established = ['wait', '--for=condition=Established', '--timeout=60s', 'crd/clusterpolicies.kyverno.io'];
-  expect((await env.kubectl(established)).code).toBe(0);
+  await installCrds(env);
 }, 300_000);
 
 afterAll(async () => {

@@ -2,33 +2,17 @@
 // are refused at apply with the API server's message; the rest are accepted and compiled by the operator into
 // Ready=False with the exact field and Kyverno's message (kyverno-verifyimages.md §1.4–§1.5), and none of them
 // disturbs a valid policy next to them.
-import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
   eventually,
   freePort,
-  ROOT,
   loadEnvironment,
   startOperator,
   type Environment,
   type OperatorProcess,
 } from './support/environment.js';
-
-const KEY = `-----BEGIN PUBLIC KEY-----
-MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfM
-5/KAQN0/KjHcorm/J5yctVd7iEcnessRQjU917hmKO6JWVGHpDguIyakZA==
------END PUBLIC KEY-----`;
-const CA = `-----BEGIN CERTIFICATE-----
-MIIBoTCCAUegAwIBAgIUSXAAV9+icwSk9KXrOfK8jJHDKv4wCgYIKoZIzj0EAwIw
-HTEbMBkGA1UEAwwSaW1wcmltYXR1ci10ZXN0LWNhMCAXDTI2MTEyNTIyNTkyOFoY
-DzIxMjYxMTAxMjI1OTI4WjAdMRswGQYDVQQDDBJpbXByaW1hdHVyLXRlc3QtY2Ew
-WTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAATHW1VEymrSVTj3D42WzyQ/RqJgEYS/
-s8bPa9jeMLuCnC/m/9jlF6ZOruK+BqXzJz7P8a1s+qdzMb8ZyOoxyfdfo2MwYTAd
-BgNVHQ4EFgQUw5fK5eZ6s/EuYI4vPEg/RnfMqiwwHwYDVR0jBBgwFoAUw5fK5eZ6
-s/EuYI4vPEg/RnfMqiwwDwYDVR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAgQw
-CgYIKoZIzj0EAwIDSAAwRQIhAOfArkXz5BedTvvG7ue7Keu2X1Hqi0a3xTE9/zoy
-94BpAiALAELsNi7HfWfYzQc9w24vrGXN7Vpl5aIdKoiviV8cjA==
------END CERTIFICATE-----`;
+import { TEST_CA as CA } from '../../pkg/policy/testdata/policies.js';
+import { installCrds, readyCondition, SEED_KEY as KEY } from './support/policies.js';
 
 type Spec = Record<string, unknown>;
 type Entry = Record<string, unknown>;
@@ -326,22 +310,12 @@ const MISSING_TRUST: [string, object, string][] = [
   ],
 ];
 
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-}
-
 let env: Environment;
 let operator: OperatorProcess | undefined;
 
 beforeAll(async () => {
   env = loadEnvironment();
-  expect((await env.kubectl(['apply', '--server-side', '-k', join(ROOT, 'crds')])).code).toBe(0);
-  const established = ['wait', '--for=condition=Established', '--timeout=60s', 'crd/clusterpolicies.kyverno.io'];
-  expect((await env.kubectl(established)).code).toBe(0);
+  await installCrds(env);
   operator = await startOperator(env, await freePort());
 }, 300_000);
 
@@ -350,12 +324,8 @@ afterAll(async () => {
   await operator?.stop();
 }, 30_000);
 
-async function ready(name: string): Promise<Condition | undefined> {
-  const got = await env.kubectl(['get', 'clusterpolicy', name, '-o', 'json']);
-  if (got.code !== 0) return undefined;
-  const obj = JSON.parse(got.stdout) as { metadata: { generation: number }; status?: { conditions?: Condition[] } };
-  const condition = obj.status?.conditions?.find((c) => c.type === 'Ready');
-  return condition && condition.observedGeneration === obj.metadata.generation ? condition : undefined;
+function ready(name: string) {
+  return readyCondition(env, 'clusterpolicy', name);
 }
 
 function labelled(object: object): string {

@@ -11,32 +11,16 @@ import {
   type Environment,
   type OperatorProcess,
 } from './support/environment.js';
+import { installCrds, readyCondition as readyConditionOf } from './support/policies.js';
 
 const SEED_POLICY = readFileSync(join(import.meta.dirname, 'testdata', 'check-image.yaml'), 'utf8');
-
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-}
 
 let env: Environment;
 let operator: OperatorProcess | undefined;
 
 beforeAll(async () => {
   env = loadEnvironment();
-  const install = await env.kubectl(['apply', '--server-side', '-k', join(ROOT, 'crds')]);
-  expect(install.stderr).toBe('');
-  const established = await env.kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/clusterpolicies.kyverno.io',
-    'crd/policies.kyverno.io',
-  ]);
-  expect(established.code).toBe(0);
+  await installCrds(env);
   operator = await startOperator(env, await freePort());
 }, 300_000);
 
@@ -44,13 +28,8 @@ afterAll(async () => {
   await operator?.stop();
 }, 30_000);
 
-async function readyCondition(kind: string, name: string, namespace?: string): Promise<Condition | undefined> {
-  const args = ['get', kind, name, '-o', 'json', ...(namespace ? ['-n', namespace] : [])];
-  const got = await env.kubectl(args);
-  if (got.code !== 0) return undefined;
-  const obj = JSON.parse(got.stdout) as { metadata: { generation: number }; status?: { conditions?: Condition[] } };
-  const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
-  return ready && ready.observedGeneration === obj.metadata.generation ? ready : undefined;
+function readyCondition(kind: string, name: string, namespace?: string) {
+  return readyConditionOf(env, kind, name, namespace);
 }
 
 describe('the CRDs', () => {
