@@ -13,6 +13,7 @@ import {
 import { compileImagePattern } from '../imageref/index.js';
 import { err, ok, type Result } from '../result/index.js';
 import { AUTOGEN_ANNOTATION, toAutogenRules } from './autogen.js';
+import { findExpressionErrors } from './condition-expressions.js';
 import { checkExtensionKeys, EMPTY_TRUST_ROOT, toAttestorTrust, type TrustRoot } from '../trust/index.js';
 import {
   toPolicyKey,
@@ -220,6 +221,9 @@ class Compiler {
       if (predicateType === '') this.#fail('InvalidSpec', `${at}.type`, 'missing type');
       const sets = (a.attestors ?? []).map((s, m) => this.#attestorSet(s, `${at}.attestors[${m}]`, type));
       if (legacy && sets.length === 0) sets.push(legacy);
+      for (const e of findExpressionErrors(a.conditions ?? [], `${at}.conditions`)) {
+        this.#fail('InvalidSpec', e.field, e.message);
+      }
       return {
         field: at,
         ...(a.name !== undefined ? { name: a.name } : {}),

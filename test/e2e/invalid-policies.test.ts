@@ -237,6 +237,22 @@ const NOT_READY: [string, object, string, string][] = [
     `${at}.attestations[0].type: missing type`,
   ],
   [
+    'bad-jmespath',
+    policy('bad-jmespath', {
+      entry: {
+        ...withAttestor({ keys: { publicKeys: KEY } }),
+        attestations: [
+          {
+            type: 'https://example.com/CodeReview/v1',
+            conditions: [{ all: [{ key: '{{ repo.[uri }}', operator: 'Equals', value: 'x' }] }],
+          },
+        ],
+      },
+    }),
+    'InvalidSpec',
+    `${at}.attestations[0].conditions[0].all[0].key: invalid JMESPath expression "repo.[uri": Syntax error`,
+  ],
+  [
     'bad-regexp',
     policy('bad-regexp', {
       entry: keyless({
