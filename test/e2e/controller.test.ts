@@ -204,6 +204,10 @@ describe('two operators with --leader-elect', () => {
     expect(identityOf(follower)).toBeUndefined();
     expect((await env.kubectl(['apply', '-f', '-'], policy('ha-one'))).code).toBe(0);
     await eventually(() => readyWith('ha-one', 'True'), 'ha-one to be Ready under the first leader');
+    // The follower writes nothing, but compiles every policy into its own cache: it serves admissions too.
+    const compiledBy = (op: OperatorProcess) =>
+      op.logLines().some((l) => l['message'] === 'policy compiled' && l['key'] === 'ClusterPolicy//ha-one');
+    await eventually(async () => (compiledBy(follower) ? true : undefined), 'the follower to compile ha-one');
 
     await leader.kill();
     const newHolder = await eventually(
