@@ -12,7 +12,7 @@ import type { VerifyReason } from '../conditions/index.js';
 import type { CompiledAttestor } from '../policy/index.js';
 import type { LegacySignature } from './discover.js';
 import { checkIdentity, describeIdentity } from './identity.js';
-import { parseRekorBundle, verifyRekorBundle } from './rekor-bundle.js';
+import { verifyRekorBundle, type RekorBundle } from './rekor-bundle.js';
 import { verifyRawSignature, type SignatureScheme } from './signature-schemes.js';
 import { hasAnnotations, parseSimpleSigningPayload } from './simple-signing.js';
 import { toSigstoreMessage } from './sigstore-errors.js';
@@ -72,7 +72,7 @@ export function checkCertificateSignature(
   const signed = { payload: sig.payload, signature: sig.signature, signer: { certificate: leaf.root.toDER() } };
   const logged = verifyRekorBundle(sig.bundle, signed, attestor.trust.authorities.tlogs);
   if (!logged.ok) return fail('InvalidSignature', `transparency log: ${logged.error}`);
-  const checked = checkCertificate(sig, leaf, attestor);
+  const checked = checkCertificate(sig, leaf, logged.value.bundle, attestor);
   if (!checked.ok) return fail('InvalidSignature', checked.detail);
   const identity = checkAttestorIdentity(attestor, leaf);
   if (!identity.ok) return fail('IdentityMismatch', identity.detail);
@@ -86,11 +86,10 @@ export function checkCertificateSignature(
 function checkCertificate(
   sig: LegacySignature,
   leaf: X509Certificate,
+  rekor: RekorBundle,
   attestor: CertificateAttestor,
 ): { ok: true } | { ok: false; detail: string } {
-  const rekor = parseRekorBundle(sig.bundle ?? '');
-  if (!rekor.ok) return { ok: false, detail: rekor.error };
-  const { set, payload } = rekor.value;
+  const { set, payload } = rekor;
   try {
     const body = JSON.parse(Buffer.from(payload.body, 'base64').toString('utf8')) as {
       kind: string;

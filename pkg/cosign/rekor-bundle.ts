@@ -27,9 +27,16 @@ export interface TlogProof {
   readonly logIndex: number;
   /** Hex SHA-256 of the log's key. */
   readonly logId: string;
+  /** The annotation as read, for checks that need the entry again (a certificate's, by @sigstore/verify). */
+  readonly bundle: RekorBundle;
 }
 
-interface RekorPayload {
+export interface RekorBundle {
+  readonly set: Buffer;
+  readonly payload: RekorPayload;
+}
+
+export interface RekorPayload {
   readonly body: string;
   readonly integratedTime: number;
   readonly logIndex: number;
@@ -75,10 +82,10 @@ export function verifyRekorBundle(
   }
   const entry = checkEntry(Buffer.from(payload.body, 'base64'), signed);
   if (!entry.ok) return err(`log entry ${payload.logIndex}: ${entry.error}`);
-  return ok({ integratedTime, logIndex: payload.logIndex, logId: payload.logID });
+  return ok({ integratedTime, logIndex: payload.logIndex, logId: payload.logID, bundle: parsed.value });
 }
 
-export function parseRekorBundle(annotation: string): Result<{ set: Buffer; payload: RekorPayload }, string> {
+function parseRekorBundle(annotation: string): Result<RekorBundle, string> {
   let json: unknown;
   try {
     json = JSON.parse(annotation);

@@ -170,28 +170,27 @@ function verifyWithKey(
   digest: string,
 ): Match[] | Failure {
   const failures = new FailureTracker(`no signature verifies with ${attestor.field}`);
-  const consider = (f: Failure) => failures.consider(f);
   const matched = { attestor: attestor.field, keyIndex: attestor.keyIndex };
   for (const sig of signatures.legacy) {
     const scheme = verifyRawSignature(attestor.key, sig.payload, sig.signature);
     if (!scheme) continue;
     const claims = parseSimpleSigningPayload(sig.payload);
     if (!claims.ok) {
-      consider({ reason: 'InvalidSignature', detail: `${sig.source}: ${claims.error}` });
+      failures.consider({ reason: 'InvalidSignature', detail: `${sig.source}: ${claims.error}` });
     } else if (claims.value.manifestDigest !== digest) {
-      consider({
+      failures.consider({
         reason: 'DigestMismatch',
         detail: `${sig.source}: the signature by ${attestor.field} is for ${claims.value.manifestDigest}, not ${digest}`,
       });
     } else if (!hasAnnotations(claims.value.optional, attestor.annotations)) {
-      consider({ reason: 'AnnotationMismatch', detail: `${sig.source}: missing or incorrect annotation` });
+      failures.consider({ reason: 'AnnotationMismatch', detail: `${sig.source}: missing or incorrect annotation` });
     } else if (!attestor.trust.requireTlog) {
       return [{ ...matched, format: 'simple-signing', scheme, signature: sig.layer.digest, source: sig.source }];
     } else {
       const signed = { payload: sig.payload, signature: sig.signature, signer: { key: attestor.key } };
       const logged = verifyRekorBundle(sig.bundle, signed, attestor.trust.authorities.tlogs);
       if (!logged.ok) {
-        consider({ reason: 'InvalidSignature', detail: `${sig.source}: transparency log: ${logged.error}` });
+        failures.consider({ reason: 'InvalidSignature', detail: `${sig.source}: transparency log: ${logged.error}` });
         continue;
       }
       const loggedAt = logged.value.integratedTime.toISOString();
@@ -212,7 +211,7 @@ function verifyWithKey(
           source: attached.source,
         },
       ];
-    consider(check);
+    failures.consider(check);
   }
   return failures.best;
 }
@@ -224,7 +223,6 @@ function verifyWithCertificate(
   digest: string,
 ): Match[] | Failure {
   const failures = new FailureTracker(`no signature verifies with ${attestor.field}`);
-  const consider = (f: Failure) => failures.consider(f);
   const matched = { attestor: attestor.field, keyIndex: 0 };
   for (const sig of signatures.legacy) {
     const check = checkCertificateSignature(sig, attestor, digest);
@@ -233,17 +231,17 @@ function verifyWithCertificate(
         { ...matched, format: 'simple-signing', ...check.value, signature: sig.layer.digest, source: sig.source },
       ];
     }
-    consider(check);
+    failures.consider(check);
   }
   for (const attached of signatures.bundles) {
     const check = checkBundleWithCertificate(attached, attestor.trust, digest);
     if (!check.ok) {
-      consider(check);
+      failures.consider(check);
       continue;
     }
     const identity = checkAttestorIdentity(attestor, check.value);
     if (!identity.ok) {
-      consider({ reason: 'IdentityMismatch', detail: `${attached.source}: ${identity.detail}` });
+      failures.consider({ reason: 'IdentityMismatch', detail: `${attached.source}: ${identity.detail}` });
       continue;
     }
     return [

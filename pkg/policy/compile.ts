@@ -412,7 +412,6 @@ class Compiler {
           ...(k.subject ? { subject: compileImagePattern(k.subject) } : {}),
           ...(subjectRegExp ? { subjectRegExp } : {}),
           extensions: k.additionalExtensions ?? {},
-          ...(k.rekor?.url ? { rekorUrl: k.rekor.url } : {}),
           trust,
           annotations,
           ...repository,

@@ -84,7 +84,6 @@ export interface KeylessAttestor {
   readonly subjectRegExp?: RegExp;
   /** additionalExtensions as written: keyed by cosign's extension names or their OIDs, checked at compile time. */
   readonly extensions: Readonly<Record<string, string>>;
-  readonly rekorUrl?: string;
   readonly trust: AttestorTrust;
   readonly annotations: Readonly<Record<string, string>>;
   readonly repository?: string;
