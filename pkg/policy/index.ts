@@ -1,5 +1,10 @@
 export { compile, DEFAULT_TIMEOUT_SECONDS, type CompileOptions } from './compile.js';
-export { compileKeyAttestors, compileKeylessAttestor, type KeylessIdentity } from './key-policy.js';
+export {
+  compileAttestorEntries,
+  compileKeyAttestors,
+  compileKeylessAttestor,
+  type KeylessIdentity,
+} from './key-policy.js';
 export { RuleCache } from './rule-cache.js';
 export {
   toPolicyKey,

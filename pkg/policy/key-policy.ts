@@ -34,7 +34,7 @@ export function compileKeyAttestors(
   options: KeyPolicyOptions = {},
 ): Result<CompiledAttestorSet[], CompileError[]> {
   const rekor = options.ignoreTlog ? { rekor: { ignoreTlog: true } } : {};
-  return compileEntries(
+  return compileAttestorEntries(
     publicKeys.map((text) => ({ keys: { publicKeys: text, ...rekor } })),
     options,
   );
@@ -49,7 +49,7 @@ export function compileKeylessAttestor(
   options: KeyPolicyOptions = {},
 ): Result<CompiledAttestorSet[], CompileError[]> {
   const defined = Object.fromEntries(Object.entries(identity).filter(([, v]) => v !== undefined));
-  return compileEntries(
+  return compileAttestorEntries(
     [
       {
         keyless: {
@@ -63,7 +63,11 @@ export function compileKeylessAttestor(
   );
 }
 
-function compileEntries(entries: readonly object[], options: KeyPolicyOptions) {
+/** Compiles attestor entries as written in a policy into one attestor set of a one-rule ClusterPolicy. */
+export function compileAttestorEntries(
+  entries: readonly object[],
+  options: KeyPolicyOptions = {},
+): Result<CompiledAttestorSet[], CompileError[]> {
   const { count, trustRoot } = options;
   const compiled = compile(
     {
