@@ -17,6 +17,7 @@ import type { AttestorTrust } from '../policy/index.js';
 import { err, ok, type Result } from '../result/index.js';
 import type { SignatureRegistry } from './discover.js';
 import { verifyRawSignature } from './signature-schemes.js';
+import { isForCodeSigning, NOT_FOR_CODE_SIGNING } from './code-signing.js';
 import { toSigstoreMessage } from './sigstore-errors.js';
 
 export const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
@@ -159,8 +160,16 @@ export function checkBundleWithCertificate(
       : message;
     return { ok: false, reason: 'InvalidSignature', detail: `${source}: ${detail}` };
   }
+  const certificate = X509Certificate.parse(Buffer.from(leaf));
+  if (!isForCodeSigning(certificate)) {
+    return {
+      ok: false,
+      reason: 'InvalidSignature',
+      detail: `${source}: ${NOT_FOR_CODE_SIGNING}`,
+    };
+  }
   const statement = checkStatement(attached, digest, predicateType);
-  return statement.ok ? { ok: true, value: X509Certificate.parse(Buffer.from(leaf)) } : statement;
+  return statement.ok ? { ok: true, value: certificate } : statement;
 }
 
 /** The DSSE payload is an in-toto statement of `predicateType` (cosign sign's, for signatures) about `digest`. */

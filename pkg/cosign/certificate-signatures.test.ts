@@ -124,6 +124,18 @@ describe('checkCertificateSignature', () => {
     });
   });
 
+  describe('when the certificate is a TLS server’s, not a code signer’s', () => {
+    it('fails with InvalidSignature, as cosign does', async () => {
+      const server = await ca.issue({ email: 'dev@example.com', issuer: ISSUER, usage: 'serverAuth' });
+      const check = checkCertificateSignature(signature(server, log), keyless(), DIGEST);
+      expect(check).toMatchObject({
+        ok: false,
+        reason: 'InvalidSignature',
+        detail: expect.stringContaining('not for code signing'),
+      });
+    });
+  });
+
   describe('when the signature has no transparency-log entry', () => {
     it('fails: nothing proves when the certificate signed', () => {
       const check = checkCertificateSignature(signature(leaf, undefined), keyless(), DIGEST);

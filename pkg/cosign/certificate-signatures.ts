@@ -11,6 +11,7 @@ import { Verifier, toSignedEntity, type TrustMaterial } from '@sigstore/verify';
 import type { VerifyReason } from '../conditions/index.js';
 import type { CompiledAttestor } from '../policy/index.js';
 import type { LegacySignature } from './discover.js';
+import { isForCodeSigning, NOT_FOR_CODE_SIGNING } from './code-signing.js';
 import { checkIdentity, describeIdentity } from './identity.js';
 import { verifyRekorBundle, type RekorBundle } from './rekor-bundle.js';
 import { verifyRawSignature, type SignatureScheme } from './signature-schemes.js';
@@ -74,6 +75,7 @@ export function checkCertificateSignature(
   if (!logged.ok) return fail('InvalidSignature', `transparency log: ${logged.error}`);
   const checked = checkCertificate(sig, leaf, logged.value.bundle, attestor);
   if (!checked.ok) return fail('InvalidSignature', checked.detail);
+  if (!isForCodeSigning(leaf)) return fail('InvalidSignature', NOT_FOR_CODE_SIGNING);
   const identity = checkAttestorIdentity(attestor, leaf);
   if (!identity.ok) return fail('IdentityMismatch', identity.detail);
   return {

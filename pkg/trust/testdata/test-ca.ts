@@ -20,7 +20,14 @@ export interface TestLeaf {
 export interface TestCa {
   readonly rootPem: string;
   readonly rootDer: Buffer;
-  issue(identity: { email: string; issuer: string; notBefore?: Date; notAfter?: Date }): Promise<TestLeaf>;
+  issue(identity: {
+    email: string;
+    issuer: string;
+    notBefore?: Date;
+    notAfter?: Date;
+    /** serverAuth makes a certificate a TLS server's rather than a code signer's. */
+    usage?: 'codeSigning' | 'serverAuth';
+  }): Promise<TestLeaf>;
 }
 
 export async function createTestCa(name = 'imprimatur-test-fulcio'): Promise<TestCa> {
@@ -46,7 +53,13 @@ export async function createTestCa(name = 'imprimatur-test-fulcio'): Promise<Tes
   return {
     rootPem: root.toString('pem'),
     rootDer: Buffer.from(root.rawData),
-    async issue({ email, issuer, notBefore = new Date(now - 60_000), notAfter = new Date(now + 600_000) }) {
+    async issue({
+      email,
+      issuer,
+      notBefore = new Date(now - 60_000),
+      notAfter = new Date(now + 600_000),
+      usage = 'codeSigning',
+    }) {
       const leafKeys = (await crypto.subtle.generateKey(ALGORITHM, true, [
         'sign',
         'verify',
@@ -64,7 +77,7 @@ export async function createTestCa(name = 'imprimatur-test-fulcio'): Promise<Tes
           signingAlgorithm: ALGORITHM,
           extensions: [
             new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-            new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning]),
+            new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage[usage]]),
             new x509.SubjectAlternativeNameExtension([{ type: 'email', value: email }], true),
             await x509.AuthorityKeyIdentifierExtension.create(keys.publicKey, false, crypto),
             new x509.Extension(OID_ISSUER_V1, false, utf8),
