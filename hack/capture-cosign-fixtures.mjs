@@ -75,6 +75,13 @@ const key = (name) => join(work, name);
 for (const name of ['k1', 'k2']) run('cosign', ['generate-key-pair', '--output-key-prefix', key(name)]);
 
 const legacyV3 = ['--use-signing-config=false', '--new-bundle-format=false'];
+/** Signs keyless as alice@example.com, with a certificate from the local Fulcio, logged in the local Rekor. */
+const signKeyless = (image, format) =>
+  run('cosign', [
+    'sign',
+    ...['--fulcio-url', FULCIO_URL, '--rekor-url', REKOR_URL, '--trusted-root', TRUSTED_ROOT],
+    ...['--identity-token', fulcioToken('alice@example.com'), ...format, image],
+  ]);
 const scenarios = [
   {
     name: 'v2-legacy-rekor',
@@ -130,38 +137,12 @@ const scenarios = [
   {
     name: 'v3-keyless-legacy',
     about: 'cosign v3.1.3 sign keyless as alice@example.com (local Fulcio, SCT, Rekor), --new-bundle-format=false',
-    sign: (image) =>
-      run('cosign', [
-        'sign',
-        '--fulcio-url',
-        FULCIO_URL,
-        '--rekor-url',
-        REKOR_URL,
-        '--identity-token',
-        fulcioToken('alice@example.com'),
-        '--trusted-root',
-        TRUSTED_ROOT,
-        ...legacyV3,
-        image,
-      ]),
+    sign: (image) => signKeyless(image, legacyV3),
   },
   {
     name: 'v3-keyless-bundle',
     about: 'cosign v3.1.3 sign keyless as alice@example.com (local Fulcio, SCT, Rekor), default bundle format',
-    sign: (image) =>
-      run('cosign', [
-        'sign',
-        '--fulcio-url',
-        FULCIO_URL,
-        '--rekor-url',
-        REKOR_URL,
-        '--identity-token',
-        fulcioToken('alice@example.com'),
-        '--trusted-root',
-        TRUSTED_ROOT,
-        '--use-signing-config=false',
-        image,
-      ]),
+    sign: (image) => signKeyless(image, ['--use-signing-config=false']),
   },
   { name: 'unsigned', about: 'an image nobody signed', sign: () => undefined },
 ];
