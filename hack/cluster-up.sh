@@ -47,8 +47,16 @@ fi
 
 mkdir -p "$STATE"/{pids,logs,pki,etcd,registry-data,registry-basic-data,registry-token-data,docker}
 
-free_port() {
-  "$NODE" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'
+# free_ports N: N distinct free ports, all held open together while the kernel picks them. Asking one at a time can
+# give the same port twice; then two servers race for it, and a health check can be answered by the wrong one.
+free_ports() {
+  "$NODE" -e '
+    const net = require("net");
+    const servers = Array.from({ length: Number(process.argv[1]) }, () => net.createServer());
+    Promise.all(servers.map((s) => new Promise((r) => s.listen(0, "127.0.0.1", r)))).then(() => {
+      console.log(servers.map((s) => s.address().port).join(" "));
+      servers.forEach((s) => s.close());
+    });' "$1"
 }
 
 # start NAME COMMAND...: in its own session, so a Ctrl-C in the calling shell does not reach it.
@@ -67,11 +75,12 @@ wait_for() {
     if [ $SECONDS -ge $deadline ]; then log "$name did not answer within ${limit}s; its log:"; tail -n 30 "$STATE/logs/$name.log" >&2; exit 1; fi
     sleep 0.2
   done
+  # An answer from a process that has died came from someone else on its port.
+  if ! alive "$name"; then log "$name exited, though its port answered; its log:"; tail -n 30 "$STATE/logs/$name.log" >&2; exit 1; fi
 }
 
-ETCD_PORT=$(free_port); PEER_PORT=$(free_port); API_PORT=$(free_port); REG_PORT=$(free_port); REG2_PORT=$(free_port)
-BASIC_PORT=$(free_port); TOKEN_PORT=$(free_port); REG2_BASIC_PORT=$(free_port); REG2_TOKEN_PORT=$(free_port)
-TOKEN_SERVER_PORT=$(free_port); REKOR_PORT=$(free_port); FULCIO_PORT=$(free_port)
+read -r ETCD_PORT PEER_PORT API_PORT REG_PORT REG2_PORT BASIC_PORT TOKEN_PORT REG2_BASIC_PORT REG2_TOKEN_PORT \
+  TOKEN_SERVER_PORT REKOR_PORT FULCIO_PORT < <(free_ports 12)
 
 # Service-account signing key (mandatory since 1.20) and the admin's static token.
 openssl ecparam -name prime256v1 -genkey -noout -out "$STATE/pki/sa.key" 2>/dev/null
