@@ -60,7 +60,7 @@ test-e2e: tools build ## Run the end-to-end tests only.
 	  exit $$status
 
 .PHONY: bench
-bench: tools build ## Report performance figures: HTTP requests and time of one cold verification, beside cosign's.
+bench: tools build ## Report performance figures: requests and time of one cold verification beside cosign's; a hostile registry's cost.
 	hack/bench.sh
 
 ##@ Build

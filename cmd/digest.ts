@@ -99,6 +99,7 @@ export async function runDigest(
   const resolved = await client.resolveDigest(ref.value, { signal: AbortSignal.timeout(flags.value.timeoutMs) });
   if (!resolved.ok) {
     process.stderr.write(`imprimatur digest: ${resolved.error.message}\n`);
+    if (resolved.error.detail) process.stderr.write(`  registry detail: ${resolved.error.detail}\n`);
     return 1;
   }
   process.stdout.write(`${resolved.value.digest}\n`);

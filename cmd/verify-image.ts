@@ -1,6 +1,6 @@
 // `imprimatur verify-image IMAGE --key FILE`: verifies an image's signatures on the code path admission uses. The
-// flags become a one-rule ClusterPolicy that goes through the policy compiler, and the compiled attestors through
-// pkg/cosign's verifyImage, exactly as the webhook will do.
+// flags become one attestor set, compiled by the policy compiler with each key labelled by its file, and verified by
+// pkg/cosign's stages (resolve, discover, check), exactly as the webhook does.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { verifyImage } from '../pkg/cosign/index.js';
@@ -9,6 +9,7 @@ import { RegistryClient } from '../pkg/oci/index.js';
 import { compileKeyAttestors, compileKeylessAttestor } from '../pkg/policy/index.js';
 import { parseRegistryFlags, REGISTRY_FLAG_OPTIONS } from './digest.js';
 import { loadTrustedRoot } from './trusted-root.js';
+import { err, ok, type Result } from '../pkg/result/index.js';
 
 export const VERIFY_USAGE = `Usage: imprimatur verify-image IMAGE --key FILE [flags]
        imprimatur verify-image IMAGE --certificate-identity ID --certificate-oidc-issuer URL [flags]
@@ -25,6 +26,7 @@ Flags:
   --certificate-oidc-issuer-regexp=RE    keyless: a regular expression the issuer must match
   --insecure-ignore-sct      keyless: accept certificates without a signed certificate timestamp
   --count=N                  how many of the keys must have signed (default: all of them)
+  -a, --annotations=KEY=VALUE  an annotation every signature must carry (cosign sign -a); repeatable
   --repository=REPO          where the signatures are stored, if not beside the image (COSIGN_REPOSITORY)
   --trusted-root=FILE        Sigstore trusted_root.json with the Rekor keys that transparency-log entries are checked with
   --insecure-ignore-tlog     accept signatures without a transparency-log entry (as cosign's flag of that name)
@@ -50,6 +52,7 @@ export async function runVerifyImage(
         ...REGISTRY_FLAG_OPTIONS,
         key: { type: 'string', multiple: true },
         count: { type: 'string' },
+        annotations: { type: 'string', short: 'a', multiple: true },
         repository: { type: 'string' },
         'trusted-root': { type: 'string' },
         'insecure-ignore-tlog': { type: 'boolean', default: false },
@@ -107,6 +110,8 @@ export async function runVerifyImage(
     return fail(`--count: invalid value ${JSON.stringify(values.count)}`);
   const flags = parseRegistryFlags(values, env);
   if (!flags.ok) return fail(flags.error);
+  const annotations = parseAnnotations(values.annotations ?? []);
+  if (!annotations.ok) return fail(annotations.error);
 
   // One attestor entry per file, so that a match names its file.
   const trustRoot = loadTrustedRoot(values['trusted-root']);
@@ -116,8 +121,11 @@ export async function runVerifyImage(
     ignoreTlog: values['insecure-ignore-tlog'],
     ignoreSct: values['insecure-ignore-sct'],
     trustRoot: trustRoot.value,
+    annotations: annotations.value,
   };
-  const compiled = keyless ? compileKeylessAttestor(identity, policyOptions) : compileKeyAttestors(keys, policyOptions);
+  const compiled = keyless
+    ? compileKeylessAttestor(identity, policyOptions)
+    : compileKeyAttestors(keys, { ...policyOptions, labels: values.key ?? [] });
   if (!compiled.ok) {
     // Field paths of the generated policy mean nothing here; the message says what is wrong with the keys.
     const missing = compiled.error.filter((e) => e.reason === 'MissingTrustRoot');
@@ -142,18 +150,17 @@ export async function runVerifyImage(
   const outcome = await verifyImage(
     {
       image: image.value,
-      attestors: compiled.value,
+      attestors: [compiled.value],
       ...(repository ? { repository } : {}),
     },
     { registry: client, signal: AbortSignal.timeout(flags.value.timeoutMs) },
   );
-  // Name keys by the file that gave them rather than by the synthetic policy's field path.
+  // A key is named by its file, the label it was compiled with.
   const keyNames = outcome.verified
     ? outcome.matches.map(({ attestor, ...m }) => {
         if (keyless)
           return { ...m, key: `identity ${m.identity?.subject ?? '?'} (issuer ${m.identity?.issuer ?? '?'})` };
-        const file = values.key![Number(/entries\[(\d+)\]/.exec(attestor)?.[1] ?? 0)]!;
-        return { ...m, key: m.keyIndex > 0 ? `${file} (key ${m.keyIndex + 1})` : file };
+        return { ...m, key: m.keyIndex > 0 ? `${attestor} (key ${m.keyIndex + 1})` : attestor };
       })
     : [];
   if (values.output === 'json') {
@@ -164,10 +171,27 @@ export async function runVerifyImage(
     process.stdout.write(`verified ${outcome.image}\n`);
     for (const m of keyNames) {
       const signer = keyless ? m.key : `key ${m.key}`;
-      process.stdout.write(`  ${signer}: ${m.scheme ?? m.format} signature ${m.signature} (${m.source})\n`);
+      process.stdout.write(
+        `  ${signer}: ${m.scheme ? `${m.scheme} ` : ''}${m.format} signature ${m.signature} (${m.source})\n`,
+      );
     }
   } else {
     process.stderr.write(`${outcome.message}\n`);
+    // What the network said is kept out of deny messages; whoever runs the CLI operates the registry access.
+    if (outcome.diagnostic) process.stderr.write(`  registry detail: ${outcome.diagnostic}\n`);
   }
   return outcome.verified ? 0 : 1;
+}
+
+/** `-a key=value` flags, as cosign takes them; a key given twice is an error rather than a silent choice. */
+function parseAnnotations(flags: readonly string[]): Result<Record<string, string>, string> {
+  const out: Record<string, string> = {};
+  for (const flag of flags) {
+    const eq = flag.indexOf('=');
+    if (eq <= 0) return err(`--annotations: invalid value ${JSON.stringify(flag)}: expected KEY=VALUE`);
+    const key = flag.slice(0, eq);
+    if (Object.hasOwn(out, key)) return err(`--annotations: ${JSON.stringify(key)} is given twice`);
+    out[key] = flag.slice(eq + 1);
+  }
+  return ok(out);
 }

@@ -16,7 +16,7 @@ const { compileKeyAttestors } = await import(new URL('dist/pkg/policy/index.js',
 // The benchmark's signatures are made with --tlog-upload=false, as cosign's are verified with --insecure-ignore-tlog.
 const attestors = compileKeyAttestors([readFileSync(keyFile, 'utf8')], { ignoreTlog: true });
 if (!attestors.ok) throw new Error(attestors.error.map((e) => e.message).join('; '));
-const request = { image: parseImageRef(image).value, attestors: attestors.value };
+const request = { image: parseImageRef(image).value, attestors: [attestors.value] };
 
 async function once() {
   const t = performance.now();

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts a local control plane and two OCI registries on loopback, on free ports:
 #   etcd + kube-apiserver (RBAC on, static-token admin), olareg (OCI referrers API) and distribution (none),
-#   each registry also once with basic auth and once with token auth; and a local Rekor and Fulcio
-#   (hack/fake-rekor.mjs, hack/fake-fulcio.mjs).
+#   each registry also once with basic auth and once with token auth; a local Rekor and Fulcio
+#   (hack/fake-rekor.mjs, hack/fake-fulcio.mjs) and Sigstore's timestamp authority (timestamp-server).
 # Writes $STATE/kubeconfig and a sourceable $STATE/env and waits until every part answers. The env file sets:
 #   KUBECONFIG
 #   REGISTRY, REGISTRY_NOREFERRERS                        anonymous olareg and distribution
@@ -13,6 +13,8 @@
 #   REKOR_URL, TRUSTED_ROOT                               a local Rekor, and the trusted_root.json with its key
 #   FULCIO_URL                                            a local Fulcio with a CT log, also in TRUSTED_ROOT
 #   REKOR_PUBLIC_KEY, FULCIO_ROOT, CTLOG_PUBLIC_KEY       their keys and root, for cosign v2's environment variables
+#   TSA_URL                                               an RFC 3161 timestamp authority, also in TRUSTED_ROOT (empty
+#                                                         when port 2112 was taken; see below)
 # Idempotent: when everything is already up it only says so.
 #
 # STATE defaults to .local/ in the repository; IMPRIMATUR_STATE_DIR points it elsewhere (the e2e suite uses its
@@ -80,7 +82,7 @@ wait_for() {
 }
 
 read -r ETCD_PORT PEER_PORT API_PORT REG_PORT REG2_PORT BASIC_PORT TOKEN_PORT REG2_BASIC_PORT REG2_TOKEN_PORT \
-  TOKEN_SERVER_PORT REKOR_PORT FULCIO_PORT < <(free_ports 12)
+  TOKEN_SERVER_PORT REKOR_PORT FULCIO_PORT TSA_PORT < <(free_ports 13)
 
 # Service-account signing key (mandatory since 1.20) and the admin's static token.
 openssl ecparam -name prime256v1 -genkey -noout -out "$STATE/pki/sa.key" 2>/dev/null
@@ -212,8 +214,25 @@ for r in "127.0.0.1:$BASIC_PORT" "127.0.0.1:$TOKEN_PORT" "127.0.0.1:$REG2_BASIC_
   DOCKER_CONFIG="$STATE/docker" "$BIN/crane" auth login "$r" -u "$REGISTRY_USER" -p "$REGISTRY_PASSWORD" >/dev/null 2>&1
 done
 
-# A transparency log for cosign --rekor-url, with the trusted_root.json that holds its key (hack/fake-rekor.mjs).
 mkdir -p "$STATE/sigstore"
+# Sigstore's own RFC 3161 timestamp authority (timestamp-server, built by hack/install-tools.sh), for
+# cosign --timestamp-server-url; its chain goes into the trusted_root.json below. It always serves metrics on port
+# 2112, so only one can run on a machine: when that port is taken (another local cluster), it is left out, said so,
+# and TSA_URL is not set.
+TSA_URL=
+if (exec 3<>/dev/tcp/127.0.0.1/2112) 2>/dev/null; then
+  log "port 2112 is in use (another timestamp-server?): starting without a timestamp authority"
+else
+  start tsa "$BIN/timestamp-server" serve --host 127.0.0.1 --port "$TSA_PORT" --timestamp-signer memory \
+    --disable-ntp-monitoring --log-type prod
+  wait_for tsa 30 curl -fsS "http://127.0.0.1:$TSA_PORT/ping"
+  curl -fsS "http://127.0.0.1:$TSA_PORT/api/v1/timestamp/certchain" >"$STATE/sigstore/tsa-chain.pem"
+  printf 'http://127.0.0.1:%s/api/v1/timestamp\n' "$TSA_PORT" >"$STATE/sigstore/tsa.url"
+  TSA_URL=http://127.0.0.1:$TSA_PORT/api/v1/timestamp
+fi
+
+# A transparency log for cosign --rekor-url, with the trusted_root.json that holds its key and the timestamp
+# authority's chain (hack/fake-rekor.mjs).
 start rekor "$NODE" "$ROOT/hack/fake-rekor.mjs" "$REKOR_PORT" "$STATE/sigstore"
 wait_for rekor 30 curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/publicKey"
 # A certificate authority with a CT log, for keyless signing (hack/fake-fulcio.mjs). After Rekor and in its folder:
@@ -238,6 +257,7 @@ export FULCIO_URL=http://127.0.0.1:$FULCIO_PORT
 export REKOR_PUBLIC_KEY=$STATE/sigstore/rekor.pub
 export FULCIO_ROOT=$STATE/sigstore/fulcio-root.pem
 export CTLOG_PUBLIC_KEY=$STATE/sigstore/ctlog.pub
+export TSA_URL=$TSA_URL
 EOF
 chmod 600 "$STATE/env"
 log "up: kube-apiserver https://127.0.0.1:$API_PORT, registry 127.0.0.1:$REG_PORT (referrers API), 127.0.0.1:$REG2_PORT (no referrers API)"

@@ -1,37 +1,37 @@
 // A fake Rekor v1 transparency log, in memory, on 127.0.0.1. Test infrastructure only, never product code: the e2e
 // tests sign with the real cosign CLIs against it and verify offline with the log key it writes, so signatures carry
-// real tlog entries (SET, RFC 6962 inclusion proof, signed checkpoint) without any network. Dependency-free
-// (node: built-ins only).
+// real tlog entries (SET, RFC 6962 inclusion proof, signed checkpoint) without any network. Built on the product's
+// own dependencies: @noble/curves checks signatures over a digest (which node:crypto cannot), @peculiar/x509 and
+// @peculiar/asn1-* read PEM, certificates and key structures, @sigstore/core gives RFC 8785 JSON and the DSSE PAE;
+// node:crypto does the rest.
 //
 // Usage: node hack/fake-rekor.mjs PORT STATE_DIR        (PORT 0 picks a free port)
 //   Reuses STATE_DIR/rekor.key (PKCS#8 PEM, ECDSA P-256) or generates it, and writes
 //   STATE_DIR/rekor.pub           the log key, PEM SPKI
 //   STATE_DIR/rekor.url           http://127.0.0.1:PORT
 //   STATE_DIR/trusted_root.json   a sigstore TrustedRoot listing the log (and hack/fake-fulcio.mjs's CA and CT log
-//                                 when that runs on the same STATE_DIR; see writeTrustedRoot)
+//                                 when that runs on the same STATE_DIR, and the timestamp authority whose chain
+//                                 hack/cluster-up.sh saved as tsa-chain.pem; see writeTrustedRoot)
 //   Entries live in memory only: a restart starts an empty log with a new tree ID (the key stays).
 // With cosign:
 //   sign/attest  v2: --rekor-url URL;  v3: --use-signing-config=false --rekor-url URL (both bundle formats)
 //   verify       v2: SIGSTORE_REKOR_PUBLIC_KEY=STATE_DIR/rekor.pub (or --trusted-root, as v3)
 //                v3: --trusted-root STATE_DIR/trusted_root.json
 //
-// API (https://github.com/sigstore/rekor/blob/main/openapi.yaml):
-//   POST /api/v1/log/entries                 201 {entryID: LogEntryAnon}, ETag: entryID, Location; 409 if known
-//   GET  /api/v1/log/entries?logIndex=N      GET /api/v1/log/entries/{uuid or entryID}
-//   POST /api/v1/log/entries/retrieve        {entryUUIDs | logIndexes | entries} (cosign verify without a bundle)
-//   POST /api/v1/index/retrieve              {hash | publicKey | email | subject, operator}
-//   GET  /api/v1/log                         LogInfo with signed tree head
-//   GET  /api/v1/log/proof?firstSize&lastSize  RFC 6962 consistency proof
-//   GET  /api/v1/log/publicKey               PEM
-//   Errors are JSON {code, message}: 400 malformed or unverifiable input, 404, 409, 413, 422.
+// API, only what cosign v2 and v3 call (https://github.com/sigstore/rekor/blob/main/openapi.yaml):
+//   POST /api/v1/log/entries             201 {entryID: LogEntryAnon}, ETag: entryID, Location; 409 if known (every
+//                                        cosign sign and attest)
+//   GET  /api/v1/log/entries/{uuid or entryID}   cosign v2 fetches the known entry named by a 409's Location
+//   GET  /api/v1/log/publicKey           PEM; cosign v2 after a 409, and hack/cluster-up.sh's health check
+//   Errors are JSON {code, message}: 400 malformed or unverifiable input, 404, 409, 413.
+//   Verification is offline (the entry's SET and inclusion proof), so no search, log info or consistency proofs.
 // Entry kinds accepted, stored canonicalized as Rekor does (https://github.com/sigstore/rekor/tree/main/pkg/types):
-//   hashedrekord 0.0.1 (cosign sign, all versions and formats), dsse 0.0.1 (cosign v2 attest default, cosign v3
-//   attest, new-bundle sign), intoto 0.0.1 (cosign v2 attest --rekor-entry-type intoto), intoto 0.0.2.
-//   Signatures are checked as Rekor does (hashedrekord: ECDSA P-256/P-384 and RSA PKCS#1 v1.5 over the digest), except
-//   hashedrekord with Ed25519 keys, accepted unchecked (Node has no Ed25519ph).
+//   hashedrekord 0.0.1 (cosign sign, all versions and formats), dsse 0.0.1 (cosign attest, v2 and v3).
+//   Signatures are checked as Rekor does: hashedrekord over the digest (ECDSA P-256/P-384/P-521, RSA PKCS#1 v1.5,
+//   Ed25519ph with a SHA-512 digest), DSSE over the PAE (ECDSA with SHA-256 or the curve's hash, RSA, Ed25519).
 // Formats followed:
 //   RFC 8785 JSON canonicalization (bodies, SET payload)  https://www.rfc-editor.org/rfc/rfc8785
-//   RFC 6962 §2.1 Merkle tree, inclusion and consistency proofs  https://www.rfc-editor.org/rfc/rfc6962#section-2.1
+//   RFC 6962 §2.1 Merkle tree and inclusion proofs  https://www.rfc-editor.org/rfc/rfc6962#section-2.1
 //   SET = ECDSA-SHA256 (ASN.1 DER) over JCS({body, integratedTime, logID, logIndex}), logID = hex sha256(DER SPKI)
 //     https://github.com/sigstore/rekor/blob/main/pkg/api/entries.go (signEntry)
 //   checkpoint = signed note "<origin>\n<size>\n<b64 root>\n" + "\n— <name> b64(keyhint(4) || ECDSA sig)\n",
@@ -50,13 +50,22 @@ import {
   randomBytes,
   sign,
   verify,
-  X509Certificate,
 } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Buffer } from 'node:buffer';
 import process from 'node:process';
 import { URL, pathToFileURL } from 'node:url';
+// @peculiar/x509 resolves its ASN.1 schemas through tsyringe, which needs the Reflect metadata polyfill loaded first.
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import { SubjectPublicKeyInfo } from '@peculiar/asn1-x509';
+import { DigestInfo, sha256 as sha256Id, sha384 as sha384Id, sha512 as sha512Id } from '@peculiar/asn1-rsa';
+import { p256, p384, p521 } from '@noble/curves/nist.js';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { eddsa } from '@noble/curves/abstract/edwards.js';
+import { dsse, json } from '@sigstore/core';
 
 const MAX_BODY = 32 << 20;
 // The checkpoint signer name and origin host: sigstore-js accepts a checkpoint only when the log's baseUrl contains the
@@ -69,37 +78,12 @@ const VALID_FROM = '2020-01-01T00:00:00Z';
 
 const sha256 = (data) => createHash('sha256').update(data).digest();
 
-/** RFC 8785 canonical JSON of plain data (strings, safe integers, booleans, null, arrays, objects). */
-export function canonicalJSON(value) {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new Error('non-finite number');
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJSON).join(',')}]`;
-  const keys = Object.keys(value)
-    .filter((k) => value[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJSON(value[k])}`).join(',')}}`;
-}
-
-/** PEM-encodes DER bytes with 64-character lines, as Go's encoding/pem does. */
-export function toPEM(type, der) {
-  const lines =
-    Buffer.from(der)
-      .toString('base64')
-      .match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${type}-----\n${lines.join('\n')}\n-----END ${type}-----\n`;
-}
+/** PEM of DER bytes as Go's encoding/pem writes it: Rekor's canonical bodies carry Go's bytes, final newline too. */
+export const toPEM = (type, der) => `${x509.PemConverter.encode(der, type)}\n`;
 
 /** Every PEM block in text, as {type, der}. */
-export function parsePEM(text) {
-  const blocks = [];
-  const re = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-  for (let m = re.exec(text); m; m = re.exec(text)) {
-    blocks.push({ type: m[1], der: Buffer.from(m[2].replace(/\s+/g, ''), 'base64') });
-  }
-  return blocks;
-}
+export const parsePEM = (text) =>
+  x509.PemConverter.decodeWithHeaders(text).map((b) => ({ type: b.type, der: Buffer.from(b.rawData) }));
 
 /** Loads a PKCS#8 PEM key from file, or generates one (default ECDSA P-256) and writes it there. */
 export function loadOrCreateKey(file, type = 'ec', options = { namedCurve: 'P-256' }) {
@@ -156,12 +140,32 @@ export function writeTrustedRoot(stateDir, pending = {}) {
   const caPEM = read('fulcio-root.pem');
   if (caPEM) {
     const certs = parsePEM(caPEM).filter((b) => b.type === 'CERTIFICATE');
-    const root = new X509Certificate(certs[certs.length - 1].der);
+    const root = new x509.X509Certificate(certs[certs.length - 1].der);
     certificateAuthorities.push({
-      subject: { organization: 'imprimatur-test', commonName: 'fake-fulcio' },
+      subject: {
+        organization: root.subjectName.getField('O')[0] ?? '',
+        commonName: root.subjectName.getField('CN')[0] ?? '',
+      },
       uri: read('fulcio.url') ?? 'http://127.0.0.1',
       certChain: { certificates: certs.map((c) => ({ rawBytes: c.der.toString('base64') })) },
-      validFor: { start: (root.validFromDate ?? new Date(root.validFrom)).toISOString() },
+      validFor: { start: root.notBefore.toISOString() },
+    });
+  }
+  // An RFC 3161 timestamp authority's chain (leaf first, as timestamp-server serves it), when hack/cluster-up.sh
+  // started one and saved it here.
+  const timestampAuthorities = [];
+  const tsaPEM = read('tsa-chain.pem');
+  if (tsaPEM) {
+    const certs = parsePEM(tsaPEM).filter((b) => b.type === 'CERTIFICATE');
+    const leaf = new x509.X509Certificate(certs[0].der);
+    timestampAuthorities.push({
+      subject: {
+        organization: leaf.subjectName.getField('O')[0] ?? '',
+        commonName: leaf.subjectName.getField('CN')[0] ?? '',
+      },
+      uri: read('tsa.url') ?? 'http://127.0.0.1',
+      certChain: { certificates: certs.map((c) => ({ rawBytes: c.der.toString('base64') })) },
+      validFor: { start: VALID_FROM },
     });
   }
   const trustedRoot = {
@@ -169,7 +173,7 @@ export function writeTrustedRoot(stateDir, pending = {}) {
     tlogs: transparencyLog('rekor.pub', 'rekor.url'),
     certificateAuthorities,
     ctlogs: transparencyLog('ctlog.pub', 'ctlog.url'),
-    timestampAuthorities: [],
+    timestampAuthorities,
   };
   writeAtomic(file('trusted_root.json'), `${JSON.stringify(trustedRoot, null, 2)}\n`);
 }
@@ -224,18 +228,6 @@ class MerkleTree {
       ? [...this.inclusion(m, k, start), this.hash(start + k, size - k)]
       : [...this.inclusion(m - k, size - k, start + k), this.hash(start, k)];
   }
-
-  /** PROOF(m, D[0:n]). */
-  consistency(m, n) {
-    const sub = (m, size, start, whole) => {
-      if (m === size) return whole ? [] : [this.hash(start, size)];
-      const k = splitPoint(size);
-      return m <= k
-        ? [...sub(m, k, start, whole), this.hash(start + k, size - k)]
-        : [...sub(m - k, size - k, start + k, false), this.hash(start, k)];
-    };
-    return m === 0 || m === n ? [] : sub(m, n, 0, true);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -246,167 +238,83 @@ const fail = (message) => {
   throw new BadRequest(message);
 };
 
-const CURVES = {
-  prime256v1: {
-    p: 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn,
-    n: 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n,
-    gx: 0x6b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296n,
-    gy: 0x4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5n,
-  },
-  secp384r1: {
-    p: 0xfffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffffn,
-    n: 0xffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973n,
-    gx: 0xaa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a385502f25dbf55296c3a545e3872760ab7n,
-    gy: 0x3617de4a96262c6f5d9e98bf9292dc29f8f41dbd289a147ce9da3113b5f0b8c00a60b1ce1d7e819d7a431d7c90ea0e5fn,
-  },
-};
+const ECDSA_CURVES = { prime256v1: p256, secp384r1: p384, secp521r1: p521 };
+const DIGEST_ALGORITHMS = { sha256: sha256Id, sha384: sha384Id, sha512: sha512Id };
 
-const bigFrom = (buf) => (buf.length ? BigInt(`0x${buf.toString('hex')}`) : 0n);
+/** The subjectPublicKey bits of a DER SPKI: the SEC1 point of an EC key, the 32 bytes of an Ed25519 key. */
+const rawPublicKey = (spki) => new Uint8Array(AsnConvert.parse(spki, SubjectPublicKeyInfo).subjectPublicKey);
 
-/** Reads an ASN.1 ECDSA signature SEQUENCE { r INTEGER, s INTEGER }. */
-function parseECDSASignature(der) {
-  let i = 0;
-  const readLength = () => {
-    let len = der[i++];
-    if (len & 0x80) {
-      const n = len & 0x7f;
-      if (n < 1 || n > 2) return -1;
-      len = 0;
-      for (let j = 0; j < n; j++) len = (len << 8) | der[i++];
-    }
-    return len;
-  };
-  if (der[i++] !== 0x30 || readLength() !== der.length - i) return undefined;
-  const ints = [];
-  for (let j = 0; j < 2; j++) {
-    if (der[i++] !== 0x02) return undefined;
-    const len = readLength();
-    if (len <= 0 || i + len > der.length) return undefined;
-    ints.push(bigFrom(der.subarray(i, i + len)));
-    i += len;
+// Ed25519ph (RFC 8032 §5.1) is Ed25519 over PH(M) = SHA-512(M) with dom2(phflag 1). noble's ed25519ph computes PH(M)
+// itself, but a hashedrekord entry holds only the digest, so this is the same scheme with PH already applied.
+const ed25519phOverDigest = eddsa(ed25519.Point, (data) => createHash('sha512').update(data).digest(), {
+  domain: (data, context, phflag) =>
+    Buffer.concat([
+      Buffer.from('SigEd25519 no Ed25519 collisions'),
+      Buffer.from([phflag ? 1 : 0, context.length]),
+      context,
+      data,
+    ]),
+  prehash: (digest) => digest,
+});
+
+/** Library verifiers throw on malformed input (bad DER, wrong lengths): that is simply not a valid signature. */
+function quietly(check) {
+  try {
+    return check();
+  } catch {
+    return false;
   }
-  return i === der.length ? ints : undefined;
 }
 
-/** ECDSA verification of a precomputed digest (Node's crypto only verifies messages it hashes itself). */
-function verifyECDSADigest(curve, x, y, digest, der) {
-  const { p, n, gx, gy } = curve;
-  const rs = parseECDSASignature(der);
-  if (!rs) return false;
-  const [r, s] = rs;
-  if (r <= 0n || r >= n || s <= 0n || s >= n) return false;
-  const mod = (a, m = p) => ((a % m) + m) % m;
-  const inv = (a, m) => {
-    let [r0, r1, s0, s1] = [mod(a, m), m, 1n, 0n];
-    while (r1 !== 0n) {
-      const q = r0 / r1;
-      [r0, r1, s0, s1] = [r1, r0 - q * r1, s1, s0 - q * s1];
-    }
-    return mod(s0, m);
-  };
-  // Jacobian coordinates, a = -3; Z = 0 is the point at infinity.
-  const double = ([X, Y, Z]) => {
-    if (Z === 0n || Y === 0n) return [0n, 1n, 0n];
-    const delta = mod(Z * Z);
-    const gamma = mod(Y * Y);
-    const beta = mod(X * gamma);
-    const alpha = mod(3n * (X - delta) * (X + delta));
-    const X3 = mod(alpha * alpha - 8n * beta);
-    const Z3 = mod((Y + Z) * (Y + Z) - gamma - delta);
-    const Y3 = mod(alpha * (4n * beta - X3) - 8n * gamma * gamma);
-    return [X3, Y3, Z3];
-  };
-  const add = (P, Q) => {
-    if (P[2] === 0n) return Q;
-    if (Q[2] === 0n) return P;
-    const [X1, Y1, Z1] = P;
-    const [X2, Y2, Z2] = Q;
-    const Z1Z1 = mod(Z1 * Z1);
-    const Z2Z2 = mod(Z2 * Z2);
-    const U1 = mod(X1 * Z2Z2);
-    const U2 = mod(X2 * Z1Z1);
-    const S1 = mod(Y1 * Z2 * Z2Z2);
-    const S2 = mod(Y2 * Z1 * Z1Z1);
-    const H = mod(U2 - U1);
-    const R = mod(S2 - S1);
-    if (H === 0n) return R === 0n ? double(P) : [0n, 1n, 0n];
-    const HH = mod(H * H);
-    const HHH = mod(H * HH);
-    const X3 = mod(R * R - HHH - 2n * U1 * HH);
-    const Y3 = mod(R * (U1 * HH - X3) - S1 * HHH);
-    return [X3, Y3, mod(H * Z1 * Z2)];
-  };
-  const multiply = (k, P) => {
-    let acc = [0n, 1n, 0n];
-    for (let bit = BigInt(k.toString(2).length - 1); bit >= 0n; bit--) {
-      acc = double(acc);
-      if ((k >> bit) & 1n) acc = add(acc, P);
-    }
-    return acc;
-  };
-  const nBits = n.toString(2).length;
-  let e = bigFrom(digest);
-  if (digest.length * 8 > nBits) e >>= BigInt(digest.length * 8 - nBits);
-  const w = inv(s, n);
-  const point = add(multiply(mod(e * w, n), [gx, gy, 1n]), multiply(mod(r * w, n), [x, y, 1n]));
-  if (point[2] === 0n) return false;
-  const zInv = inv(point[2], p);
-  return mod(mod(point[0] * zInv * zInv), n) === r;
-}
-
-const DIGEST_INFO = {
-  sha256: '3031300d060960864801650304020105000420',
-  sha384: '3041300d060960864801650304020205000430',
-  sha512: '3051300d060960864801650304020305000440',
-};
-
-/** Verifies a signature over a precomputed digest, as Rekor's hashedrekord does. */
-function verifyDigest(key, algorithm, digest, signature) {
+/**
+ * Verifies a signature over a precomputed digest, as Rekor's hashedrekord does (sigstore/pkg/signature with
+ * options.WithDigest): node:crypto hashes every message itself, so ECDSA and Ed25519ph go through @noble/curves.
+ */
+function verifyDigest(verifier, algorithm, digest, signature) {
+  const { key, spki } = verifier;
   if (key.asymmetricKeyType === 'ec') {
-    const curve = CURVES[key.asymmetricKeyDetails?.namedCurve];
+    const curve = ECDSA_CURVES[key.asymmetricKeyDetails?.namedCurve];
     if (!curve) fail(`unsupported EC curve ${key.asymmetricKeyDetails?.namedCurve}`);
-    const jwk = key.export({ format: 'jwk' });
-    const coord = (c) => bigFrom(Buffer.from(c, 'base64url'));
-    return verifyECDSADigest(curve, coord(jwk.x), coord(jwk.y), digest, signature);
+    // As Go's ecdsa.VerifyASN1: the digest as given (truncated to the curve order), ASN.1 DER, high S allowed.
+    return quietly(() =>
+      curve.verify(signature, digest, rawPublicKey(spki), { prehash: false, lowS: false, format: 'der' }),
+    );
   }
   if (key.asymmetricKeyType === 'rsa') {
-    try {
-      const decrypted = publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature);
-      return decrypted.equals(Buffer.concat([Buffer.from(DIGEST_INFO[algorithm], 'hex'), digest]));
-    } catch {
-      return false;
-    }
+    // PKCS#1 v1.5: OpenSSL's public-key operation checks and strips the padding, what remains must be the DigestInfo.
+    const expected = AsnConvert.serialize(
+      new DigestInfo({ digestAlgorithm: DIGEST_ALGORITHMS[algorithm], digest: new OctetString(digest) }),
+    );
+    return quietly(() =>
+      publicDecrypt({ key, padding: constants.RSA_PKCS1_PADDING }, signature).equals(Buffer.from(expected)),
+    );
   }
-  if (key.asymmetricKeyType === 'ed25519') return true; // Ed25519ph: not available in Node; accepted unverified
+  if (key.asymmetricKeyType === 'ed25519') {
+    // Rekor verifies Ed25519 hashedrekord entries as Ed25519ph, whose prehash is SHA-512 and nothing else.
+    if (algorithm !== 'sha512') fail(`verifying signature: unsupported hash algorithm ${algorithm} for ed25519ph`);
+    return quietly(() => ed25519phOverDigest.verify(signature, digest, rawPublicKey(spki)));
+  }
   fail(`unsupported key type ${key.asymmetricKeyType}`);
 }
 
-/** DSSE pre-authentication encoding: "DSSEv1" SP len(type) SP type SP len(payload) SP payload. */
-const pae = (type, payload) =>
-  Buffer.concat([Buffer.from(`DSSEv1 ${Buffer.byteLength(type)} ${type} ${payload.length} `), payload]);
-
-/** Verifies a message signature (DSSE PAE) the way Rekor's DSSE types do, allowing each key's usual hash. */
+/** Verifies a message signature (DSSE PAE) the way Rekor's DSSE type does, allowing each key's usual hash. */
 function verifyMessage(key, message, signature) {
-  if (key.asymmetricKeyType === 'ed25519') return verify(null, message, key, signature);
+  if (key.asymmetricKeyType === 'ed25519') return quietly(() => verify(null, message, key, signature));
   const hashes = ['sha256'];
   const curve = key.asymmetricKeyDetails?.namedCurve;
   if (curve === 'secp384r1') hashes.push('sha384');
   if (curve === 'secp521r1') hashes.push('sha512');
-  return hashes.some((h) => {
-    try {
-      return verify(h, message, key, signature);
-    } catch {
-      return false;
-    }
-  });
+  return hashes.some((h) => quietly(() => verify(h, message, key, signature)));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Entry kinds: proposed entry → canonical body (what Rekor stores), plus index keys for /api/v1/index/retrieve
+// Entry kinds: proposed entry → canonical body (what Rekor stores)
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 const need = (v, what) => (v === undefined || v === null || v === '' ? fail(`missing ${what}`) : v);
 const needString = (v, what) => (typeof need(v, what) === 'string' ? v : fail(`${what} must be a string`));
+const b64 = (s) => Buffer.from(s).toString('base64');
+const hexSha256 = (data) => sha256(data).toString('hex');
 
 function decodeBase64(s, what) {
   needString(s, what);
@@ -416,26 +324,22 @@ function decodeBase64(s, what) {
 
 /**
  * Parses a PEM public key, certificate or certificate chain as Rekor's x509.NewPublicKey does; returns the
- * canonical PEM (re-encoded), the crypto key (leaf's for certificates) and the certificate subjects.
+ * canonical PEM (re-encoded), and the key (the leaf's for certificates) as a KeyObject and as DER SPKI.
  */
 function parseVerifier(pemBytes, what) {
   const blocks = parsePEM(pemBytes.toString('utf8'));
   if (blocks.length === 0) fail(`invalid public key: failure decoding PEM (${what})`);
   try {
-    if (blocks.length === 1 && blocks[0].type === 'PUBLIC KEY') {
-      const key = createPublicKey({ key: blocks[0].der, format: 'der', type: 'spki' });
-      return { canonical: toPEM('PUBLIC KEY', blocks[0].der), key, subjects: [] };
+    let spki;
+    if (blocks.length === 1 && blocks[0].type === 'PUBLIC KEY') spki = blocks[0].der;
+    else if (blocks.every((b) => b.type === 'CERTIFICATE')) {
+      spki = Buffer.from(new x509.X509Certificate(blocks[0].der).publicKey.rawData);
     }
-    if (blocks.every((b) => b.type === 'CERTIFICATE')) {
-      const certs = blocks.map((b) => new X509Certificate(b.der));
-      const subjects = (certs[0].subjectAltName ?? '')
-        .split(/,\s*/)
-        .map((s) => s.replace(/^(email|URI|DNS|IP Address):/, ''))
-        .filter(Boolean);
+    if (spki) {
       return {
-        canonical: blocks.map((b) => toPEM('CERTIFICATE', b.der)).join(''),
-        key: certs[0].publicKey,
-        subjects,
+        canonical: blocks.map((b) => toPEM(b.type, b.der)).join(''),
+        key: createPublicKey({ key: spki, format: 'der', type: 'spki' }),
+        spki,
       };
     }
   } catch (err) {
@@ -456,25 +360,18 @@ function hashedrekord001(spec) {
   if (!HASH_LENGTHS[algorithm]) fail(`unsupported hash algorithm ${algorithm}`);
   const value = needString(hash.value, 'hash value');
   if (!/^[0-9a-fA-F]+$/.test(value) || value.length !== HASH_LENGTHS[algorithm]) fail('invalid value for hash');
-  if (!verifyDigest(verifier.key, algorithm, Buffer.from(value, 'hex'), sig)) {
+  if (!verifyDigest(verifier, algorithm, Buffer.from(value, 'hex'), sig)) {
     fail('verifying signature: invalid signature when validating ASN.1 encoded signature');
   }
   return {
-    body: {
-      apiVersion: '0.0.1',
-      kind: 'hashedrekord',
-      spec: {
-        data: { hash: { algorithm, value } },
-        signature: { content: sig.toString('base64'), publicKey: { content: b64(verifier.canonical) } },
-      },
+    apiVersion: '0.0.1',
+    kind: 'hashedrekord',
+    spec: {
+      data: { hash: { algorithm, value } },
+      signature: { content: sig.toString('base64'), publicKey: { content: b64(verifier.canonical) } },
     },
-    keys: [keyIndex(verifier), ...verifier.subjects, `${algorithm}:${value}`.toLowerCase()],
   };
 }
-
-const b64 = (s) => Buffer.from(s).toString('base64');
-const hexSha256 = (data) => sha256(data).toString('hex');
-const keyIndex = (verifier) => `sha256:${hexSha256(verifier.canonical)}`;
 
 /** Parses a DSSE envelope (JSON text) and its decoded payload. */
 function parseEnvelope(text) {
@@ -495,17 +392,6 @@ function parseEnvelope(text) {
   return { env, payload };
 }
 
-/** Subject digests of an in-toto statement, which Rekor indexes. */
-function statementKeys(env, payload) {
-  if (env.payloadType !== 'application/vnd.in-toto+json') return [];
-  try {
-    const statement = JSON.parse(payload.toString('utf8'));
-    return (statement.subject ?? []).flatMap((s) => Object.entries(s?.digest ?? {}).map(([a, d]) => `${a}:${d}`));
-  } catch {
-    return [];
-  }
-}
-
 function dsse001(spec) {
   const proposed = spec?.proposedContent;
   if (!isObject(proposed)) fail('either proposedContent or envelopeHash, payloadHash, and signatures must be present');
@@ -514,116 +400,27 @@ function dsse001(spec) {
   const verifiers = (Array.isArray(proposed.verifiers) ? proposed.verifiers : []).map((v, i) =>
     parseVerifier(decodeBase64(v, `verifiers[${i}]`), `verifiers[${i}]`),
   );
-  const message = pae(env.payloadType, payload);
+  const message = dsse.preAuthEncoding(env.payloadType, payload);
   const signatures = env.signatures.map((s) => {
     const verifier = verifiers.find((v) => verifyMessage(v.key, message, decodeBase64(s.sig, 'signature')));
     if (!verifier) fail('all signatures must have a key that verifies it');
-    return { signature: s.sig, verifier: b64(verifier.canonical), v: verifier };
+    return { signature: s.sig, verifier: b64(verifier.canonical) };
   });
   signatures.sort((a, b) => (a.signature < b.signature ? -1 : a.signature > b.signature ? 1 : 0));
-  const payloadHash = hexSha256(payload);
-  const envelopeHash = hexSha256(Buffer.from(envelopeText));
   return {
-    body: {
-      apiVersion: '0.0.1',
-      kind: 'dsse',
-      spec: {
-        envelopeHash: { algorithm: 'sha256', value: envelopeHash },
-        payloadHash: { algorithm: 'sha256', value: payloadHash },
-        signatures: signatures.map(({ signature, verifier }) => ({ signature, verifier })),
-      },
+    apiVersion: '0.0.1',
+    kind: 'dsse',
+    spec: {
+      envelopeHash: { algorithm: 'sha256', value: hexSha256(Buffer.from(envelopeText)) },
+      payloadHash: { algorithm: 'sha256', value: hexSha256(payload) },
+      signatures,
     },
-    keys: [
-      ...signatures.flatMap(({ v }) => [keyIndex(v), ...v.subjects]),
-      `sha256:${payloadHash}`,
-      `sha256:${envelopeHash}`,
-      ...statementKeys(env, payload),
-    ],
   };
 }
 
-function intoto001(spec) {
-  const verifier = parseVerifier(decodeBase64(spec?.publicKey, 'publicKey'), 'publicKey');
-  const envelopeText = needString(spec.content?.envelope, 'content.envelope');
-  const { env, payload } = parseEnvelope(envelopeText);
-  const message = pae(env.payloadType, payload);
-  if (!env.signatures.some((s) => verifyMessage(verifier.key, message, decodeBase64(s.sig, 'signature')))) {
-    fail('could not verify envelope: no valid signature');
-  }
-  const payloadHash = hexSha256(payload);
-  const envelopeHash = hexSha256(Buffer.from(envelopeText));
-  return {
-    body: {
-      apiVersion: '0.0.1',
-      kind: 'intoto',
-      spec: {
-        content: {
-          hash: { algorithm: 'sha256', value: envelopeHash },
-          payloadHash: { algorithm: 'sha256', value: payloadHash },
-        },
-        publicKey: b64(verifier.canonical),
-      },
-    },
-    keys: [keyIndex(verifier), ...verifier.subjects, `sha256:${payloadHash}`, ...statementKeys(env, payload)],
-  };
-}
+const KINDS = { 'hashedrekord/0.0.1': hashedrekord001, 'dsse/0.0.1': dsse001 };
 
-function intoto002(spec) {
-  const content = spec?.content;
-  const envelope = content?.envelope;
-  if (!isObject(envelope)) fail('missing content or envelope in intoto v0.0.2 entry');
-  // payload and sig are base64 of the envelope's own base64 strings (swagger "format: byte" over those strings).
-  const payloadB64 = decodeBase64(envelope.payload, 'envelope.payload').toString('utf8');
-  const payloadType = needString(envelope.payloadType, 'envelope.payloadType');
-  const payload = decodeBase64(payloadB64, 'decoded envelope payload');
-  if (!Array.isArray(envelope.signatures) || envelope.signatures.length === 0) fail('missing signatures');
-  const message = pae(payloadType, payload);
-  const verifiers = envelope.signatures.map((s, i) => {
-    if (!isObject(s)) fail('malformed signature');
-    const verifier = parseVerifier(decodeBase64(s.publicKey, `signatures[${i}].publicKey`), `signatures[${i}]`);
-    const sig = decodeBase64(decodeBase64(s.sig, `signatures[${i}].sig`).toString('utf8'), `signatures[${i}].sig`);
-    if (!verifyMessage(verifier.key, message, sig)) fail('could not verify envelope: signature invalid');
-    return verifier;
-  });
-  const hash = content.hash;
-  if (!isObject(hash)) fail('missing envelope digest');
-  if (hash.algorithm !== 'sha256' || !/^[0-9a-fA-F]{64}$/.test(hash.value ?? '')) fail('invalid envelope digest');
-  const payloadHash = hexSha256(payload);
-  return {
-    body: {
-      apiVersion: '0.0.2',
-      kind: 'intoto',
-      spec: {
-        content: {
-          envelope: {
-            payloadType,
-            signatures: envelope.signatures.map((s) => ({
-              keyid: s.keyid || undefined,
-              publicKey: s.publicKey,
-              sig: s.sig,
-            })),
-          },
-          hash: { algorithm: hash.algorithm, value: hash.value },
-          payloadHash: { algorithm: 'sha256', value: payloadHash },
-        },
-      },
-    },
-    keys: [
-      ...verifiers.flatMap((v) => [keyIndex(v), ...v.subjects]),
-      `sha256:${payloadHash}`,
-      ...statementKeys({ payloadType }, payload),
-    ],
-  };
-}
-
-const KINDS = {
-  'hashedrekord/0.0.1': hashedrekord001,
-  'dsse/0.0.1': dsse001,
-  'intoto/0.0.1': intoto001,
-  'intoto/0.0.2': intoto002,
-};
-
-/** Proposed entry → {body (canonical bytes), keys}. */
+/** Proposed entry → canonical body bytes. */
 function canonicalize(proposed) {
   if (!isObject(proposed)) fail('proposed entry must be a JSON object');
   const kind = needString(proposed.kind, 'kind');
@@ -631,8 +428,7 @@ function canonicalize(proposed) {
   const handler = KINDS[`${kind}/${version}`];
   if (!handler) fail(`unsupported entry kind/apiVersion ${kind}/${version} (fake-rekor knows ${Object.keys(KINDS)})`);
   if (!isObject(proposed.spec)) fail('missing spec');
-  const { body, keys } = handler(proposed.spec);
-  return { body: Buffer.from(canonicalJSON(body)), keys: keys.map((k) => k.toLowerCase()) };
+  return Buffer.from(json.canonicalize(handler(proposed.spec)));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -660,7 +456,7 @@ class Log {
   }
 
   add(proposed) {
-    const { body, keys } = canonicalize(proposed);
+    const body = canonicalize(proposed);
     const uuid = leafHash(body).toString('hex');
     const existing = this.byUUID.get(uuid);
     if (existing) return { conflict: existing };
@@ -670,7 +466,6 @@ class Log {
       logIndex: this.entries.length,
       integratedTime: Math.floor(Date.now() / 1000),
       body: body.toString('base64'),
-      keys: new Set(keys),
     };
     const payload = {
       body: entry.body,
@@ -678,7 +473,7 @@ class Log {
       logID: this.logID,
       logIndex: entry.logIndex,
     };
-    entry.set = sign('sha256', Buffer.from(canonicalJSON(payload)), this.key).toString('base64');
+    entry.set = sign('sha256', Buffer.from(json.canonicalize(payload)), this.key).toString('base64');
     this.entries.push(entry);
     this.byUUID.set(uuid, entry);
     this.tree.append(Buffer.from(uuid, 'hex'));
@@ -708,22 +503,11 @@ class Log {
     };
   }
 
+  /** The entry of a UUID (64 hex digits) or entry ID (tree ID and UUID, 80 hex digits) of this tree. */
   find(id) {
-    if (typeof id !== 'string' || !/^([0-9a-fA-F]{64}|[0-9a-fA-F]{80})$/.test(id)) return undefined;
     const lower = id.toLowerCase();
     if (lower.length === 80 && lower.slice(0, 16) !== this.treeHex) return undefined;
     return this.byUUID.get(lower.slice(-64));
-  }
-
-  info() {
-    const size = this.tree.size;
-    return {
-      inactiveShards: [],
-      rootHash: this.tree.root(size).toString('hex'),
-      signedTreeHead: this.checkpoint(size),
-      treeID: this.treeID,
-      treeSize: size,
-    };
   }
 }
 
@@ -763,52 +547,6 @@ async function readJSON(req) {
   }
 }
 
-function searchIndex(log, query) {
-  if (!isObject(query)) throw new HTTPError(400, 'search query must be a JSON object');
-  const wanted = [];
-  if (query.hash !== undefined) {
-    const h = needString(query.hash, 'hash').toLowerCase();
-    wanted.push(h.includes(':') ? h : `sha256:${h}`);
-  }
-  if (query.publicKey !== undefined) {
-    if (!isObject(query.publicKey) || query.publicKey.format !== 'x509') {
-      throw new HTTPError(400, 'the PKI format requested is not supported by this server');
-    }
-    wanted.push(keyIndex(parseVerifier(decodeBase64(query.publicKey.content, 'publicKey.content'), 'publicKey')));
-  }
-  if (query.email !== undefined) wanted.push(needString(query.email, 'email').toLowerCase());
-  if (query.subject !== undefined) wanted.push(needString(query.subject, 'subject').toLowerCase());
-  if (wanted.length === 0) throw new HTTPError(400, 'at least one of hash, publicKey, email or subject is required');
-  const and = (query.operator ?? 'or') === 'and';
-  return log.entries
-    .filter((e) => (and ? wanted.every((k) => e.keys.has(k)) : wanted.some((k) => e.keys.has(k))))
-    .map((e) => e.entryID);
-}
-
-function searchLog(log, query) {
-  if (!isObject(query)) fail('search query must be a JSON object');
-  const found = [];
-  const list = (v, what) => {
-    if (v === undefined || v === null) return [];
-    if (!Array.isArray(v)) fail(`${what} must be an array`);
-    if (v.length > 10) throw new HTTPError(422, `more than max allowed 10 entries in request`);
-    return v;
-  };
-
-  for (const id of list(query.entryUUIDs, 'entryUUIDs')) {
-    if (typeof id !== 'string' || !/^([0-9a-fA-F]{64}|[0-9a-fA-F]{80})$/.test(id)) fail(`invalid entry UUID ${id}`);
-    found.push(log.find(id));
-  }
-  for (const i of list(query.logIndexes, 'logIndexes')) {
-    if (!Number.isSafeInteger(i) || i < 0) fail(`invalid log index ${i}`);
-    found.push(log.entries[i]);
-  }
-  for (const proposed of list(query.entries, 'entries')) {
-    found.push(log.byUUID.get(leafHash(canonicalize(proposed).body).toString('hex')));
-  }
-  return found.filter(Boolean).map((e) => log.render(e));
-}
-
 function handler(log) {
   return async (req, res) => {
     res.on('finish', () => process.stdout.write(`fake-rekor: ${req.method} ${req.url} ${res.statusCode}\n`));
@@ -819,8 +557,7 @@ function handler(log) {
     };
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      const path = url.pathname.replace(/\/+$/, '');
-      const route = `${req.method} ${path}`;
+      const route = `${req.method} ${url.pathname.replace(/\/+$/, '')}`;
       if (route === 'POST /api/v1/log/entries') {
         const result = log.add(await readJSON(req));
         if (result.conflict) {
@@ -832,40 +569,17 @@ function handler(log) {
         const { entryID } = result.entry;
         return send(201, log.render(result.entry), { etag: entryID, location: `/api/v1/log/entries/${entryID}` });
       }
-      if (route === 'GET /api/v1/log/entries') {
-        const raw = url.searchParams.get('logIndex');
-        if (raw === null || !/^\d+$/.test(raw)) throw new HTTPError(400, 'logIndex must be a non-negative integer');
-        const entry = log.entries[Number(raw)];
-        if (!entry) throw new HTTPError(404, 'log entry not found');
-        return send(200, log.render(entry));
-      }
       const byID = /^GET \/api\/v1\/log\/entries\/([^/]+)$/.exec(route);
-      if (byID && byID[1] !== 'retrieve') {
+      if (byID) {
         if (!/^([0-9a-fA-F]{64}|[0-9a-fA-F]{80})$/.test(byID[1])) throw new HTTPError(400, 'invalid entry UUID');
         const entry = log.find(byID[1]);
         if (!entry) throw new HTTPError(404, 'log entry not found');
         return send(200, log.render(entry));
       }
-      if (route === 'POST /api/v1/log/entries/retrieve') return send(200, searchLog(log, await readJSON(req)));
-      if (route === 'POST /api/v1/index/retrieve') return send(200, searchIndex(log, await readJSON(req)));
-      if (route === 'GET /api/v1/log') return send(200, log.info());
       if (route === 'GET /api/v1/log/publicKey') {
         res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(toPEM('PUBLIC KEY', log.der));
         return;
       }
-      if (route === 'GET /api/v1/log/proof') {
-        const first = Number(url.searchParams.get('firstSize') ?? 1);
-        const last = Number(url.searchParams.get('lastSize'));
-        if (!Number.isSafeInteger(first) || !Number.isSafeInteger(last) || first < 1 || last < first) {
-          throw new HTTPError(400, 'firstSize and lastSize must satisfy 1 <= firstSize <= lastSize');
-        }
-        if (last > log.tree.size) throw new HTTPError(400, `lastSize ${last} is beyond the tree size ${log.tree.size}`);
-        return send(200, {
-          hashes: log.tree.consistency(first, last).map((h) => h.toString('hex')),
-          rootHash: log.tree.root(last).toString('hex'),
-        });
-      }
-      if (route === 'GET /ping') return send(200, 'pong');
       throw new HTTPError(404, `no route for ${req.method} ${url.pathname}`);
     } catch (err) {
       let e = err;

@@ -5,7 +5,8 @@
 # Each tool is keyed by a stamp: a hash of its version and its wrapper module's go.mod/go.sum, so a second
 # run costs nothing and a version bump rebuilds exactly that tool.
 #
-# Usage: hack/install-tools.sh [node|k8s|etcd|cosign|cosign2|crane|olareg|distribution ...]   (default: all)
+# Usage: hack/install-tools.sh [node|k8s|etcd|cosign|cosign2|crane|olareg|distribution|timestamp-authority ...]
+#        (default: all)
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,9 +20,11 @@ mkdir -p "$BIN" "$STAMPS"
 log() { printf '[tools] %s\n' "$*" >&2; }
 
 # stamp_of NAME FILES... -> hash of the version line and the given files
+# (the version variable is NAME upper-cased with - as _: timestamp-authority -> TIMESTAMP_AUTHORITY)
 stamp_of() {
   local name=$1; shift
-  { grep -E "^${name^^}=" "$ROOT/tools/versions.env" || true; cat "$@" 2>/dev/null; } | sha256sum | cut -c1-16
+  local var=${name^^}; var=${var//-/_}
+  { grep -E "^${var}=" "$ROOT/tools/versions.env" || true; cat "$@" 2>/dev/null; } | sha256sum | cut -c1-16
 }
 
 # fresh NAME STAMP BINARIES... -> true when the stamp matches and every binary exists
@@ -92,11 +95,15 @@ install_one() {
     crane) install_go_tool crane crane github.com/google/go-containerregistry/cmd/crane ;;
     olareg) install_go_tool olareg olareg github.com/olareg/olareg/cmd/olareg ;;
     distribution) install_go_tool distribution registry github.com/distribution/distribution/v3/cmd/registry ;;
-    *) echo "install-tools: unknown tool '$1' (known: node k8s etcd cosign cosign2 crane olareg distribution)" >&2; exit 2 ;;
+    timestamp-authority) install_go_tool timestamp-authority timestamp-server \
+      github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server \
+      "-s -w -X sigs.k8s.io/release-utils/version.gitVersion=$TIMESTAMP_AUTHORITY" ;;
+    *) echo "install-tools: unknown tool '$1' (known: node k8s etcd cosign cosign2 crane olareg distribution" \
+      "timestamp-authority)" >&2; exit 2 ;;
   esac
 }
 
-if [ $# -eq 0 ]; then set -- node etcd crane olareg distribution cosign cosign2 k8s; fi
+if [ $# -eq 0 ]; then set -- node etcd crane olareg distribution timestamp-authority cosign cosign2 k8s; fi
 t0=$SECONDS
 for t in "$@"; do install_one "$t"; done
 [ $((SECONDS - t0)) -gt 1 ] && log "tools ready in $((SECONDS - t0))s"

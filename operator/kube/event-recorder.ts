@@ -12,6 +12,7 @@ import {
   type EventsV1EventSeries,
   type V1ObjectReference,
 } from '@kubernetes/client-node';
+import { toEventType, type EventReason } from '../../pkg/conditions/index.js';
 import { errorFields, type Logger } from '../../pkg/log/index.js';
 import {
   DEFAULT_SERIES_OPTIONS,
@@ -29,12 +30,9 @@ export type { EventInput, EventObjectReference } from '../event-series.js';
 /** Our reportingController: the API server wants a qualified name, `example.com/controller`. */
 export const REPORTING_CONTROLLER = 'imprimatur.io/operator';
 
-/** Kyverno's reasons for events about policies; PolicyApplied and PolicySkipped are Normal, the rest Warning. */
-export type PolicyEventReason = 'PolicyError' | 'PolicyViolation' | 'PolicyApplied' | 'PolicySkipped';
-
-export function toEventType(reason: PolicyEventReason): EventInput['type'] {
-  return reason === 'PolicyApplied' || reason === 'PolicySkipped' ? 'Normal' : 'Warning';
-}
+/** Kyverno's reasons for events about policies, from the one vocabulary (pkg/conditions/reasons.ts). */
+export type PolicyEventReason = EventReason;
+export { toEventType };
 
 export interface EventRecorderDeps {
   readonly events: Pick<EventsV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;

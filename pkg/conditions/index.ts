@@ -1,4 +1,15 @@
-export { CONDITION_READY, POLICY_REASONS, VERIFY_REASONS, type PolicyReason, type VerifyReason } from './reasons.js';
+export {
+  CONDITION_READY,
+  DENY_LEADS,
+  ERROR_REASONS,
+  EVENT_REASONS,
+  POLICY_REASONS,
+  toEventType,
+  VERIFY_REASONS,
+  type EventReason,
+  type PolicyReason,
+  type VerifyReason,
+} from './reasons.js';
 export {
   findCondition,
   isConditionTrue,

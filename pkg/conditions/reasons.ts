@@ -1,5 +1,12 @@
-// The one vocabulary of reasons. The same string is a status condition's reason, an Event's reason and the lead
-// of a deny message, so a person can search for what they read in one place in the other two.
+// The one vocabulary a person reads, in three places: a policy's Ready condition, the Events recorded about policies
+// and resources, and the messages of denied admissions. Each list below is closed; code that reports a reason takes
+// it from here, so a reason searched for in one place is found with the same spelling in the others:
+//   - a Ready condition's reason is a PolicyReason, and a PolicyError Event about that policy carries it as the lead
+//     of its note ("InvalidKey: spec.rules[0]…");
+//   - an Event's reason is an EventReason (Kyverno's names, so existing alerting keeps working);
+//   - a verification failure has a VerifyReason. A deny message shows it through its DENY_LEADS words, the seed
+//     document's ("signature not found", "invalid signature"), and the reason itself is what logs, Events and the
+//     CLI's JSON name.
 
 /** Reasons a policy is, or is not, Ready. */
 export const POLICY_REASONS = [
@@ -7,7 +14,7 @@ export const POLICY_REASONS = [
   'Succeeded',
   /** The policy's shape or values are invalid. */
   'InvalidSpec',
-  /** A public key does not parse. */
+  /** A public key or certificate does not parse. */
   'InvalidKey',
   /** An image pattern cannot be compiled. */
   'InvalidImagePattern',
@@ -22,20 +29,55 @@ export type PolicyReason = (typeof POLICY_REASONS)[number];
 
 export const CONDITION_READY = 'Ready';
 
-/** Why an image failed verification: the lead of deny messages, and later of Events and reports. */
+/** Reasons of Events, as Kyverno names them. PolicyApplied and PolicySkipped are Normal, the others Warning. */
+export const EVENT_REASONS = ['PolicyError', 'PolicyViolation', 'PolicyApplied', 'PolicySkipped'] as const;
+
+export type EventReason = (typeof EVENT_REASONS)[number];
+
+export function toEventType(reason: EventReason): 'Normal' | 'Warning' {
+  return reason === 'PolicyApplied' || reason === 'PolicySkipped' ? 'Normal' : 'Warning';
+}
+
+/** Why an image did not verify. */
 export const VERIFY_REASONS = [
   /** No signature at all where cosign puts them. */
   'SignatureNotFound',
-  /** Signatures exist, but none verifies with the policy's keys. */
+  /** Signatures exist, but none verifies with the policy's keys or certificates (or the policy names none). */
   'InvalidSignature',
   /** A signature verifies, but it was made for another image digest (a copied signature). */
   'DigestMismatch',
-  /** A certificate's identity does not match the policy's subject or issuer. */
+  /** A certificate's identity does not match the policy's subject, issuer or extensions. */
   'IdentityMismatch',
   /** A signature verifies, but its annotations do not match the policy's. */
   'AnnotationMismatch',
-  /** The registry could not be read; carries the OCI error code. */
+  /**
+   * The registry offered more than one verification may read or check (bytes, requests, signatures, checks), and
+   * nothing read within the limits verified. A failure, not an error: what the registry serves decides it.
+   */
+  'LimitExceeded',
+  /** The registry could not be read: an error, which the policy's failurePolicy decides. Carries the OCI code. */
   'RegistryError',
+  /** The verification's deadline passed first: an error, which the policy's failurePolicy decides. */
+  'Timeout',
 ] as const;
 
 export type VerifyReason = (typeof VERIFY_REASONS)[number];
+
+/**
+ * The words a deny message leads with for each reason: the seed document's for the two it shows, so
+ * `image verification failed for <image>: signature not found` reads as it does there. Details follow the lead on the
+ * same line; they never replace it.
+ */
+export const DENY_LEADS: Readonly<Record<VerifyReason, string>> = Object.freeze({
+  SignatureNotFound: 'signature not found',
+  InvalidSignature: 'invalid signature',
+  DigestMismatch: 'invalid signature',
+  IdentityMismatch: 'invalid signature',
+  AnnotationMismatch: 'invalid signature',
+  LimitExceeded: 'signature not found',
+  RegistryError: 'registry error',
+  Timeout: 'timed out',
+});
+
+/** Reasons that are errors (the registry or the clock, not the image): failurePolicy decides them. */
+export const ERROR_REASONS: ReadonlySet<VerifyReason> = new Set<VerifyReason>(['RegistryError', 'Timeout']);

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseImageRef } from '../imageref/index.js';
 import { RegistryClient } from '../oci/index.js';
-import { compileAttestorEntries, type CompiledAttestorSet } from '../policy/index.js';
+import { compileAttestorSet, type CompiledAttestorSet } from '../policy/index.js';
 import { parseTrustedRoot } from '../trust/index.js';
 import { CAPTURED, readCaptured, serveCaptured, type CapturedRegistry } from './testdata/captured-registry.js';
 import { verifyImage } from './verify-image.js';
@@ -32,9 +32,9 @@ const trustRoot = root.value;
 
 /** The attestor sets of a one-entry policy, compiled against the captured trust root. */
 function attestors(entry: object): CompiledAttestorSet[] {
-  const compiled = compileAttestorEntries([entry], { trustRoot });
+  const compiled = compileAttestorSet({ entries: [entry] }, { trustRoot });
   if (!compiled.ok) throw new Error(compiled.error.map((e) => `${e.field}: ${e.message}`).join('; '));
-  return compiled.value;
+  return [compiled.value];
 }
 
 const key = (name: string, extra: object = {}) => ({ keys: { publicKeys: pem(name) }, ...extra });

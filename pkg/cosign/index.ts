@@ -1,9 +1,25 @@
+export { checkAttestorSets, type CheckContext, type Match } from './attestor-sets.js';
+export { DEFAULT_WORK_LIMITS, WorkBudget, type WorkKind, type WorkLimits } from './budget.js';
 export {
+  discoverSignatures,
+  type DiscoverDeps,
+  type Discovery,
+  type SignatureLocation,
+  type SignatureRegistry,
+} from './discover.js';
+export { DiscoveryMemo } from './discovery-memo.js';
+export { toFailureMessage, type VerifyFailure } from './failure.js';
+export type { ArtifactFormat, Claims, SignedArtifact } from './signed-artifact.js';
+export type { SignatureMatch } from './signature-check.js';
+export { verifyRawSignature, type SignatureScheme } from './signature-schemes.js';
+export { COSIGN_SIGN_PREDICATE_TYPE, IN_TOTO_PAYLOAD_TYPE } from './statement.js';
+export {
+  checkSignatures,
+  resolveImage,
   verifyImage,
   type ImageRegistry,
-  type Match,
+  type ResolvedImage,
   type VerifyDeps,
   type VerifyOutcome,
   type VerifyRequest,
 } from './verify-image.js';
-export { verifyRawSignature, type SignatureScheme } from './signature-schemes.js';

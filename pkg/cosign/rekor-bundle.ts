@@ -10,6 +10,7 @@ import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto
 import { json as canonicalJson } from '@sigstore/core';
 import type { TrustMaterial } from '@sigstore/verify';
 import { err, ok, type Result } from '../result/index.js';
+import { quoteText } from '../text/index.js';
 
 type TLogAuthority = TrustMaterial['tlogs'][number];
 
@@ -43,9 +44,12 @@ export interface RekorPayload {
   readonly logID: string;
 }
 
-/** Verifies the annotation's SET and that the entry it covers is `signed`; the error says what did not hold. */
+/**
+ * Verifies a parsed annotation's SET and that the entry it covers is `signed`; the error says what did not hold.
+ * `annotation` is what parseRekorBundle made of the layer's annotation, or undefined when the layer had none.
+ */
 export function verifyRekorBundle(
-  annotation: string | undefined,
+  annotation: Result<RekorBundle, string> | undefined,
   signed: LoggedSignature,
   tlogs: readonly TLogAuthority[],
 ): Result<TlogProof, string> {
@@ -55,9 +59,8 @@ export function verifyRekorBundle(
         'searched online; sign with a transparency log or set rekor.ignoreTlog',
     );
   }
-  const parsed = parseRekorBundle(annotation);
-  if (!parsed.ok) return parsed;
-  const { set, payload } = parsed.value;
+  if (!annotation.ok) return annotation;
+  const { set, payload } = annotation.value;
   const integratedTime = new Date(payload.integratedTime * 1000);
   const logs = tlogs.filter(
     (t) =>
@@ -82,21 +85,22 @@ export function verifyRekorBundle(
   }
   const entry = checkEntry(Buffer.from(payload.body, 'base64'), signed);
   if (!entry.ok) return err(`log entry ${payload.logIndex}: ${entry.error}`);
-  return ok({ integratedTime, logIndex: payload.logIndex, logId: payload.logID, bundle: parsed.value });
+  return ok({ integratedTime, logIndex: payload.logIndex, logId: payload.logID, bundle: annotation.value });
 }
 
-function parseRekorBundle(annotation: string): Result<RekorBundle, string> {
+/** Reads the dev.sigstore.cosign/bundle annotation; nothing is verified yet. */
+export function parseRekorBundle(annotation: string): Result<RekorBundle, string> {
   let json: unknown;
   try {
     json = JSON.parse(annotation);
   } catch {
     return err('the dev.sigstore.cosign/bundle annotation is not JSON');
   }
-  const { SignedEntryTimestamp: set, Payload: payload } = (json ?? {}) as Record<string, unknown>;
-  if (typeof set !== 'string' || set === '' || typeof payload !== 'object' || payload === null) {
+  const { SignedEntryTimestamp: set, Payload: payload } = isObject(json) ? json : {};
+  if (typeof set !== 'string' || set === '' || !isObject(payload)) {
     return err('the dev.sigstore.cosign/bundle annotation lacks SignedEntryTimestamp or Payload');
   }
-  const { body, integratedTime, logIndex, logID } = payload as Record<string, unknown>;
+  const { body, integratedTime, logIndex, logID } = payload;
   if (
     typeof body !== 'string' ||
     !Number.isSafeInteger(integratedTime) ||
@@ -105,6 +109,10 @@ function parseRekorBundle(annotation: string): Result<RekorBundle, string> {
     !/^[0-9a-f]{64}$/.test(logID)
   ) {
     return err('the dev.sigstore.cosign/bundle Payload needs body, integratedTime, logIndex and a hex logID');
+  }
+  // A Date holds ±8.64e15 ms; a time beyond it would make an Invalid Date, which throws when printed.
+  if (Math.abs(integratedTime as number) > 8.64e12) {
+    return err(`the dev.sigstore.cosign/bundle integratedTime ${integratedTime as number} is not a time`);
   }
   return ok({
     set: Buffer.from(set, 'base64'),
@@ -120,45 +128,59 @@ function verifyWithLogKey(key: KeyObject, data: Buffer, signature: Buffer): bool
   }
 }
 
-const HASHES: Readonly<Record<string, string>> = { sha256: 'sha256', sha384: 'sha384', sha512: 'sha512' };
+// A Map, not an object: a logged algorithm named "constructor" or "__proto__" must find nothing.
+const HASHES: ReadonlyMap<string, string> = new Map([
+  ['sha256', 'sha256'],
+  ['sha384', 'sha384'],
+  ['sha512', 'sha512'],
+]);
 
 /** The logged hashedrekord or rekord entry must describe exactly this signature. */
 function checkEntry(body: Buffer, signed: LoggedSignature): Result<void, string> {
-  let entry: {
-    apiVersion?: unknown;
-    kind?: unknown;
-    spec?: {
-      signature?: { content?: unknown; publicKey?: { content?: unknown } };
-      data?: { hash?: { algorithm?: unknown; value?: unknown } };
-    };
-  };
+  let entry: unknown;
   try {
-    entry = JSON.parse(body.toString('utf8')) as typeof entry;
+    entry = JSON.parse(body.toString('utf8'));
   } catch {
     return err('the logged body is not JSON');
   }
-  if ((entry.kind !== 'hashedrekord' && entry.kind !== 'rekord') || entry.apiVersion !== '0.0.1') {
-    return err(`entries of kind ${String(entry.kind)} ${String(entry.apiVersion)} do not hold signatures`);
+  if (!isObject(entry)) return err('the logged body is not a JSON object');
+  const { kind, apiVersion } = entry;
+  if ((kind !== 'hashedrekord' && kind !== 'rekord') || apiVersion !== '0.0.1') {
+    return err(`entries of kind ${quoteText(kind)} ${quoteText(apiVersion)} do not hold signatures`);
   }
-  const content = entry.spec?.signature?.content;
+  const spec = child(entry, 'spec');
+  const signature = child(spec, 'signature');
+  const content = signature?.['content'];
   if (typeof content !== 'string' || !Buffer.from(content, 'base64').equals(Buffer.from(signed.signature))) {
     return err('the logged signature is not this signature');
   }
-  const logged = entry.spec?.signature?.publicKey?.content;
+  const logged = child(signature, 'publicKey')?.['content'];
   if (typeof logged !== 'string' || !isSigner(Buffer.from(logged, 'base64').toString('utf8'), signed.signer)) {
     return err('the logged key or certificate is not the one that made this signature');
   }
-  const { algorithm, value } = entry.spec?.data?.hash ?? {};
-  const hash = typeof algorithm === 'string' ? HASHES[algorithm] : undefined;
-  if (hash === undefined) return err(`unsupported hash algorithm ${String(algorithm)}`);
-  if (value !== createHash(hash).update(signed.payload).digest('hex')) {
+  const hashed = child(child(spec, 'data'), 'hash');
+  const algorithm = hashed?.['algorithm'];
+  const hash = typeof algorithm === 'string' ? HASHES.get(algorithm) : undefined;
+  if (hash === undefined) return err(`unsupported hash algorithm ${quoteText(algorithm)}`);
+  if (hashed?.['value'] !== createHash(hash).update(signed.payload).digest('hex')) {
     return err('the logged hash is not the hash of this payload');
   }
   return ok(undefined);
 }
 
+function child(value: Record<string, unknown> | undefined, key: string): Record<string, unknown> | undefined {
+  const v = value?.[key];
+  return isObject(v) ? v : undefined;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 /** Whether a logged PEM (a public key or a certificate) names the signer. */
 function isSigner(pem: string, signer: Signer): boolean {
+  // A key or certificate PEM is a few kilobytes; a longer one is not worth a regular-expression scan.
+  if (pem.length > 64 * 1024) return false;
   const block = /-----BEGIN ([A-Z ]+)-----([\s\S]*?)-----END \1-----/.exec(pem);
   if (!block) return false;
   const der = Buffer.from(block[2]!.replace(/\s+/g, ''), 'base64');

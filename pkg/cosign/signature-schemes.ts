@@ -20,8 +20,17 @@ export type SignatureScheme =
   | 'ed25519'
   | 'ed25519ph';
 
-const CURVE_HASH: Readonly<Record<string, string>> = { prime256v1: 'sha256', secp384r1: 'sha384', secp521r1: 'sha512' };
-const CURVE_BYTES: Readonly<Record<string, number>> = { prime256v1: 32, secp384r1: 48, secp521r1: 66 };
+// Maps, not objects: a lookup must never reach Object.prototype.
+const CURVE_HASH: ReadonlyMap<string, string> = new Map([
+  ['prime256v1', 'sha256'],
+  ['secp384r1', 'sha384'],
+  ['secp521r1', 'sha512'],
+]);
+const CURVE_BYTES: ReadonlyMap<string, number> = new Map([
+  ['prime256v1', 32],
+  ['secp384r1', 48],
+  ['secp521r1', 66],
+]);
 
 /** The scheme under which `signature` over `data` verifies with `key`, or undefined when none does. */
 export function verifyRawSignature(
@@ -44,8 +53,8 @@ export function verifyRawSignature(
 
 function verifyEcdsa(key: KeyObject, data: Uint8Array, signature: Uint8Array): SignatureScheme | undefined {
   const curve = key.asymmetricKeyDetails?.namedCurve ?? '';
-  const hashes = [...new Set([CURVE_HASH[curve] ?? 'sha256', 'sha256'])];
-  const raw = signature.length === 2 * (CURVE_BYTES[curve] ?? -1);
+  const hashes = [...new Set([CURVE_HASH.get(curve) ?? 'sha256', 'sha256'])];
+  const raw = signature.length === 2 * (CURVE_BYTES.get(curve) ?? -1);
   for (const hash of hashes) {
     if (safeVerify(hash, data, { key, dsaEncoding: 'der' }, signature)) return `ecdsa-${hash}` as SignatureScheme;
     if (raw && safeVerify(hash, data, { key, dsaEncoding: 'ieee-p1363' }, signature))

@@ -1,15 +1,27 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import type { ImageRef } from '../imageref/index.js';
-import { computeDigest, type Descriptor, type FetchedManifest, type OciFailure } from '../oci/index.js';
-import type { AttestorTrust, CompiledAttestor, CompiledAttestorSet } from '../policy/index.js';
+import type { Bundle } from '@sigstore/bundle';
+import { compileImagePattern, type ImageRef } from '../imageref/index.js';
+import { computeDigest, type OciFailure } from '../oci/index.js';
+import type { AttestorTrust, CompiledAttestor, CompiledAttestorSet, KeylessAttestor } from '../policy/index.js';
+import { toAttestorTrust } from '../trust/index.js';
+import { createTestCa, type TestLeaf } from '../trust/testdata/test-ca.js';
 import { createTestLog } from '../trust/testdata/test-log.js';
-import { err, ok, type Result } from '../result/index.js';
-import { BUNDLE_ANNOTATION, SIGNATURE_ANNOTATION } from './discover.js';
-import { verifyImage, type ImageRegistry } from './verify-image.js';
+import { BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, SIGNATURE_ANNOTATION } from './legacy-artifact.js';
+import { FakeRegistry } from './testdata/fake-registry.js';
+import {
+  COSIGN_SIGN_PREDICATE_TYPE,
+  keyBundle,
+  keylessBundle,
+  statement,
+  toBlob,
+  type StatementSubject,
+} from './testdata/signed-bundles.js';
+import { verifyImage } from './verify-image.js';
 
 const IMAGE: ImageRef = { registry: 'registry.example', repository: 'team/app', tag: 'v1' };
 const DIGEST = computeDigest(Buffer.from('the image manifest'));
 const OTHER_DIGEST = computeDigest(Buffer.from('another image'));
+const ISSUER = 'https://issuer.example';
 
 function payload(digest: string, optional: Record<string, string> | null = null): Buffer {
   return Buffer.from(
@@ -31,51 +43,22 @@ interface Layer {
   readonly annotations?: (signature: Buffer) => Record<string, string>;
 }
 
-/** A registry holding one image and, optionally, its .sig manifest. */
-function fakeRegistry(layers: readonly Layer[], failure?: OciFailure): ImageRegistry {
-  const blobs = new Map(layers.map((l) => [computeDigest(l.payload), l.payload]));
-  const descriptors: Descriptor[] = layers.map((l) => ({
-    mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
-    digest: computeDigest(l.payload),
-    size: l.payload.length,
-    annotations: (() => {
-      const signature = sign('sha256', l.payload, l.signedBy);
-      return { [SIGNATURE_ANNOTATION]: signature.toString('base64'), ...l.annotations?.(signature) };
-    })(),
-  }));
-  const sigManifest: FetchedManifest = {
-    digest: computeDigest(Buffer.from('sig manifest')),
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    bytes: new Uint8Array(),
-    manifest: {
-      kind: 'manifest',
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: DIGEST, size: 1 },
-      layers: descriptors,
-    },
-  };
-  const unknown: OciFailure = {
-    code: 'MANIFEST_UNKNOWN',
-    message: 'MANIFEST_UNKNOWN: manifest unknown',
-    registry: IMAGE.registry,
-  };
-  return {
-    limits: { manifestBytes: 1 << 22, blobBytes: 1 << 20, maxEntries: 1000, maxTags: 100 },
-    resolveDigest: async () =>
-      failure
-        ? err(failure)
-        : ok({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: DIGEST, size: 10 }),
-    getManifest: async (_ref, reference): Promise<Result<FetchedManifest, OciFailure>> =>
-      layers.length > 0 && (reference === `${DIGEST.replace(':', '-')}.sig` || reference === sigManifest.digest)
-        ? ok(sigManifest)
-        : err(unknown),
-    getBlob: async (_ref, digest) => {
-      const blob = blobs.get(digest);
-      return blob ? ok(blob) : err({ ...unknown, code: 'BLOB_UNKNOWN' });
-    },
-    listReferrers: async () => ok({ descriptors: [], source: 'tag' as const }),
-  };
+/** A registry holding one image and, when there are layers, its .sig manifest. */
+function fakeRegistry(layers: readonly Layer[], failure?: OciFailure): FakeRegistry {
+  const registry = new FakeRegistry(DIGEST);
+  registry.resolveFailure = failure;
+  if (layers.length > 0) {
+    registry.putSignatures(
+      layers.map((l) => {
+        const signature = sign('sha256', l.payload, l.signedBy);
+        return {
+          payload: l.payload,
+          annotations: { [SIGNATURE_ANNOTATION]: signature.toString('base64'), ...l.annotations?.(signature) },
+        };
+      }),
+    );
+  }
+  return registry;
 }
 
 const NO_AUTHORITIES = { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
@@ -96,6 +79,32 @@ function set(entries: CompiledAttestor[], count = entries.length): CompiledAttes
 
 const k1 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const k2 = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+
+/** A test CA and log for keyless signatures, and the trust a keyless attestor of theirs checks against. */
+const log = createTestLog();
+let leaf: TestLeaf;
+let keylessTrust: AttestorTrust;
+beforeAll(async () => {
+  const ca = await createTestCa();
+  leaf = await ca.issue({ email: 'dev@example.com', issuer: ISSUER });
+  keylessTrust = {
+    requireTlog: true,
+    requireSct: false,
+    authorities: toAttestorTrust(log.trustRoot, { roots: [ca.rootDer] }),
+  };
+});
+
+function keylessAttestor(annotations: Record<string, string> = {}): KeylessAttestor {
+  return {
+    $case: 'keyless',
+    field: 'keyless',
+    subject: compileImagePattern('dev@example.com'),
+    issuer: compileImagePattern(ISSUER),
+    extensions: {},
+    trust: keylessTrust,
+    annotations,
+  };
+}
 
 describe('verifyImage', () => {
   describe('when the image is signed by the policy’s key', () => {
@@ -174,7 +183,8 @@ describe('verifyImage', () => {
     it('needs every entry when count is the number of entries', async () => {
       const outcome = await verifyImage({ image: IMAGE, attestors: [set(entries)] }, { registry });
       expect(outcome).toMatchObject({ verified: false, reason: 'InvalidSignature' });
-      expect(!outcome.verified && outcome.message).toContain('1 of 2 required attestors');
+      // The first entry failing leaves the count out of reach, so the second is not tried.
+      expect(!outcome.verified && outcome.message).toContain('0 of 2 required attestors');
     });
 
     it('is satisfied by one of two when count is 1', async () => {
@@ -206,7 +216,6 @@ describe('verifyImage', () => {
   });
 
   describe('when the attestor requires the transparency log', () => {
-    const log = createTestLog();
     const requireTlog: AttestorTrust = { requireTlog: true, requireSct: false, authorities: log.trustRoot };
     const pem = k1.publicKey.export({ type: 'spki', format: 'pem' }).toString();
     const logged = (entry: (signature: Buffer) => string) => (signature: Buffer) => ({
@@ -330,5 +339,181 @@ describe('verifyImage', () => {
       { registry },
     );
     expect(outcome.verified && outcome.digest).toBe(DIGEST);
+  });
+});
+
+/** Two ways of signing a bundle: cosign sign --key, and keyless with a certificate and a log entry. */
+const BUNDLE_SIGNERS = [
+  {
+    name: 'a key-signed bundle',
+    sign: (body: Buffer): Bundle => keyBundle(k1.privateKey, body),
+    attestor: (annotations: Record<string, string> = {}): CompiledAttestor =>
+      keyAttestor(k1.publicKey, 'key1', annotations),
+  },
+  {
+    name: 'a keyless bundle',
+    sign: (body: Buffer): Bundle => keylessBundle(leaf, log, body),
+    attestor: (annotations: Record<string, string> = {}): CompiledAttestor => keylessAttestor(annotations),
+  },
+] as const;
+
+/** A registry holding one image whose only signature is the bundle made of `body`. */
+function bundleRegistry(bundle: Bundle): FakeRegistry {
+  const registry = new FakeRegistry(DIGEST);
+  registry.putBundle(toBlob(bundle));
+  return registry;
+}
+
+describe.each(BUNDLE_SIGNERS)('when $name’s in-toto subject carries annotations', ({ sign: signBundle, attestor }) => {
+  const verifyAgainst = (subjects: StatementSubject[], annotations: Record<string, string>) =>
+    verifyImage(
+      { image: IMAGE, attestors: [set([attestor(annotations)])] },
+      { registry: bundleRegistry(signBundle(statement(subjects))) },
+    );
+  const staging: StatementSubject[] = [{ digest: DIGEST, annotations: { env: 'staging' } }];
+
+  it('fails with AnnotationMismatch against an attestor that requires another value', async () => {
+    const outcome = await verifyAgainst(staging, { env: 'prod' });
+    expect(outcome).toMatchObject({ verified: false, reason: 'AnnotationMismatch' });
+    expect(!outcome.verified && outcome.message).toContain('annotation "env" is "staging", the policy requires "prod"');
+  });
+
+  it('passes against an attestor that requires the value it carries', async () => {
+    const outcome = await verifyAgainst(staging, { env: 'staging' });
+    expect(outcome).toMatchObject({ verified: true, matches: [{ format: 'sigstore-bundle' }] });
+  });
+
+  it('fails with AnnotationMismatch when the required annotation is absent', async () => {
+    const outcome = await verifyAgainst([{ digest: DIGEST }], { env: 'staging' });
+    expect(outcome).toMatchObject({ verified: false, reason: 'AnnotationMismatch' });
+  });
+
+  it('reads them from the subject that names the image digest, not from another subject', async () => {
+    const subjects: StatementSubject[] = [
+      { digest: OTHER_DIGEST, annotations: { env: 'prod' } },
+      { digest: DIGEST, annotations: { env: 'staging' } },
+    ];
+    expect(await verifyAgainst(subjects, { env: 'prod' })).toMatchObject({
+      verified: false,
+      reason: 'AnnotationMismatch',
+    });
+    expect(await verifyAgainst(subjects, { env: 'staging' })).toMatchObject({ verified: true });
+  });
+});
+
+describe('when what a trusted signer signed or logged is malformed', () => {
+  // Each is signed by the attestor's key or certificate, so that the check reaches the malformed part; the detail shows
+  // that it did.
+  const STATEMENTS: readonly [string, string, string][] = [
+    ['the JSON null', 'null', 'the in-toto statement is not a JSON object'],
+    ['an empty array', '[]', 'the in-toto statement is not a JSON object'],
+    [
+      'a subject list holding null',
+      `{"predicateType":"${COSIGN_SIGN_PREDICATE_TYPE}","subject":[null]}`,
+      'the in-toto statement has a subject without a digest',
+    ],
+    [
+      'a null subject list',
+      `{"predicateType":"${COSIGN_SIGN_PREDICATE_TYPE}","subject":null}`,
+      'the in-toto statement has no subject',
+    ],
+    ['a subject list holding null, and no predicate type', '{"subject":[null]}', 'has no predicateType'],
+    [
+      '20,000 nested arrays',
+      `${'['.repeat(20_000)}${']'.repeat(20_000)}`,
+      'the in-toto statement is not a JSON object',
+    ],
+    ['20,000 unclosed arrays', '['.repeat(20_000), 'the in-toto statement is not JSON'],
+  ];
+
+  describe.each(BUNDLE_SIGNERS)('in $name', ({ sign: signBundle, attestor }) => {
+    it.each(STATEMENTS)(
+      'fails with InvalidSignature, and does not throw, when the statement is %s',
+      async (_, text, detail) => {
+        const registry = bundleRegistry(signBundle(Buffer.from(text)));
+        const outcome = verifyImage({ image: IMAGE, attestors: [set([attestor()])] }, { registry });
+        await expect(outcome).resolves.toMatchObject({
+          verified: false,
+          reason: 'InvalidSignature',
+          message: expect.stringContaining(detail),
+        });
+      },
+    );
+  });
+
+  /** A .sig layer with `body` signed by the attestor's key or certificate, and the Rekor bundle `rekor` makes. */
+  const LEGACY_SIGNERS = [
+    {
+      name: 'a legacy signature by a key',
+      layer: (body: Buffer, rekor?: (signature: Buffer) => string) => {
+        const signature = sign('sha256', body, k1.privateKey);
+        return {
+          payload: body,
+          annotations: {
+            [SIGNATURE_ANNOTATION]: signature.toString('base64'),
+            ...(rekor ? { [BUNDLE_ANNOTATION]: rekor(signature) } : {}),
+          },
+        };
+      },
+      attestor: () =>
+        keyAttestor(k1.publicKey, 'key1', {}, { ...IGNORE_TLOG, requireTlog: true, authorities: log.trustRoot }),
+    },
+    {
+      name: 'a legacy keyless signature',
+      layer: (body: Buffer, rekor?: (signature: Buffer) => string) => {
+        const signature = sign('sha256', body, leaf.privateKey);
+        return {
+          payload: body,
+          annotations: {
+            [SIGNATURE_ANNOTATION]: signature.toString('base64'),
+            [CERTIFICATE_ANNOTATION]: leaf.pem,
+            ...(rekor ? { [BUNDLE_ANNOTATION]: rekor(signature) } : {}),
+          },
+        };
+      },
+      attestor: () => keylessAttestor(),
+    },
+  ] as const;
+
+  describe.each(LEGACY_SIGNERS)('in $name', ({ layer, attestor }) => {
+    const verifyLayer = (body: Buffer, rekor?: (signature: Buffer) => string) => {
+      const registry = new FakeRegistry(DIGEST);
+      registry.putSignatures([layer(body, rekor)]);
+      return verifyImage({ image: IMAGE, attestors: [set([attestor()])] }, { registry });
+    };
+
+    it('fails with InvalidSignature, and does not throw, when the payload is the JSON null', async () => {
+      await expect(verifyLayer(Buffer.from('null'))).resolves.toMatchObject({
+        verified: false,
+        reason: 'InvalidSignature',
+        message: expect.stringContaining('payload has no critical.image.docker-manifest-digest'),
+      });
+    });
+
+    const REKOR_BUNDLES: readonly [string, () => string, string][] = [
+      ['the JSON null', () => 'null', 'lacks SignedEntryTimestamp or Payload'],
+      ['an empty array', () => '[]', 'lacks SignedEntryTimestamp or Payload'],
+      [
+        'an entry whose logged body is the JSON null',
+        () => log.logBody(null as unknown as object),
+        'the logged body is not a JSON object',
+      ],
+      [
+        'an entry logged at a time past the end of Date',
+        () => log.logBody({}, 8.64e12 + 1),
+        'integratedTime 8640000000001 is not a time',
+      ],
+    ];
+
+    it.each(REKOR_BUNDLES)(
+      'fails with InvalidSignature, and does not throw, when the Rekor bundle is %s',
+      async (_, rekor, detail) => {
+        await expect(verifyLayer(payload(DIGEST), rekor)).resolves.toMatchObject({
+          verified: false,
+          reason: 'InvalidSignature',
+          message: expect.stringMatching(new RegExp(`: transparency log: .*${detail}`)),
+        });
+      },
+    );
   });
 });

@@ -1,6 +1,7 @@
 import {
   formatImageRef,
   parseImageRef,
+  toCanonicalImageRef,
   toKyvernoString,
   toRegistryHost,
   toWireRepository,
@@ -100,12 +101,68 @@ describe('parseImageRef', () => {
 
   describe('when the first component has upper case letters', () => {
     const cases: [input: string, registry: string, repository: string][] = [
-      ['Docker/docker', 'Docker', 'docker'],
-      ['DOCKER/docker', 'DOCKER', 'docker'],
-      ['Foo/bar', 'Foo', 'bar'],
+      ['Docker/docker', 'docker', 'docker'],
+      ['DOCKER/docker', 'docker', 'docker'],
+      ['Foo/bar', 'foo', 'bar'],
     ];
-    it.each(cases)('treats it as a registry, keeping its case: %j', (input, registry, repository) => {
+    it.each(cases)('treats it as a registry, in lower case as DNS reads it: %j', (input, registry, repository) => {
       expect(parse(input)).toEqual({ registry, repository, tag: 'latest' });
+    });
+  });
+
+  describe('when the registry host is upper case', () => {
+    const cases: [input: string, registry: string][] = [
+      ['GHCR.IO/acme/app:v1', 'ghcr.io'],
+      ['Ghcr.Io/acme/app:v1', 'ghcr.io'],
+      ['LOCALHOST:5000/acme/app:v1', 'localhost:5000'],
+      ['[2001:DB8::1]:5000/acme/app:v1', '[2001:db8::1]:5000'],
+    ];
+    it.each(cases)('reads %j with registry %j', (input, registry) => {
+      expect(parse(input)).toEqual({ registry, repository: 'acme/app', tag: 'v1' });
+    });
+
+    it('gives the string a pattern written in lower case matches', () => {
+      expect(toKyvernoString(parse('GHCR.IO/acme/app:v1'))).toBe('ghcr.io/acme/app:v1');
+    });
+  });
+
+  describe('when the registry names the default HTTPS port', () => {
+    const cases: [input: string, registry: string][] = [
+      ['ghcr.io:443/acme/app', 'ghcr.io'],
+      ['GHCR.IO:443/acme/app', 'ghcr.io'],
+      ['ghcr.io:0443/acme/app', 'ghcr.io'],
+      ['ghcr.io:000443/acme/app', 'ghcr.io'],
+      ['localhost:443/acme/app', 'localhost'],
+      ['[::1]:443/acme/app', '[::1]'],
+      ['127.0.0.1:443/acme/app', '127.0.0.1'],
+    ];
+    it.each(cases)('drops it from %j', (input, registry) => {
+      expect(parse(input)).toEqual({ registry, repository: 'acme/app', tag: 'latest' });
+    });
+  });
+
+  describe('when the registry names another port', () => {
+    const cases: [input: string, registry: string][] = [
+      ['ghcr.io:4443/acme/app', 'ghcr.io:4443'],
+      ['ghcr.io:44/acme/app', 'ghcr.io:44'],
+      ['ghcr.io:4430/acme/app', 'ghcr.io:4430'],
+      ['localhost:05000/acme/app', 'localhost:5000'],
+      ['localhost:0/acme/app', 'localhost:0'],
+      ['localhost:80/acme/app', 'localhost:80'],
+    ];
+    it.each(cases)('keeps it, without leading zeros, in %j', (input, registry) => {
+      expect(parse(input)).toEqual({ registry, repository: 'acme/app', tag: 'latest' });
+    });
+  });
+
+  describe('when the registry is an IPv6 address written the long way', () => {
+    const cases: [input: string, registry: string][] = [
+      ['[0:0:0:0:0:0:0:1]:5000/a', '[::1]:5000'],
+      ['[0::0001]:5000/a', '[::1]:5000'],
+      ['[2001:0DB8:0:0:1:0:0:1]/a', '[2001:db8::1:0:0:1]'],
+    ];
+    it.each(cases)('reads %j with registry %j, in RFC 5952 form', (input, registry) => {
+      expect(parse(input).registry).toBe(registry);
     });
   });
 
@@ -123,8 +180,13 @@ describe('parseImageRef', () => {
       expect(parse(input)).toEqual({ registry: 'docker.io', repository, tag: 'latest' });
     });
 
-    it('keeps a Docker Hub host with an explicit port as written', () => {
-      expect(parse('docker.io:443/foo').registry).toBe('docker.io:443');
+    it('reads a Docker Hub name with the default HTTPS port as Docker Hub', () => {
+      expect(parse('docker.io:443/foo').registry).toBe('docker.io');
+      expect(parse('REGISTRY-1.DOCKER.IO:0443/foo').registry).toBe('docker.io');
+    });
+
+    it('keeps a Docker Hub name with another port as a registry of its own', () => {
+      expect(parse('docker.io:5000/foo').registry).toBe('docker.io:5000');
     });
   });
 
@@ -385,7 +447,8 @@ describe('toKyvernoString', () => {
       ['ghcr.io/org/app:v1@' + SHA256, 'ghcr.io/org/app@' + SHA256],
       ['index.docker.io/library/nginx', 'docker.io/library/nginx:latest'],
       ['[::1]:5000/a', '[::1]:5000/a:latest'],
-      ['Foo/bar', 'Foo/bar:latest'],
+      ['Foo/bar', 'foo/bar:latest'],
+      ['ghcr.io:443/org/app:v1', 'ghcr.io/org/app:v1'],
     ];
     it.each(cases)('renders %j as %j', (input, expected) => {
       expect(toKyvernoString(parse(input))).toBe(expected);
@@ -408,6 +471,7 @@ describe('toWireRepository', () => {
       ['library/nginx', 'library/nginx'],
       ['test/nginx', 'test/nginx'],
       ['library/foo/bar', 'library/foo/bar'],
+      ['docker.io:443/nginx', 'library/nginx'],
     ];
     it.each(cases)('sends %j as %j', (input, expected) => {
       expect(toWireRepository(parse(input))).toBe(expected);
@@ -418,7 +482,7 @@ describe('toWireRepository', () => {
     it.each([
       ['ghcr.io/app', 'app'],
       ['localhost/nginx', 'nginx'],
-      ['docker.io:443/nginx', 'nginx'],
+      ['docker.io:5000/nginx', 'nginx'],
     ])('sends %j as %j, without library/', (input, expected) => {
       expect(toWireRepository(parse(input))).toBe(expected);
     });
@@ -441,7 +505,8 @@ describe('toRegistryHost', () => {
       ['localhost:5000/a', 'localhost:5000'],
       ['[::1]:5000/a', '[::1]:5000'],
       ['127.0.0.1:5000/a/b', '127.0.0.1:5000'],
-    ])('connects to the registry as written for %j', (input, expected) => {
+      ['GHCR.IO:443/org/app', 'ghcr.io'],
+    ])('connects to the normalised registry for %j', (input, expected) => {
       expect(toRegistryHost(parse(input))).toBe(expected);
     });
   });
@@ -484,6 +549,7 @@ describe('formatImageRef', () => {
       ['ghcr.io/org/app:v1@' + SHA256, 'ghcr.io/org/app:v1@' + SHA256],
       ['ghcr.io/org/app@' + SHA256, 'ghcr.io/org/app@' + SHA256],
       ['[2001:db8::1]:5000/repo', '[2001:db8::1]:5000/repo:latest'],
+      ['GHCR.IO:443/org/app', 'ghcr.io/org/app:latest'],
     ];
     it.each(cases)('renders %j as %j', (input, expected) => {
       expect(formatImageRef(parse(input))).toBe(expected);
@@ -501,9 +567,52 @@ describe('formatImageRef', () => {
       `docker.io/test/centos@${SHA256}`,
       `[::1]:5000/a:v1@${SHA256}`,
       `registry-1.docker.io/${'a'.repeat(245)}`,
+      'GHCR.IO:0443/org/app',
+      'Foo:443/bar',
+      '[0::1]:05000/a',
     ])('gives back the same reference for %j', (input) => {
       const ref = parse(input);
       expect(parse(formatImageRef(ref))).toEqual(ref);
+    });
+  });
+
+  describe('when the registry is a single label', () => {
+    it('writes it in upper case, the only way it reads back as a registry rather than a Docker Hub path', () => {
+      expect(formatImageRef(parse('Foo/bar:v1'))).toBe('FOO/bar:v1');
+    });
+
+    it('writes localhost as it is, since it is recognised in lower case', () => {
+      expect(formatImageRef(parse('LOCALHOST/bar:v1'))).toBe('localhost/bar:v1');
+    });
+  });
+});
+
+describe('toCanonicalImageRef', () => {
+  describe('when the image is an official Docker Hub image', () => {
+    it.each(['nginx:1.27', 'library/nginx:1.27', 'docker.io/library/nginx:1.27', 'INDEX.DOCKER.IO:443/nginx:1.27'])(
+      'gives %j as docker.io/nginx, as Kyverno writes nginx',
+      (input) => {
+        expect(toCanonicalImageRef(parse(input))).toEqual({ registry: 'docker.io', repository: 'nginx', tag: '1.27' });
+      },
+    );
+  });
+
+  describe('when the image is anything else', () => {
+    it.each(['library/nginx/extra', 'acme/nginx', 'ghcr.io/library/nginx', 'docker.io:5000/library/nginx'])(
+      'leaves %j alone',
+      (input) => {
+        const ref = parse(input);
+        expect(toCanonicalImageRef(ref)).toEqual(ref);
+      },
+    );
+  });
+
+  it('keeps the tag and digest', () => {
+    expect(toCanonicalImageRef(parse(`library/nginx:1.27@${SHA256}`))).toEqual({
+      registry: 'docker.io',
+      repository: 'nginx',
+      tag: '1.27',
+      digest: SHA256,
     });
   });
 });

@@ -1,5 +1,6 @@
 // Container image references, parsed and normalised the way container tooling does it, so that the string a policy
-// matches against is the string Kyverno would have produced for the same pod.
+// matches against is the string Kyverno would have produced for the same pod, except that the registry has one
+// spelling however the pod wrote it (registry-host.ts).
 //
 // Grammar: github.com/distribution/reference (regexp.go, normalize.go):
 //   https://github.com/distribution/reference/blob/main/regexp.go
@@ -9,11 +10,19 @@
 // Kyverno's string form: github.com/kyverno/kyverno pkg/utils/image/infos.go (ImageInfo.String).
 
 import { err, ok, type Result } from '../result/index.js';
+import { DOCKER_HUB, DOCKER_HUB_API_HOST, toLongOfficialSpelling, toShortOfficialSpelling } from './docker-hub.js';
+import { normaliseRegistryHost } from './registry-host.js';
 
 export interface ImageRef {
-  /** Normalised host[:port]; Docker Hub and its aliases are 'docker.io'. */
+  /**
+   * host[:port], normalised so that one registry has one spelling: lower case, no ':443', IPv6 in RFC 5952 form;
+   * Docker Hub and its aliases are 'docker.io'.
+   */
   readonly registry: string;
-  /** Path as written: 'nginx' stays 'nginx' (Kyverno does not add 'library/'). */
+  /**
+   * Path as written: 'nginx' stays 'nginx' and 'library/nginx' stays 'library/nginx', as Kyverno keeps them. Both
+   * name the same official image; toCanonicalImageRef gives the one spelling to compare by.
+   */
   readonly repository: string;
   /** Absent only when a digest was given without a tag. */
   readonly tag?: string;
@@ -21,18 +30,13 @@ export interface ImageRef {
   readonly digest?: string;
 }
 
-const DOCKER_HUB = 'docker.io';
-// The host Docker Hub's registry API answers on, as go-containerregistry's name.DefaultRegistry has it.
-const DOCKER_HUB_HOST = 'index.docker.io';
-// Aliases that docker and go-containerregistry treat as Docker Hub; compared case-insensitively because DNS is.
-const DOCKER_HUB_ALIASES: ReadonlySet<string> = new Set([DOCKER_HUB, DOCKER_HUB_HOST, 'registry-1.docker.io']);
-const OFFICIAL_REPO_PREFIX = 'library/';
-const DEFAULT_TAG = 'latest';
+/** What Kyverno and the runtimes imply when neither a tag nor a digest is written. */
+export const DEFAULT_TAG = 'latest';
 
 // distribution/reference's NameTotalLengthMax, measured on domain + '/' + path.
 const MAX_NAME_LENGTH = 255;
-// No valid reference is longer than a 255-character name (plus the 11 characters 'registry-1.docker.io' loses when
-// normalised), a 128-character tag and a sha512 digest; refusing longer input up front bounds the regex work.
+// No sensible reference is longer than a 255-character name (plus what normalising the registry removes, such as
+// 'registry-1.'), a 128-character tag and a sha512 digest; refusing longer input up front bounds the regex work.
 const MAX_REFERENCE_LENGTH = 1024;
 // Long inputs are cut in error messages so that an admission response stays readable.
 const MAX_QUOTED_LENGTH = 300;
@@ -97,7 +101,7 @@ export function parseImageRef(text: string): Result<ImageRef, string> {
     );
   }
 
-  const registry = domain === undefined ? DOCKER_HUB : normaliseRegistry(domain);
+  const registry = domain === undefined ? DOCKER_HUB : normaliseRegistryHost(domain);
   const fullName = `${registry}/${path}`;
   if (fullName.length > MAX_NAME_LENGTH) {
     return fail(`name ${quote(fullName)} must not be longer than ${MAX_NAME_LENGTH} characters`);
@@ -115,6 +119,10 @@ export function parseImageRef(text: string): Result<ImageRef, string> {
 
   // Like Kyverno, 'latest' is implied only when nothing pins the image; a digest alone stays untagged.
   const resolvedTag = tag ?? (digest === undefined ? DEFAULT_TAG : undefined);
+  // The path is kept as written ('library/nginx' is not shortened to 'nginx'), as Kyverno keeps it: messages and
+  // toKyvernoString then show what the pod said, and a digest pinned into the pod can keep the pod's spelling.
+  // Shortening here would gain no safety: an ImageReferencePattern tries both spellings, toWireRepository sends both
+  // the same way, and toCanonicalImageRef gives the one spelling to compare or cache by.
   return ok({
     registry,
     repository: path,
@@ -132,16 +140,23 @@ export function toKyvernoString(ref: ImageRef): string {
   return ref.digest === undefined ? `${name}:${ref.tag ?? DEFAULT_TAG}` : `${name}@${ref.digest}`;
 }
 
+/**
+ * One spelling per image name: an official Docker Hub image without 'library/', as Kyverno writes 'nginx'. Two
+ * references name the same repository exactly when their canonical forms have the same registry and repository.
+ */
+export function toCanonicalImageRef(ref: ImageRef): ImageRef {
+  const repository = toShortOfficialSpelling(ref.registry, ref.repository);
+  return repository === ref.repository ? ref : { ...ref, repository };
+}
+
 /** The repository as the registry API names it: Docker Hub's official images live under 'library/'. */
 export function toWireRepository(ref: ImageRef): string {
-  return ref.registry === DOCKER_HUB && !ref.repository.includes('/')
-    ? `${OFFICIAL_REPO_PREFIX}${ref.repository}`
-    : ref.repository;
+  return toLongOfficialSpelling(ref.registry, ref.repository);
 }
 
 /** The host to connect to: Docker Hub's API is not served on 'docker.io' itself. */
 export function toRegistryHost(ref: ImageRef): string {
-  return ref.registry === DOCKER_HUB ? DOCKER_HUB_HOST : ref.registry;
+  return ref.registry === DOCKER_HUB ? DOCKER_HUB_API_HOST : ref.registry;
 }
 
 /**
@@ -152,11 +167,15 @@ export function withDigest(ref: ImageRef, digest: string): ImageRef {
   return { ...ref, digest };
 }
 
-/** The canonical full string, registry/repository[:tag][@digest], which parseImageRef reads back unchanged. */
+/**
+ * The canonical full string, registry/repository[:tag][@digest], which parseImageRef reads back unchanged. It spells
+ * the registry in normalised form, so it is not the pod's own text: write a pinned image back from what the pod
+ * said, not from this.
+ */
 export function formatImageRef(ref: ImageRef): string {
   const tag = ref.tag === undefined ? '' : `:${ref.tag}`;
   const digest = ref.digest === undefined ? '' : `@${ref.digest}`;
-  return `${ref.registry}/${ref.repository}${tag}${digest}`;
+  return `${toRecognisableRegistry(ref.registry)}/${ref.repository}${tag}${digest}`;
 }
 
 /**
@@ -167,12 +186,19 @@ function splitDomain(name: string): { domain: string | undefined; path: string }
   const slash = name.indexOf('/');
   if (slash === -1) return { domain: undefined, path: name };
   const first = name.slice(0, slash);
-  const isDomain = first.includes('.') || first.includes(':') || first === 'localhost' || first.toLowerCase() !== first;
-  return isDomain ? { domain: first, path: name.slice(slash + 1) } : { domain: undefined, path: name };
+  return looksLikeRegistry(first) ? { domain: first, path: name.slice(slash + 1) } : { domain: undefined, path: name };
 }
 
-function normaliseRegistry(domain: string): string {
-  return DOCKER_HUB_ALIASES.has(domain.toLowerCase()) ? DOCKER_HUB : domain;
+/**
+ * A one-label registry such as 'foo' (from 'Foo/bar') is only read as a registry when written with upper case, as
+ * splitDomain shows; in lower case it would read back as a Docker Hub path, a different image.
+ */
+function toRecognisableRegistry(registry: string): string {
+  return looksLikeRegistry(registry) ? registry : registry.toUpperCase();
+}
+
+function looksLikeRegistry(first: string): boolean {
+  return first.includes('.') || first.includes(':') || first === 'localhost' || first.toLowerCase() !== first;
 }
 
 /** Returns why a digest is unacceptable, or undefined when it is fine. */

@@ -1,4 +1,4 @@
-import { compileImagePattern } from './pattern.js';
+import { compileImagePattern, matchWildcard } from './pattern.js';
 
 describe('compileImagePattern', () => {
   const cases: [pattern: string, image: string, matches: boolean][] = [
@@ -26,6 +26,23 @@ describe('compileImagePattern', () => {
     it('still answers, and correctly', () => {
       const pattern = compileImagePattern(`${'*a'.repeat(30)}b`);
       expect(pattern.matches('a'.repeat(5000))).toBe(false);
+    });
+  });
+});
+
+describe('matchWildcard', () => {
+  describe('when told where the host ends', () => {
+    it.each<[pattern: string, text: string, foldBefore: number, matches: boolean]>([
+      ['GHCR.IO/*', 'ghcr.io/x', 7, true],
+      ['GHCR.IO/*', 'ghcr.io/x', 0, false],
+      ['*.GCR.IO/*', 'eu.gcr.io/x', 9, true],
+      ['*.GCR.IO/*', 'eu.gcr.io/x', 3, false],
+      ['*X', 'ax', 1, false],
+      ['*X', 'aX', 1, true],
+      ['G?CR.IO/*', 'ghcr.io/x', 7, true],
+      ['ghcr.io/*', 'GHCR.IO/x', 7, false],
+    ])('%j against %j, folding case before %d, gives %s', (pattern, text, foldBefore, matches) => {
+      expect(matchWildcard(pattern, text, foldBefore)).toBe(matches);
     });
   });
 });

@@ -6,6 +6,7 @@
 // kubelet reads them (https://github.com/kubernetes/kubernetes/blob/master/pkg/credentialprovider/config.go).
 // These files hold secrets: no error message here ever quotes a value, only registry keys and field names.
 
+import { normaliseRegistryHost } from '../imageref/index.js';
 import { err, ok, type Result } from '../result/index.js';
 
 export interface RegistryCredentials {
@@ -161,7 +162,9 @@ function normaliseRegistryKey(key: string): string {
   const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(rest);
   if (scheme) rest = rest.slice(scheme[0].length);
   const slash = rest.indexOf('/');
-  const host = (slash < 0 ? rest : rest.slice(0, slash)).toLowerCase();
+  // Normalised as image references are (lower case, no :443), so a key matches the registry whichever way either
+  // spells it.
+  const host = normaliseRegistryHost(slash < 0 ? rest : rest.slice(0, slash));
   return DOCKER_HUB_ALIASES.includes(host) ? DOCKER_HUB_HOST : host;
 }
 

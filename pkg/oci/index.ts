@@ -6,6 +6,8 @@ export {
   type DockerConfig,
   type RegistryCredentials,
 } from './docker-config.js';
+export type { AddressKind } from './address-kind.js';
+export type { AllowedAddresses } from './address-policy.js';
 export { OCI_ERROR_CODES, type OciErrorCode, type OciFailure } from './errors.js';
 export * from './media-types.js';
 export {
@@ -17,5 +19,5 @@ export {
   type Referrers,
   type RegistryClientOptions,
 } from './registry-client.js';
-export type { FetchLike } from './transport.js';
+export type { FetchInit, FetchLike, FetchLikeResponse } from './fetch-like.js';
 export type { Descriptor, ImageIndex, ImageManifest, Manifest } from './types.js';

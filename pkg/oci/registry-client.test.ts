@@ -5,7 +5,8 @@ import { computeDigest } from './digest.js';
 import { parseDockerConfigJson } from './docker-config.js';
 import { MEDIA_TYPE_OCI_INDEX, MEDIA_TYPE_OCI_MANIFEST } from './media-types.js';
 import { RegistryClient, type RegistryClientOptions } from './registry-client.js';
-import { sendJson, startScriptedServer, type ScriptedServer } from './testdata/scripted-server.js';
+import { entry as referrer, index as referrersIndex } from './testdata/fixtures.js';
+import { challenge, redirect, sendJson, startScriptedServer, type ScriptedServer } from './testdata/scripted-server.js';
 
 const EMPTY = computeDigest(Buffer.from('{}'));
 const MANIFEST = JSON.stringify({
@@ -461,17 +462,18 @@ describe('RegistryClient', () => {
     it('finds none when neither exists', async () => {
       registry.handle((_req, res) => sendJson(res, 404, { errors: [{ code: 'MANIFEST_UNKNOWN' }] }));
       const got = await client().listReferrers(image(), MANIFEST_DIGEST);
-      expect(got.ok && got.value).toEqual({ source: 'tag', descriptors: [] });
+      expect(got.ok && got.value).toMatchObject({ source: 'tag', descriptors: [], truncated: false });
     });
 
-    it('refuses more referrers than the limit', async () => {
+    it('takes a page with more entries than maxEntries: the per-manifest limit does not apply to referrers', async () => {
       registry.handle((_req, res) =>
         sendJson(res, 200, index(Array.from({ length: 5 }, (_, i) => entry('x', i))), {
           'content-type': MEDIA_TYPE_OCI_INDEX,
         }),
       );
       const got = await client({ limits: { maxEntries: 4 } }).listReferrers(image(), MANIFEST_DIGEST);
-      expect(!got.ok && got.error.code).toBe('TOO_LARGE');
+      expect(got.ok && got.value).toMatchObject({ source: 'api', truncated: false });
+      expect(got.ok && got.value.descriptors).toHaveLength(5);
     });
   });
 
@@ -484,7 +486,12 @@ describe('RegistryClient', () => {
         repository: 'a',
         tag: 'v1',
       });
-      expect(!got.ok && got.error).toMatchObject({ code: 'NETWORK', message: expect.stringContaining('ECONNREFUSED') });
+      // The errno would tell a Pod's creator which ports are open: it goes to the detail, for logs only.
+      expect(!got.ok && got.error).toMatchObject({
+        code: 'NETWORK',
+        message: `NETWORK: ${closed.host}/a:v1: cannot reach the registry`,
+        detail: expect.stringContaining('ECONNREFUSED'),
+      });
     });
 
     it('speaks HTTPS to registries not configured as insecure', async () => {
@@ -493,6 +500,305 @@ describe('RegistryClient', () => {
       expect(got.ok).toBe(false);
       // A plain HTTP server cannot answer a TLS handshake.
       expect(!got.ok && ['NETWORK', 'TIMEOUT']).toContain(got.ok ? '' : got.error.code);
+    });
+  });
+  describe('pagination', () => {
+    describe('listTags', () => {
+      it('stops at a next link that points at the page itself', async () => {
+        registry.handle((req, res) => sendJson(res, 200, { tags: ['v1'] }, { link: `<${req.url}>; rel="next"` }));
+        const got = await client().listTags(image());
+        expect(got.ok && got.value).toEqual(['v1']);
+        expect(registry.requests).toHaveLength(1);
+      });
+
+      it('stops at a next link already followed, a loop between pages', async () => {
+        registry.handle((req, res) => {
+          const second = req.url?.includes('last=a') ?? false;
+          const next = second ? '/v2/test/app/tags/list' : '/v2/test/app/tags/list?last=a';
+          sendJson(res, 200, { tags: [second ? 'b' : 'a'] }, { link: `<${next}>; rel="next"` });
+        });
+        const got = await client().listTags(image());
+        expect(got.ok && got.value).toEqual(['a', 'b']);
+        expect(registry.requests).toHaveLength(2);
+      });
+
+      it('stops at an empty page, whatever its next link says', async () => {
+        registry.handle((_req, res, hit) =>
+          sendJson(
+            res,
+            200,
+            { tags: hit === 1 ? ['a'] : [] },
+            { link: `</v2/test/app/tags/list?last=${hit}>; rel="next"` },
+          ),
+        );
+        const got = await client().listTags(image());
+        expect(got.ok && got.value).toEqual(['a']);
+        expect(registry.requests).toHaveLength(2);
+      });
+    });
+
+    describe('listReferrers', () => {
+      const INDEX_TYPE = { 'content-type': MEDIA_TYPE_OCI_INDEX };
+      const first = `/v2/test/app/referrers/${MANIFEST_DIGEST}`;
+
+      it('follows the next links of the referrers API and reports the bytes read', async () => {
+        const page1 = referrersIndex([referrer('x', 1), referrer('y', 2)]);
+        const page2 = referrersIndex([referrer('x', 3)]);
+        registry.handle((req, res) =>
+          req.url?.includes('last=')
+            ? sendJson(res, 200, page2, INDEX_TYPE)
+            : sendJson(res, 200, page1, { ...INDEX_TYPE, link: `<${first}?n=2&last=2>; rel="next"` }),
+        );
+        const got = await client().listReferrers(image(), MANIFEST_DIGEST);
+        expect(got.ok && got.value).toMatchObject({
+          source: 'api',
+          truncated: false,
+          bytesRead: page1.length + page2.length,
+        });
+        expect(got.ok && got.value.descriptors.map((d) => d.digest)).toEqual(
+          [1, 2, 3].map((n) => computeDigest(Buffer.from(String(n)))),
+        );
+      });
+
+      it('applies the artifactType filter to every page', async () => {
+        registry.handle((req, res) =>
+          req.url?.includes('last=')
+            ? sendJson(res, 200, referrersIndex([referrer('x', 3), referrer('y', 4)]), INDEX_TYPE)
+            : sendJson(res, 200, referrersIndex([referrer('y', 1), referrer('x', 2)]), {
+                ...INDEX_TYPE,
+                link: `<${first}?last=2>; rel="next"`,
+              }),
+        );
+        const got = await client().listReferrers(image(), MANIFEST_DIGEST, { artifactType: 'x' });
+        expect(got.ok && got.value.descriptors.map((d) => d.artifactType)).toEqual(['x', 'x']);
+      });
+
+      it('stops at maxReferrers across pages and says the list is cut short', async () => {
+        registry.handle((_req, res, hit) =>
+          sendJson(res, 200, referrersIndex([referrer('x', 2 * hit), referrer('x', 2 * hit + 1)]), {
+            ...INDEX_TYPE,
+            link: `<${first}?last=${hit}>; rel="next"`,
+          }),
+        );
+        const got = await client({ limits: { maxReferrers: 3 } }).listReferrers(image(), MANIFEST_DIGEST);
+        expect(got.ok && got.value).toMatchObject({ source: 'api', truncated: true });
+        expect(got.ok && got.value.descriptors).toHaveLength(3);
+        expect(registry.requests).toHaveLength(2);
+      });
+
+      it('stops at a next link that points at the page itself', async () => {
+        registry.handle((req, res) =>
+          sendJson(res, 200, referrersIndex([referrer('x', 1)]), { ...INDEX_TYPE, link: `<${req.url}>; rel="next"` }),
+        );
+        const got = await client().listReferrers(image(), MANIFEST_DIGEST);
+        expect(got.ok && got.value).toMatchObject({ truncated: false, descriptors: [{ artifactType: 'x' }] });
+        expect(registry.requests).toHaveLength(1);
+      });
+
+      it('stops at an empty page and at a next link already followed', async () => {
+        registry.handle((req, res) => {
+          if (req.url?.includes('last=2'))
+            return sendJson(res, 200, referrersIndex([]), { ...INDEX_TYPE, link: `<${first}?last=3>; rel="next"` });
+          if (req.url?.includes('last=1'))
+            return sendJson(res, 200, referrersIndex([referrer('x', 2)]), {
+              ...INDEX_TYPE,
+              link: `<${first}?last=2>; rel="next"`,
+            });
+          sendJson(res, 200, referrersIndex([referrer('x', 1)]), {
+            ...INDEX_TYPE,
+            link: `<${first}?last=1>; rel="next"`,
+          });
+        });
+        const got = await client().listReferrers(image(), MANIFEST_DIGEST);
+        expect(got.ok && got.value.descriptors).toHaveLength(2);
+        expect(registry.requests).toHaveLength(3);
+
+        registry.handle((req, res) =>
+          sendJson(res, 200, referrersIndex([referrer('x', req.url?.includes('last=') ? 2 : 1)]), {
+            ...INDEX_TYPE,
+            link: `<${req.url?.includes('last=') ? first : `${first}?last=1`}>; rel="next"`,
+          }),
+        );
+        const looped = await client().listReferrers(image(), MANIFEST_DIGEST);
+        expect(looped.ok && looped.value.descriptors).toHaveLength(2);
+        expect(registry.requests).toHaveLength(2);
+      });
+
+      it('ends the list at a later page beyond the byte budget, keeping what was read', async () => {
+        const page1 = referrersIndex([referrer('x', 1)]);
+        registry.handle((req, res) =>
+          req.url?.includes('last=')
+            ? sendJson(
+                res,
+                200,
+                referrersIndex(Array.from({ length: 50 }, (_, i) => referrer('x', i + 10))),
+                INDEX_TYPE,
+              )
+            : sendJson(res, 200, page1, { ...INDEX_TYPE, link: `<${first}?last=1>; rel="next"` }),
+        );
+        const maxBytes = page1.length + 100;
+        const got = await client().listReferrers(image(), MANIFEST_DIGEST, { maxBytes });
+        expect(got.ok && got.value).toMatchObject({ truncated: true, descriptors: [{ artifactType: 'x' }] });
+        expect(got.ok && got.value.bytesRead).toBeLessThanOrEqual(maxBytes);
+      });
+
+      it('keeps the first maxReferrers entries of a tag-schema index', async () => {
+        registry.handle((req, res) => {
+          if (req.url?.includes('/referrers/')) return sendJson(res, 404, { errors: [{ code: 'NOT_FOUND' }] });
+          sendJson(res, 200, referrersIndex(Array.from({ length: 5 }, (_, i) => referrer('x', i))), INDEX_TYPE);
+        });
+        const got = await client({ limits: { maxReferrers: 3 } }).listReferrers(image(), MANIFEST_DIGEST);
+        expect(got.ok && got.value).toMatchObject({ source: 'tag', truncated: true });
+        expect(got.ok && got.value.descriptors).toHaveLength(3);
+      });
+    });
+  });
+
+  describe('per-call byte budget', () => {
+    it('getManifest reads no more than maxBytes', async () => {
+      serveManifest();
+      const over = await client().getManifest(image(), undefined, { maxBytes: MANIFEST.length - 1 });
+      expect(!over.ok && over.error.code).toBe('TOO_LARGE');
+      const exact = await client().getManifest(image(), undefined, { maxBytes: MANIFEST.length });
+      expect(exact.ok && exact.value.bytes.byteLength).toBe(MANIFEST.length);
+    });
+
+    it('never reads more than the client’s own limit, whatever maxBytes says', async () => {
+      serveManifest();
+      const got = await client({ limits: { manifestBytes: 16 } }).getManifest(image(), undefined, {
+        maxBytes: 1 << 30,
+      });
+      expect(!got.ok && got.error.code).toBe('TOO_LARGE');
+      const blob = Buffer.from('payload');
+      registry.handle((_req, res) => void res.writeHead(200, { 'content-length': blob.length }).end(blob));
+      const big = await client({ limits: { blobBytes: 3 } }).getBlob(image(), computeDigest(blob), { maxBytes: 100 });
+      expect(!big.ok && big.error.code).toBe('TOO_LARGE');
+    });
+
+    it('bounds the GET resolveDigest falls back to', async () => {
+      serveManifest();
+      const got = await client().resolveDigest(image(), { maxBytes: 10 });
+      expect(!got.ok && got.error.code).toBe('TOO_LARGE');
+    });
+
+    it('bounds the first page of referrers', async () => {
+      registry.handle((_req, res) =>
+        sendJson(res, 200, referrersIndex([referrer('x', 1)]), { 'content-type': MEDIA_TYPE_OCI_INDEX }),
+      );
+      const got = await client().listReferrers(image(), MANIFEST_DIGEST, { maxBytes: 10 });
+      expect(!got.ok && got.error.code).toBe('TOO_LARGE');
+    });
+
+    it('reads nothing on a budget that is not a number', async () => {
+      serveManifest();
+      const got = await client().getManifest(image(), undefined, { maxBytes: Number.NaN });
+      expect(!got.ok && got.error.code).toBe('TOO_LARGE');
+    });
+  });
+
+  describe('request counting', () => {
+    it('reports every HTTP request sent for the call: the 401, the token fetch, a redirect and a retry', async () => {
+      registry.handle((req, res, hit) => {
+        if (req.url?.startsWith('/token')) return sendJson(res, 200, { token: 't' });
+        if (req.headers['authorization'] !== 'Bearer t')
+          return challenge(res, `Bearer realm="http://${registry.host}/token"`);
+        if (!req.url?.includes('moved')) return redirect(res, '/v2/test/app/manifests/moved');
+        if (hit === 4) return void res.writeHead(503, { 'retry-after': '0' }).end();
+        sendJson(res, 200, MANIFEST, { 'content-type': MEDIA_TYPE_OCI_MANIFEST });
+      });
+      let sent = 0;
+      const got = await client().getManifest(image(), undefined, { onRequest: () => sent++ });
+      expect(got.ok).toBe(true);
+      expect(registry.requests.map((r) => r.path)).toEqual([
+        '/v2/test/app/manifests/v1',
+        '/token?scope=repository%3Atest%2Fapp%3Apull',
+        '/v2/test/app/manifests/v1',
+        '/v2/test/app/manifests/moved',
+        '/v2/test/app/manifests/v1',
+        '/v2/test/app/manifests/moved',
+      ]);
+      expect(sent).toBe(6);
+    });
+
+    it('ignores a counter that throws', async () => {
+      serveManifest();
+      const got = await client().getManifest(image(), undefined, {
+        onRequest: () => {
+          throw new Error('counter broke');
+        },
+      });
+      expect(got.ok).toBe(true);
+    });
+  });
+
+  describe('hostile answers', () => {
+    it('answers a manifest of 100,000 nested arrays with BAD_RESPONSE, not an exception', async () => {
+      serveManifest(`{"schemaVersion":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+      const got = await client().getManifest(image());
+      expect(!got.ok && got.error).toMatchObject({
+        code: 'BAD_RESPONSE',
+        message: expect.stringContaining('schemaVersion an array'),
+      });
+    });
+
+    it('answers a token endpoint that sends null with BAD_RESPONSE, not an exception', async () => {
+      registry.handle((req, res) =>
+        req.url?.startsWith('/token')
+          ? sendJson(res, 200, 'null')
+          : challenge(res, `Bearer realm="http://${registry.host}/token"`),
+      );
+      const got = await client().getManifest(image());
+      expect(!got.ok && got.error).toMatchObject({
+        code: 'BAD_RESPONSE',
+        message: expect.stringContaining('not an object'),
+      });
+    });
+
+    it('turns any other exception into BAD_RESPONSE, with the exception in the detail only', async () => {
+      const got = await client({
+        fetch: async () => ({
+          status: 200,
+          headers: {
+            get() {
+              throw new TypeError('headers exploded');
+            },
+          },
+          body: null,
+        }),
+      }).getManifest(image());
+      expect(!got.ok && got.error).toMatchObject({
+        code: 'BAD_RESPONSE',
+        message: `BAD_RESPONSE: ${registry.host}/test/app:v1: unexpected error reading the registry's answer`,
+        detail: 'TypeError: headers exploded',
+      });
+    });
+  });
+
+  describe('registry text in messages', () => {
+    // eslint-disable-next-line no-control-regex -- control characters are what it finds
+    const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+    it('strips control characters and bidi overrides from the registry’s error message', async () => {
+      registry.handle((_req, res) =>
+        sendJson(res, 404, {
+          errors: [
+            { code: 'MANIFEST_UNKNOWN', message: 'gone\u001b[31m\r\nFAKE LOG LINE \u202eeulav\u2066 \u0085end' },
+          ],
+        }),
+      );
+      const got = await client().getManifest(image());
+      expect(!got.ok && got.error.message).toContain('gone');
+      expect(!got.ok && got.error.message).not.toMatch(UNSAFE);
+    });
+
+    it('strips them from a media type it quotes, and cuts it short', async () => {
+      serveManifest(JSON.stringify({ schemaVersion: 2, mediaType: `text/\u202eeulav\u0007${'x'.repeat(10_000)}` }), {
+        'content-type': 'text/html',
+      });
+      const got = await client().getManifest(image());
+      expect(!got.ok && got.error.message).toContain('unsupported manifest media type "text/ eulav');
+      expect(!got.ok && got.error.message).not.toMatch(UNSAFE);
+      expect(!got.ok && got.error.message.length).toBeLessThan(300);
     });
   });
 });

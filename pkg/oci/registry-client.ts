@@ -1,31 +1,48 @@
 // The registry client: the OCI distribution API operations Imprimatur needs, each returning a Result so that a
 // registry's failure is a value with a stable code. Nothing here trusts the registry: every manifest and blob is
-// checked against its digest, and every read is bounded.
-import { toRegistryHost, toWireRepository, type ImageRef } from '../imageref/index.js';
+// checked against its digest, every read is bounded (by the client's limits and by the caller's own byte budget),
+// every pagination ends, and nothing the registry sends makes a method throw.
+//
+// One client serves many callers: credentials come with each call (a Pod's pull secrets), falling back to the
+// client's own (the CLI's config file), so the token cache, request coalescing and per-registry limits are shared
+// while tokens and answers stay with the credentials they were obtained with.
+import { normaliseRegistryHost, toRegistryHost, toWireRepository, type ImageRef } from '../imageref/index.js';
 import { err, ok, type Result } from '../result/index.js';
+import { resolveWithDns, type ResolveHost } from './address-policy.js';
+import { createDefaultFetch } from './default-fetch.js';
 import { computeDigest, digestAlgorithm, isDigest, matchesDigest } from './digest.js';
 import type { DockerConfig } from './docker-config.js';
 import { OciError, type OciErrorContext, type OciFailure } from './errors.js';
+import type { FetchLike } from './fetch-like.js';
+import { nextPagePath } from './link-header.js';
 import { MANIFEST_ACCEPT, MEDIA_TYPE_OCI_INDEX } from './media-types.js';
-import { RegistryTransport, type FetchLike, type RegistryRequest, type RegistryResponse } from './transport.js';
-import { parseManifest, type Descriptor, type Manifest } from './types.js';
+import { quoteText } from '../text/index.js';
+import { RegistryTransport, type RegistryRequest, type RegistryResponse } from './transport.js';
+import { parseIndexPrefix, parseManifest, type Descriptor, type Manifest } from './types.js';
 
 export interface OciLimits {
   /** Largest manifest read: 4 MiB, what the distribution spec asks registries to accept and ACR's cap. */
   readonly manifestBytes: number;
   /** Largest blob read: signature payloads and bundles, 10 MiB (Kyverno's cap after CVE-2023-42813/42816). */
   readonly blobBytes: number;
-  /** Most referrers, index entries or layers taken from one response (cosign's maxLayers after CVE-2024-29903). */
+  /** Most index entries or layers taken from one manifest (cosign's maxLayers after CVE-2024-29903). */
   readonly maxEntries: number;
   /** Most tags listed. */
   readonly maxTags: number;
+  /**
+   * Most referrers read for one subject, across all pages: past it the list is cut short (Referrers.truncated), not
+   * refused, so that whoever can push referrers cannot block the verification of a properly signed image.
+   * Default 10,000; optional only so that hand-written fakes of the client's `limits` stay valid.
+   */
+  readonly maxReferrers?: number;
 }
 
-export const DEFAULT_LIMITS: OciLimits = {
+export const DEFAULT_LIMITS: Required<OciLimits> = {
   manifestBytes: 4 * 1024 * 1024,
   blobBytes: 10 * 1024 * 1024,
   maxEntries: 1000,
   maxTags: 10_000,
+  maxReferrers: 10_000,
 };
 
 export interface RegistryClientOptions {
@@ -34,6 +51,7 @@ export interface RegistryClientOptions {
   readonly insecureRegistries?: Iterable<string>;
   /** PEM bundle of extra CAs for HTTPS registries. */
   readonly caBundle?: string;
+  /** Credentials for calls that bring none of their own (CallOptions.credentials). */
   readonly credentials?: DockerConfig;
   readonly requestTimeoutMs?: number;
   readonly maxRetries?: number;
@@ -45,11 +63,34 @@ export interface RegistryClientOptions {
   readonly fetch?: FetchLike;
   readonly now?: () => number;
   readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * For tests: DNS, for the kind of address a registry named by host name is on, and for the connections the
+   * default fetch makes under an address policy. The system resolver by default.
+   */
+  readonly resolveHost?: (hostname: string) => Promise<readonly string[]>;
 }
 
 export interface CallOptions {
   /** The caller's deadline for the whole operation, retries included. */
   readonly signal?: AbortSignal;
+  /**
+   * Credentials for this call, such as a Pod's pull secrets: when given, the only source of credentials for it
+   * (a lookup that finds none means anonymous); when absent, the client's `credentials`.
+   */
+  readonly credentials?: Pick<DockerConfig, 'lookup'>;
+  /**
+   * The most bytes this call may read, all pages and fallbacks together; never more than the client's limit for
+   * the kind of read (manifestBytes, or blobBytes for getBlob). More is TOO_LARGE, except for the later pages of
+   * listReferrers, which end the list (Referrers.truncated). Read by getManifest, getBlob, resolveDigest,
+   * listReferrers and listTags.
+   */
+  readonly maxBytes?: number;
+  /**
+   * Called once per HTTP request sent on this call's behalf, token fetches, redirects and retries included, so a
+   * caller can bound the requests of a whole verification (abort `signal` to stop). A request shared with
+   * concurrent identical calls counts for each of them. Exceptions it throws are ignored.
+   */
+  readonly onRequest?: () => void;
 }
 
 export interface FetchedManifest {
@@ -63,19 +104,41 @@ export interface Referrers {
   readonly descriptors: readonly Descriptor[];
   /** Whether the registry's referrers API answered, or the sha256-<hex> tag was read instead. */
   readonly source: 'api' | 'tag';
+  /**
+   * Bytes read for the list, every page and the tag fallback included, to charge against a caller's budget.
+   * Always set by RegistryClient; optional only so that hand-written fakes stay valid.
+   */
+  readonly bytesRead?: number;
+  /**
+   * True when the list was cut short: more than OciLimits.maxReferrers referrers, or a later page beyond the
+   * byte budget. The descriptors are the ones read before. Always set by RegistryClient.
+   */
+  readonly truncated?: boolean;
 }
 
 export class RegistryClient {
+  /** Every limit is set; typed OciLimits so that fakes of a client need not list the optional ones. */
   readonly limits: OciLimits;
+  readonly #maxReferrers: number;
   readonly #transport: RegistryTransport;
+  readonly #credentials: DockerConfig | undefined;
 
   constructor(options: RegistryClientOptions = {}) {
-    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    const credentials = options.credentials;
+    const limits: Required<OciLimits> = { ...DEFAULT_LIMITS, ...withoutUndefined(options.limits ?? {}) };
+    this.limits = limits;
+    this.#maxReferrers = limits.maxReferrers;
+    this.#credentials = options.credentials;
+    const resolveHost: ResolveHost = options.resolveHost ?? resolveWithDns;
     this.#transport = new RegistryTransport({
-      fetch: options.fetch ?? defaultFetch(options.caBundle),
-      credentials: (registry) => credentials?.lookup(registry),
-      insecureRegistries: new Set(options.insecureRegistries ?? []),
+      fetch:
+        options.fetch ??
+        createDefaultFetch({
+          ...(options.caBundle ? { caBundle: options.caBundle } : {}),
+          ...(options.resolveHost ? { resolveHost } : {}),
+        }),
+      resolveHost,
+      // Normalised as image references are, so `LOCALHOST:5000` or `host:443` name the registry a Pod names.
+      insecureRegistries: new Set([...(options.insecureRegistries ?? [])].map(normaliseRegistryHost)),
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       maxRetries: options.maxRetries ?? 3,
       maxRedirects: options.maxRedirects ?? 10,
@@ -89,7 +152,7 @@ export class RegistryClient {
 
   /** GET /v2/: whether the registry answers, and authentication works for it. */
   ping(ref: ImageRef, options: CallOptions = {}): Promise<Result<void, OciFailure>> {
-    return this.#run(async () => {
+    return this.#run({ registry: ref.registry }, async () => {
       await this.#transport.request({
         ...this.#base(ref, options),
         repository: undefined,
@@ -106,12 +169,12 @@ export class RegistryClient {
    * (free of Docker Hub's pull quota); GET when the registry does not say the digest in Docker-Content-Digest.
    */
   resolveDigest(ref: ImageRef, options: CallOptions = {}): Promise<Result<Descriptor, OciFailure>> {
-    return this.#run(async () => {
+    const reference = ref.digest ?? ref.tag ?? 'latest';
+    return this.#run(this.#context(ref, reference), async () => {
       if (ref.digest) {
-        const m = await this.#getManifest(ref, ref.digest, options);
+        const m = await this.#getManifest(ref, ref.digest, options, this.#budget(options, this.limits.manifestBytes));
         return { mediaType: m.mediaType, digest: m.digest, size: m.bytes.byteLength };
       }
-      const reference = ref.tag ?? 'latest';
       const head = await this.#transport.request({
         ...this.#base(ref, options),
         reference,
@@ -124,10 +187,10 @@ export class RegistryClient {
       const digest = head.headers.get('docker-content-digest') ?? '';
       const size = Number(head.headers.get('content-length') ?? NaN);
       const mediaType = head.headers.get('content-type')?.split(';')[0]?.trim() ?? '';
-      if (head.status === 200 && isDigest(digest) && Number.isSafeInteger(size) && mediaType !== '') {
+      if (head.status === 200 && isDigest(digest) && Number.isSafeInteger(size) && size >= 0 && mediaType !== '') {
         return { mediaType, digest, size };
       }
-      const m = await this.#getManifest(ref, reference, options);
+      const m = await this.#getManifest(ref, reference, options, this.#budget(options, this.limits.manifestBytes));
       return { mediaType: m.mediaType, digest: m.digest, size: m.bytes.byteLength };
     });
   }
@@ -138,25 +201,23 @@ export class RegistryClient {
     reference?: string,
     options: CallOptions = {},
   ): Promise<Result<FetchedManifest, OciFailure>> {
-    return this.#run(() => this.#getManifest(ref, reference ?? ref.digest ?? ref.tag ?? 'latest', options));
+    const target = reference ?? ref.digest ?? ref.tag ?? 'latest';
+    return this.#run(this.#context(ref, target), () =>
+      this.#getManifest(ref, target, options, this.#budget(options, this.limits.manifestBytes)),
+    );
   }
 
-  /** A blob, checked against its digest and bounded by `maxBytes` (default: the blob limit). */
-  getBlob(
-    ref: ImageRef,
-    digest: string,
-    options: CallOptions & { maxBytes?: number } = {},
-  ): Promise<Result<Uint8Array, OciFailure>> {
-    return this.#run(async () => {
-      const context = this.#context(ref, digest);
-      if (!isDigest(digest))
-        throw new OciError('BAD_RESPONSE', `invalid blob digest ${JSON.stringify(digest)}`, context);
+  /** A blob, checked against its digest and bounded by `maxBytes` (never more than the blob limit). */
+  getBlob(ref: ImageRef, digest: string, options: CallOptions = {}): Promise<Result<Uint8Array, OciFailure>> {
+    const context = this.#context(ref, digest);
+    return this.#run(context, async () => {
+      if (!isDigest(digest)) throw new OciError('BAD_RESPONSE', `invalid blob digest ${quoteText(digest)}`, context);
       const res = await this.#transport.request({
         ...this.#base(ref, options),
         reference: digest,
         method: 'GET',
         path: `/v2/${toWireRepository(ref)}/blobs/${digest}`,
-        maxBytes: options.maxBytes ?? this.limits.blobBytes,
+        maxBytes: this.#budget(options, this.limits.blobBytes),
       });
       if (!matchesDigest(res.body, digest)) {
         throw new OciError(
@@ -169,33 +230,39 @@ export class RegistryClient {
     });
   }
 
-  /** The repository's tags, following pagination up to the tag limit. */
+  /**
+   * The repository's tags, following pagination up to the tag limit. The listing ends at a page without tags or
+   * a next link already followed, whatever the registry says.
+   */
   listTags(ref: ImageRef, options: CallOptions = {}): Promise<Result<string[], OciFailure>> {
-    return this.#run(async () => {
+    const context = this.#context(ref);
+    return this.#run(context, async () => {
       const tags: string[] = [];
+      let budget = this.#budget(options, this.limits.manifestBytes);
       let path: string | undefined = `/v2/${toWireRepository(ref)}/tags/list`;
-      while (path) {
+      const seen = new Set<string>();
+      while (path !== undefined && !seen.has(path)) {
+        seen.add(path);
         const res: RegistryResponse = await this.#transport.request({
           ...this.#base(ref, options),
           reference: undefined,
           method: 'GET',
           path,
           accept: 'application/json',
-          maxBytes: this.limits.manifestBytes,
+          maxBytes: budget,
         });
-        const json = parseJson(res.body, this.#context(ref)) as { tags?: unknown };
-        if (
-          json.tags !== null &&
-          json.tags !== undefined &&
-          !(Array.isArray(json.tags) && json.tags.every((t) => typeof t === 'string'))
-        ) {
-          throw new OciError('BAD_RESPONSE', 'tag list is not an array of strings', this.#context(ref));
+        budget -= res.body.byteLength;
+        const json = parseJson(res.body, context);
+        const page = isObject(json) ? json['tags'] : undefined;
+        if (!isObject(json) || (page !== null && page !== undefined && !isStringArray(page))) {
+          throw new OciError('BAD_RESPONSE', 'tag list is not an array of strings', context);
         }
-        tags.push(...((json.tags as string[] | null | undefined) ?? []));
-        if (tags.length > this.limits.maxTags) {
-          throw new OciError('TOO_LARGE', `more than ${this.limits.maxTags} tags`, this.#context(ref));
+        if (!page || page.length === 0) break;
+        if (tags.length + page.length > this.limits.maxTags) {
+          throw new OciError('TOO_LARGE', `more than ${this.limits.maxTags} tags`, context);
         }
-        path = nextPage(res.headers.get('link'), toRegistryHost(ref));
+        tags.push(...page);
+        path = nextPagePath(res.headers.get('link'), toRegistryHost(ref));
       }
       return tags;
     });
@@ -203,36 +270,40 @@ export class RegistryClient {
 
   /**
    * Manifests that refer to `digest` (https://github.com/opencontainers/distribution-spec/blob/main/spec.md#listing-referrers):
-   * the referrers API when the registry has it, else the referrers tag schema `sha256-<hex>`. The artifactType
-   * filter is applied here too, since a registry may ignore it.
+   * the referrers API when the registry has it, following its pages (Link: <...>; rel="next"), else the referrers
+   * tag schema `sha256-<hex>`. At most OciLimits.maxReferrers descriptors are read, across pages; past that the
+   * list is returned cut short, with `truncated`. The artifactType filter is applied here too, since a registry
+   * may ignore it.
    */
   listReferrers(
     ref: ImageRef,
     digest: string,
     options: CallOptions & { artifactType?: string } = {},
   ): Promise<Result<Referrers, OciFailure>> {
-    return this.#run(async () => {
-      const context = this.#context(ref, digest);
-      if (!isDigest(digest))
-        throw new OciError('BAD_RESPONSE', `invalid subject digest ${JSON.stringify(digest)}`, context);
+    const context = this.#context(ref, digest);
+    return this.#run(context, async () => {
+      if (!isDigest(digest)) throw new OciError('BAD_RESPONSE', `invalid subject digest ${quoteText(digest)}`, context);
+      const reader = new ReferrersReader(this.#maxReferrers, this.#budget(options, this.limits.manifestBytes));
       const query = options.artifactType ? `?artifactType=${encodeURIComponent(options.artifactType)}` : '';
+      const first = `/v2/${toWireRepository(ref)}/referrers/${digest}${query}`;
       const res = await this.#transport.request({
         ...this.#base(ref, options),
         reference: digest,
         method: 'GET',
-        path: `/v2/${toWireRepository(ref)}/referrers/${digest}${query}`,
+        path: first,
         accept: MEDIA_TYPE_OCI_INDEX,
-        maxBytes: this.limits.manifestBytes,
+        maxBytes: Math.min(reader.remainingBytes, this.limits.manifestBytes),
         passStatuses: [400, 404, 405, 406],
       });
+      reader.charge(res.body.byteLength);
       const type = res.headers.get('content-type')?.split(';')[0]?.trim();
-      let descriptors: readonly Descriptor[];
       let source: Referrers['source'];
       if (res.status === 200 && type === MEDIA_TYPE_OCI_INDEX) {
-        descriptors = this.#indexEntries(res.body, type, context);
         source = 'api';
+        await this.#readReferrerPages(ref, options, reader, res, first, context);
       } else {
         // The registry has no referrers API: read the tag schema, where a missing tag means no referrers.
+        source = 'tag';
         const tag = digest.replace(':', '-');
         const fallback = await this.#transport.request({
           ...this.#base(ref, options),
@@ -240,24 +311,24 @@ export class RegistryClient {
           method: 'GET',
           path: `/v2/${toWireRepository(ref)}/manifests/${tag}`,
           accept: MEDIA_TYPE_OCI_INDEX,
-          maxBytes: this.limits.manifestBytes,
+          maxBytes: Math.min(reader.remainingBytes, this.limits.manifestBytes),
           passStatuses: [404],
         });
-        descriptors =
-          fallback.status === 404
-            ? []
-            : this.#indexEntries(fallback.body, fallback.headers.get('content-type') ?? undefined, context);
-        source = 'tag';
+        reader.charge(fallback.body.byteLength);
+        if (fallback.status !== 404) {
+          reader.addPage(fallback.body, fallback.headers.get('content-type') ?? undefined, context);
+        }
       }
       const wanted = options.artifactType;
-      return { descriptors: wanted ? descriptors.filter((d) => d.artifactType === wanted) : descriptors, source };
+      const descriptors = wanted ? reader.descriptors.filter((d) => d.artifactType === wanted) : reader.descriptors;
+      return { descriptors, source, bytesRead: reader.bytesRead, truncated: reader.truncated };
     });
   }
 
   /** Uploads a blob (monolithic POST then PUT), unless the registry has it already. */
   pushBlob(ref: ImageRef, bytes: Uint8Array, options: CallOptions = {}): Promise<Result<string, OciFailure>> {
-    return this.#run(async () => {
-      const digest = computeDigest(bytes);
+    const digest = computeDigest(bytes);
+    return this.#run(this.#context(ref, digest), async () => {
       const repo = toWireRepository(ref);
       const base = { ...this.#base(ref, options), push: true, reference: digest };
       const exists = await this.#transport.request({
@@ -275,9 +346,9 @@ export class RegistryClient {
         maxBytes: 64 * 1024,
       });
       const location = start.headers.get('location');
-      if (!location)
-        throw new OciError('BAD_RESPONSE', 'upload started without a Location', this.#context(ref, digest));
-      const url = new URL(location, start.url);
+      const url = location === null ? null : URL.parse(location, start.url);
+      if (url === null)
+        throw new OciError('BAD_RESPONSE', 'upload started without a valid Location', this.#context(ref, digest));
       url.searchParams.set('digest', digest);
       await this.#transport.request({
         ...base,
@@ -299,9 +370,9 @@ export class RegistryClient {
     reference?: string,
     options: CallOptions = {},
   ): Promise<Result<string, OciFailure>> {
-    return this.#run(async () => {
-      const digest = computeDigest(bytes);
-      const target = reference ?? digest;
+    const digest = computeDigest(bytes);
+    const target = reference ?? digest;
+    return this.#run(this.#context(ref, target), async () => {
       const res = await this.#transport.request({
         ...this.#base(ref, options),
         push: true,
@@ -316,7 +387,7 @@ export class RegistryClient {
       if (reported && reported !== digest) {
         throw new OciError(
           'DIGEST_MISMATCH',
-          `registry stored the manifest as ${reported}, not ${digest}`,
+          `registry stored the manifest as ${quoteText(reported)}, not ${digest}`,
           this.#context(ref, target),
         );
       }
@@ -324,7 +395,12 @@ export class RegistryClient {
     });
   }
 
-  async #getManifest(ref: ImageRef, reference: string, options: CallOptions): Promise<FetchedManifest> {
+  async #getManifest(
+    ref: ImageRef,
+    reference: string,
+    options: CallOptions,
+    maxBytes: number,
+  ): Promise<FetchedManifest> {
     const context = this.#context(ref, reference);
     const res = await this.#transport.request({
       ...this.#base(ref, options),
@@ -332,7 +408,7 @@ export class RegistryClient {
       method: 'GET',
       path: `/v2/${toWireRepository(ref)}/manifests/${reference}`,
       accept: MANIFEST_ACCEPT,
-      maxBytes: this.limits.manifestBytes,
+      maxBytes,
     });
     const byDigest = isDigest(reference);
     const header = res.headers.get('docker-content-digest');
@@ -354,27 +430,77 @@ export class RegistryClient {
     return { digest, mediaType: parsed.value.mediaType, bytes: res.body, manifest: parsed.value };
   }
 
-  #indexEntries(body: Uint8Array, contentType: string | undefined, context: OciErrorContext): readonly Descriptor[] {
-    const parsed = parseManifest(body, contentType, this.limits.maxEntries);
-    if (!parsed.ok) {
-      const code = parsed.error.includes('exceed the limit') ? 'TOO_LARGE' : 'BAD_RESPONSE';
-      throw new OciError(code, `referrers: ${parsed.error}`, context);
+  /**
+   * Reads the referrers API's pages after the first, until there are no more, or the cap or budget is reached.
+   * A later page is read as an index whatever its Content-Type says: only the first answer tells whether the
+   * registry has the API at all.
+   */
+  async #readReferrerPages(
+    ref: ImageRef,
+    options: CallOptions,
+    reader: ReferrersReader,
+    first: RegistryResponse,
+    firstPath: string,
+    context: OciErrorContext,
+  ): Promise<void> {
+    const seen = new Set([firstPath]);
+    let res = first;
+    for (;;) {
+      const entries = reader.addPage(res.body, res.headers.get('content-type') ?? undefined, context);
+      if (entries === 0 || reader.truncated) return;
+      const next = nextPagePath(res.headers.get('link'), toRegistryHost(ref));
+      // An empty page, no next link, or one already followed (a loop, or a page pointing at itself) ends the list.
+      if (next === undefined || seen.has(next)) return;
+      if (reader.full || reader.remainingBytes <= 0) {
+        reader.cutShort();
+        return;
+      }
+      seen.add(next);
+      const limit = Math.min(reader.remainingBytes, this.limits.manifestBytes);
+      try {
+        res = await this.#transport.request({
+          ...this.#base(ref, options),
+          ...(context.reference ? { reference: context.reference } : {}),
+          method: 'GET',
+          path: next,
+          accept: MEDIA_TYPE_OCI_INDEX,
+          maxBytes: limit,
+        });
+      } catch (e) {
+        // A later page beyond the budget ends the list rather than failing it: what was read stands.
+        if (e instanceof OciError && e.code === 'TOO_LARGE') {
+          reader.charge(limit);
+          reader.cutShort();
+          return;
+        }
+        throw e;
+      }
+      reader.charge(res.body.byteLength);
     }
-    if (parsed.value.kind !== 'index') throw new OciError('BAD_RESPONSE', 'referrers: not an image index', context);
-    return parsed.value.manifests;
+  }
+
+  /** The most bytes a call may read: the caller's budget, never above the client's limit; nonsense reads as 0. */
+  #budget(options: CallOptions, limit: number): number {
+    const asked = options.maxBytes;
+    if (asked === undefined) return limit;
+    if (typeof asked !== 'number' || Number.isNaN(asked)) return 0;
+    return Math.max(0, Math.floor(Math.min(asked, limit)));
   }
 
   #base(
     ref: ImageRef,
     options: CallOptions,
-  ): Pick<RegistryRequest, 'registry' | 'host' | 'repository' | 'signal'> & {
+  ): Pick<RegistryRequest, 'registry' | 'host' | 'repository' | 'signal' | 'credentials' | 'onRequest'> & {
     reference?: string;
   } {
+    const credentials = options.credentials ?? this.#credentials;
     return {
       registry: ref.registry,
       host: toRegistryHost(ref),
       repository: toWireRepository(ref),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(credentials ? { credentials } : {}),
+      ...(options.onRequest ? { onRequest: options.onRequest } : {}),
     };
   }
 
@@ -382,15 +508,71 @@ export class RegistryClient {
     return { registry: ref.registry, repository: toWireRepository(ref), ...(reference ? { reference } : {}) };
   }
 
-  /** The one place where pkg/oci's exceptions become values. */
-  async #run<T>(operation: () => Promise<T>): Promise<Result<T, OciFailure>> {
+  /**
+   * The one place where pkg/oci's exceptions become values. An exception that is not an OciError is a bug or a
+   * registry answer we failed to anticipate; either way a value, never a throw: the webhook would turn a throw into
+   * an HTTP 500, which a failurePolicy of Ignore turns into an admitted Pod.
+   */
+  async #run<T>(context: OciErrorContext, operation: () => Promise<T>): Promise<Result<T, OciFailure>> {
     try {
       return ok(await operation());
     } catch (e) {
       if (e instanceof OciError) return err(e.toFailure());
-      throw e;
+      return err(
+        new OciError('BAD_RESPONSE', "unexpected error reading the registry's answer", context, {
+          detail: describeException(e),
+        }).toFailure(),
+      );
     }
   }
+}
+
+/**
+ * Collects referrers across pages and fallbacks: at most `max` descriptors (the rest of a page is not even
+ * parsed) and `maxBytes` bytes.
+ */
+class ReferrersReader {
+  readonly descriptors: Descriptor[] = [];
+  bytesRead = 0;
+  truncated = false;
+  readonly #max: number;
+  readonly #maxBytes: number;
+
+  constructor(max: number, maxBytes: number) {
+    this.#max = max;
+    this.#maxBytes = maxBytes;
+  }
+
+  get remainingBytes(): number {
+    return Math.max(0, this.#maxBytes - this.bytesRead);
+  }
+
+  get full(): boolean {
+    return this.descriptors.length >= this.#max;
+  }
+
+  charge(bytes: number): void {
+    this.bytesRead += bytes;
+  }
+
+  cutShort(): void {
+    this.truncated = true;
+  }
+
+  /** Adds a page's descriptors; returns how many entries the page had. */
+  addPage(body: Uint8Array, contentType: string | undefined, context: OciErrorContext): number {
+    const keep = this.#max - this.descriptors.length;
+    const parsed = parseIndexPrefix(body, contentType, keep);
+    if (!parsed.ok) throw new OciError('BAD_RESPONSE', `referrers: ${parsed.error}`, context);
+    this.descriptors.push(...parsed.value.index.manifests);
+    if (parsed.value.entries > keep) this.truncated = true;
+    return parsed.value.entries;
+  }
+}
+
+/** The fields that are set: `{ maxEntries: undefined }` must not undo a default. */
+function withoutUndefined<T extends object>(partial: T): Partial<T> {
+  return Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function parseJson(body: Uint8Array, context: OciErrorContext): unknown {
@@ -401,41 +583,22 @@ function parseJson(body: Uint8Array, context: OciErrorContext): unknown {
   }
 }
 
-/** The next page from an RFC 5988 Link header, kept on the same registry. */
-function nextPage(link: string | null, host: string): string | undefined {
-  const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
-  if (!m) return undefined;
-  const target = m[1]!;
-  if (target.startsWith('/v2/')) return target;
-  try {
-    const url = new URL(target);
-    return url.host === host ? `${url.pathname}${url.search}` : undefined;
-  } catch {
-    return undefined;
-  }
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/**
- * Node's own fetch, or undici's with an Agent that trusts the extra CA bundle. undici is loaded only then: it costs
- * a tenth of a second at start-up, which the CLI would pay on every run.
- */
-function defaultFetch(caBundle: string | undefined): FetchLike {
-  if (!caBundle) {
-    return async (url, init) => {
-      const res = await fetch(url, init);
-      return { status: res.status, headers: res.headers, body: res.body as AsyncIterable<Uint8Array> | null };
-    };
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((t) => typeof t === 'string');
+}
+
+/** An exception's name and message, for OciFailure.detail; never its stack, and never throwing itself. */
+function describeException(e: unknown): string {
+  try {
+    if (e instanceof Error) return `${e.name}: ${e.message}`;
+    return `non-error exception: ${typeof e}`;
+  } catch {
+    return 'an exception that cannot be described';
   }
-  let withCa: Promise<FetchLike> | undefined;
-  const load = async (): Promise<FetchLike> => {
-    const { Agent, fetch: undiciFetch } = await import('undici');
-    const dispatcher = new Agent({ connect: { ca: caBundle } });
-    return async (url, init) => {
-      const res = await undiciFetch(url, { ...init, dispatcher });
-      return { status: res.status, headers: res.headers, body: res.body as AsyncIterable<Uint8Array> | null };
-    };
-  };
-  return async (url, init) => (await (withCa ??= load()))(url, init);
 }
 
 function sleepFor(ms: number, signal: AbortSignal): Promise<void> {

@@ -1,29 +1,47 @@
 // HTTP for the OCI distribution API (https://github.com/opencontainers/distribution-spec/blob/main/spec.md), hardened
-// for registries we do not trust: bounded bodies, manual redirects that never carry credentials to another host,
-// per-attempt timeouts under the caller's deadline, retries on 429/5xx that honour Retry-After, a concurrency limit
-// per registry, and identical concurrent reads coalesced into one request.
+// for registries we do not trust: bounded bodies (bounded-body.ts), manual redirects that never carry credentials to
+// another origin, token realms and redirect targets held to the address policy (address-policy.ts), per-attempt
+// timeouts under the caller's deadline, retries on 429/5xx that honour Retry-After, a concurrency limit per registry
+// (semaphore.ts), and identical concurrent reads coalesced into one round trip (coalescer.ts) in which every caller
+// keeps its own deadline.
 //
-// Auth follows the Docker token flow (https://distribution.github.io/distribution/spec/auth/token/): a 401 carries
-// a WWW-Authenticate challenge; Bearer challenges are answered with a token from the realm, scoped to the
-// repository and cached per registry and scope until it expires; Basic challenges with the configured credentials.
-import type { RegistryCredentials } from './docker-config.js';
-import { OciError, fromRegistryErrorCode, type OciErrorContext } from './errors.js';
+// Auth follows the Docker token flow (https://distribution.github.io/distribution/spec/auth/token/): a 401 from the
+// registry's own origin carries a WWW-Authenticate challenge; Bearer challenges are answered with a token from the
+// realm, scoped to the repository; Basic challenges with the credentials. Credentials come with each request (a
+// Pod's pull secrets), so what is remembered (auth-cache.ts) and what is shared between concurrent callers is keyed
+// by a fingerprint of them: two callers with different credentials never share a token or an answer. A 401 from
+// any other origin (a redirect's target) is never answered, and nothing is learnt from it.
+import {
+  allowedTargets,
+  kindsOfHost,
+  nonPublicKinds,
+  refusedLiteral,
+  type AllowedAddresses,
+  type ResolveHost,
+} from './address-policy.js';
+import type { AddressKind } from './address-kind.js';
+import { AuthCache, credentialFingerprint, type AuthKey, type CachedAuth } from './auth-cache.js';
+import { BoundedMap } from './bounded-map.js';
+import { discardBody, readBounded } from './bounded-body.js';
+import { Coalescer } from './coalescer.js';
+import type { DockerConfig, RegistryCredentials } from './docker-config.js';
+import { registryError } from './error-body.js';
+import { OciError, type OciErrorContext } from './errors.js';
+import type { FetchLike, FetchLikeResponse } from './fetch-like.js';
+import { quoteText, sanitizeText } from '../text/index.js';
+import { Semaphore } from './semaphore.js';
+import { isHeaderToken, parseTokenResponse } from './token-response.js';
 import { parseWwwAuthenticate, type AuthChallenge } from './www-authenticate.js';
 
-/** The subset of fetch the transport uses; undici's fetch by default, a fake in tests. */
-export type FetchLike = (
-  url: string,
-  init: { method: string; headers: Record<string, string>; body?: Uint8Array; redirect: 'manual'; signal: AbortSignal },
-) => Promise<{
-  status: number;
-  headers: { get(name: string): string | null };
-  body: AsyncIterable<Uint8Array> | null;
-}>;
+export type { FetchLike } from './fetch-like.js';
+
+/** Where a request's credentials come from: one lookup per registry. */
+export type CredentialSource = Pick<DockerConfig, 'lookup'>;
 
 export interface TransportOptions {
   readonly fetch: FetchLike;
-  /** Credentials for a registry (normalised name, e.g. docker.io or 127.0.0.1:5000). */
-  readonly credentials: (registry: string) => RegistryCredentials | undefined;
+  /** DNS, for the kind of address a registry named by host name is on. */
+  readonly resolveHost: ResolveHost;
   /** Registries (normalised names or hosts) spoken to over plain HTTP; every other one needs HTTPS. */
   readonly insecureRegistries: ReadonlySet<string>;
   readonly requestTimeoutMs: number;
@@ -59,6 +77,10 @@ export interface RegistryRequest {
   readonly passStatuses?: readonly number[];
   /** The caller's overall deadline. */
   readonly signal?: AbortSignal;
+  /** The only source of credentials for this request; none means anonymous. */
+  readonly credentials?: CredentialSource;
+  /** Called once per HTTP request sent for this caller: token fetches, redirects and retries included. */
+  readonly onRequest?: () => void;
 }
 
 export interface RegistryResponse {
@@ -69,73 +91,138 @@ export interface RegistryResponse {
   readonly url: string;
 }
 
-interface CachedAuth {
-  readonly header: string;
-  readonly expiresAt: number;
+/** One round trip on behalf of one or more callers with the same credentials. */
+interface Exchange {
+  readonly req: RegistryRequest;
+  readonly credentials: RegistryCredentials | undefined;
+  readonly authKey: AuthKey;
+  readonly context: OciErrorContext;
+  /** The registry's origin, e.g. https://ghcr.io: the only one that ever sees credentials or tokens. */
+  readonly origin: string;
+  /** The deadline of the callers: aborts when every one of them has given up. */
+  readonly signal: AbortSignal | undefined;
+  /** Reports a request sent. */
+  readonly sent: () => void;
+  /** The kinds of address the registry is on, resolved once, when a realm or redirect needs them. */
+  registryKinds?: Promise<ReadonlySet<AddressKind>>;
 }
+
+/** What a failure to connect was trying to reach, for its message. */
+type Target = 'registry' | 'redirect' | 'token service';
+
+const TARGET_NAMES: Record<Target, string> = {
+  registry: 'the registry',
+  redirect: 'the server the registry redirected to',
+  'token service': "the registry's token service",
+};
 
 const TOKEN_BODY_LIMIT = 1024 * 1024;
 const ERROR_BODY_LIMIT = 64 * 1024;
-/** Tokens without expires_in live 60 s (Docker token spec); we renew 10 s early. */
-const DEFAULT_TOKEN_SECONDS = 60;
+/** Tokens are renewed this long before they expire. */
 const TOKEN_MARGIN_MS = 10_000;
+/** Registry hosts whose authentication scheme is remembered, least recently used forgotten first. */
+const MAX_REMEMBERED_HOSTS = 1024;
 
 export class RegistryTransport {
   readonly #options: TransportOptions;
-  readonly #auth = new Map<string, CachedAuth>();
-  /** How each host asked to be authenticated, learnt from its first 401. */
-  readonly #challenges = new Map<string, AuthChallenge>();
+  readonly #auth: AuthCache;
+  /** How each host asked to be authenticated, learnt from its first 401 on its own origin. */
+  readonly #challenges = new BoundedMap<string, AuthChallenge>(MAX_REMEMBERED_HOSTS);
   readonly #slots = new Map<string, Semaphore>();
-  readonly #inflight = new Map<string, Promise<RegistryResponse>>();
+  readonly #coalescer = new Coalescer<RegistryResponse>();
 
   constructor(options: TransportOptions) {
     this.#options = options;
+    this.#auth = new AuthCache(options.now);
   }
 
-  /** Sends a request; identical concurrent GET/HEAD requests share one round trip. */
-  request(req: RegistryRequest): Promise<RegistryResponse> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return this.#send(req);
-    const key = `${req.method} ${req.host} ${req.path} ${req.accept ?? ''} ${req.maxBytes} ${(req.passStatuses ?? []).join(',')}`;
-    const pending = this.#inflight.get(key);
-    if (pending) return pending;
-    const promise = this.#send(req).finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, promise);
-    return promise;
-  }
-
-  async #send(req: RegistryRequest): Promise<RegistryResponse> {
-    const slots = this.#semaphore(req.host);
+  /**
+   * Sends a request. Identical concurrent GET/HEAD requests with the same credentials share one round trip; each
+   * caller still stops waiting at its own deadline.
+   */
+  async request(req: RegistryRequest): Promise<RegistryResponse> {
+    const credentials = req.credentials?.lookup(req.registry);
+    const fingerprint = credentialFingerprint(credentials);
+    const authKey: AuthKey = { host: req.host, repository: req.repository, push: req.push, fingerprint };
     const context = contextOf(req);
-    const release = await slots.acquire(req.signal).catch((e: unknown) => {
-      throw this.#abortError(e, req, context);
+    const written = `${this.#scheme(req)}://${req.host}`;
+    // As URL spells it (no default port, lower case), so that comparisons with the origins of URLs hold.
+    const origin = URL.parse(written)?.origin ?? written;
+    const exchange = (signal: AbortSignal | undefined, sent: () => void): Exchange => ({
+      req,
+      credentials,
+      authKey,
+      context,
+      origin,
+      signal,
+      sent,
+    });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      return this.#send(exchange(req.signal, () => notify(req.onRequest)));
+    }
+    const key = JSON.stringify([
+      req.method,
+      req.registry,
+      req.host,
+      req.path,
+      req.accept ?? '',
+      req.maxBytes,
+      req.passStatuses ?? [],
+      req.push ?? false,
+      fingerprint,
+    ]);
+    return this.#coalescer.join(
+      key,
+      { ...(req.signal ? { signal: req.signal } : {}), ...(req.onRequest ? { onRequest: req.onRequest } : {}) },
+      (signal, sent) => this.#send(exchange(signal, sent)),
+      () => new OciError('TIMEOUT', 'the deadline passed before the registry answered', context),
+    );
+  }
+
+  async #send(ex: Exchange): Promise<RegistryResponse> {
+    const host = ex.req.host;
+    const slots = this.#semaphore(host);
+    const release = await slots.acquire(ex.signal).catch((e: unknown) => {
+      throw this.#abortError(e, ex, ex.context);
     });
     try {
-      return await this.#withRetries(req, context);
+      return await this.#withRetries(ex);
     } finally {
       release();
+      if (slots.idle && this.#slots.get(host) === slots) this.#slots.delete(host);
     }
   }
 
-  async #withRetries(req: RegistryRequest, context: OciErrorContext): Promise<RegistryResponse> {
+  async #withRetries(ex: Exchange): Promise<RegistryResponse> {
+    const { req, context } = ex;
     let authRetried = false;
     for (let attempt = 0; ; attempt++) {
-      const res = await this.#attempt(req, context);
+      const res = await this.#attempt(ex);
       if (res.status === 401 && !authRetried && !req.passStatuses?.includes(401)) {
+        if (URL.parse(res.url)?.origin !== ex.origin) {
+          // The registry's credentials and tokens are for the registry: a server it redirected us to gets neither,
+          // and its challenge teaches us nothing about the registry.
+          throw new OciError(
+            'UNAUTHORIZED',
+            'the server the registry redirected to asks for authentication; credentials are only sent to the registry',
+            { ...context, status: 401 },
+            { detail: `401 from ${describeUrl(res.url)}` },
+          );
+        }
         authRetried = true;
         const challenge = parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '');
-        if (challenge.ok) {
-          this.#challenges.set(req.host, challenge.value);
-          this.#auth.delete(authKey(req));
-          await this.#authenticate(req, challenge.value, context);
-          continue;
-        }
+        if (!challenge.ok) throw registryError(res.status, res.body, context, `WWW-Authenticate: ${challenge.error}`);
+        this.#challenges.set(req.host, challenge.value);
+        this.#auth.delete(ex.authKey);
+        await this.#authenticate(ex, challenge.value);
+        continue;
       }
       if ((res.status === 429 || res.status >= 500) && !req.passStatuses?.includes(res.status)) {
         if (attempt < this.#options.maxRetries) {
           const wait = this.#retryDelay(res, attempt);
           if (wait !== undefined) {
-            await this.#options.sleep(wait, req.signal ?? new AbortController().signal).catch((e: unknown) => {
-              throw this.#abortError(e, req, context);
+            await this.#options.sleep(wait, ex.signal ?? new AbortController().signal).catch((e: unknown) => {
+              throw this.#abortError(e, ex, context);
             });
             continue;
           }
@@ -143,104 +230,127 @@ export class RegistryTransport {
       }
       if (res.status >= 200 && res.status < 300) return res;
       if (req.passStatuses?.includes(res.status)) return res;
-      throw registryError(res, context);
+      throw registryError(res.status, res.body, context);
     }
   }
 
   /** One request, following redirects by hand. */
-  async #attempt(req: RegistryRequest, context: OciErrorContext): Promise<RegistryResponse> {
-    const origin = `${this.#scheme(req)}://${req.host}`;
-    let url = req.path.startsWith('/') ? `${origin}${req.path}` : req.path;
-    if (!url.startsWith(`${origin}/`)) {
+  async #attempt(ex: Exchange): Promise<RegistryResponse> {
+    const { req, context } = ex;
+    let url = URL.parse(req.path.startsWith('/') ? `${ex.origin}${req.path}` : req.path);
+    if (url === null || url.origin !== ex.origin) {
       // A location the registry gave us (uploads) must stay on the registry.
-      throw new OciError('BAD_RESPONSE', `registry sent us to another host: ${describeUrl(url)}`, context);
+      throw new OciError('BAD_RESPONSE', 'the registry sent us to another host', context, {
+        detail: `location ${describeUrl(req.path)}`,
+      });
     }
     let sendAuth = true;
     for (let hop = 0; ; hop++) {
+      const atRegistry = url.origin === ex.origin;
       const headers: Record<string, string> = { 'user-agent': this.#options.userAgent };
       if (req.accept) headers['accept'] = req.accept;
       if (req.contentType) headers['content-type'] = req.contentType;
-      if (sendAuth) {
-        const auth = this.#cachedAuth(req);
-        if (auth) headers['authorization'] = auth;
+      let allowed: AllowedAddresses | undefined;
+      if (sendAuth && atRegistry) {
+        const auth = this.#cachedAuth(ex);
+        if (auth) {
+          headers['authorization'] = auth.header;
+          allowed = auth.pin;
+        }
       }
-      const signal = this.#signal(req);
-      let res: Awaited<ReturnType<FetchLike>>;
+      if (!atRegistry) allowed = await this.#targetPolicy(ex);
+      const target: Target = atRegistry ? 'registry' : 'redirect';
+      this.#refuseLiteral(url, allowed, target, context);
+      const signal = this.#signal(ex);
+      let res: FetchLikeResponse;
       try {
-        res = await this.#options.fetch(url, {
+        ex.sent();
+        res = await this.#options.fetch(url.href, {
           method: req.method,
           headers,
           ...(req.body ? { body: req.body } : {}),
           redirect: 'manual',
           signal,
+          ...(allowed ? { allowedAddresses: allowed } : {}),
         });
       } catch (e) {
-        throw this.#fetchError(e, req, context, signal);
+        throw this.#fetchError(e, ex, context, signal, target);
       }
-      if (res.status >= 300 && res.status < 400 && res.status !== 304) {
+      const status = res.status;
+      if (status >= 300 && status < 400 && status !== 304) {
         const location = res.headers.get('location');
-        await cancel(res.body);
-        if (!location)
-          throw new OciError('BAD_RESPONSE', 'redirect without a Location header', { ...context, status: res.status });
+        await discardBody(res.body);
+        if (!location) throw new OciError('BAD_RESPONSE', 'redirect without a Location header', { ...context, status });
         if (hop >= this.#options.maxRedirects) {
           throw new OciError('BAD_RESPONSE', `more than ${this.#options.maxRedirects} redirects`, {
             ...context,
-            status: res.status,
+            status,
           });
         }
-        let next: URL;
-        try {
-          next = new URL(location, url);
-        } catch {
-          throw new OciError('BAD_RESPONSE', 'redirect to an invalid URL', { ...context, status: res.status });
-        }
+        const next = URL.parse(location, url.href);
+        if (next === null) throw new OciError('BAD_RESPONSE', 'redirect to an invalid URL', { ...context, status });
         if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.#isInsecure(req))) {
-          throw new OciError('BAD_RESPONSE', `redirect to a non-HTTPS URL: ${describeUrl(next.href)}`, {
-            ...context,
-            status: res.status,
-          });
+          throw new OciError(
+            'BAD_RESPONSE',
+            'redirect to a URL that is not HTTPS',
+            { ...context, status },
+            { detail: `redirect to ${describeUrl(next.href)}` },
+          );
         }
-        // Credentials are for the registry only: a hop to any other origin (a CDN for blobs, or worse) goes without.
-        if (next.origin !== origin) sendAuth = false;
-        url = next.href;
+        // Credentials are for the registry only: a hop to any other origin (a CDN for blobs, or worse) goes without,
+        // and so does every hop after it.
+        if (next.origin !== ex.origin) sendAuth = false;
+        url = next;
         continue;
       }
-      const limit = res.status >= 400 ? Math.min(req.maxBytes, ERROR_BODY_LIMIT) : req.maxBytes;
+      const limit = status >= 400 ? Math.min(req.maxBytes, ERROR_BODY_LIMIT) : req.maxBytes;
       const body =
         req.method === 'HEAD'
           ? new Uint8Array(0)
-          : await readBounded(res, limit, context, (e) => this.#fetchError(e, req, context, signal));
-      return { status: res.status, headers: res.headers, body, url };
+          : await readBounded(res, limit, context, (e) => this.#fetchError(e, ex, context, signal, target));
+      return { status, headers: res.headers, body, url: url.href };
     }
   }
 
-  async #authenticate(req: RegistryRequest, challenge: AuthChallenge, context: OciErrorContext): Promise<void> {
-    const creds = this.#options.credentials(req.registry);
+  async #authenticate(ex: Exchange, challenge: AuthChallenge): Promise<void> {
+    const { req, context, credentials: creds } = ex;
     if (challenge.scheme === 'basic') {
-      if (!creds?.username || creds.password === undefined) {
+      const basic = basicHeader(creds);
+      if (!basic) {
         throw new OciError('UNAUTHORIZED', 'the registry asks for a username and password, and none is configured', {
           ...context,
           status: 401,
         });
       }
-      this.#auth.set(authKey(req), {
-        header: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`,
-        expiresAt: Number.POSITIVE_INFINITY,
-      });
+      this.#auth.set(ex.authKey, { header: basic, expiresAt: Number.POSITIVE_INFINITY });
       return;
     }
-    const realm = new URL(challenge.realm);
-    if (realm.protocol === 'http:' && !this.#isInsecure(req)) {
-      throw new OciError('BAD_RESPONSE', `token realm ${describeUrl(realm.href)} is not HTTPS`, context);
+    const tokenContext: OciErrorContext = { ...context, reference: undefined };
+    const realm = URL.parse(challenge.realm);
+    if (realm === null || (realm.protocol !== 'https:' && realm.protocol !== 'http:')) {
+      throw new OciError('BAD_RESPONSE', 'the token realm is not an http(s) URL', tokenContext);
     }
+    if (realm.protocol === 'http:' && !this.#isInsecure(req)) {
+      throw new OciError('BAD_RESPONSE', 'the token realm is not HTTPS', tokenContext, {
+        detail: `realm ${describeUrl(realm.href)}`,
+      });
+    }
+    // User info in the realm would be sent along by some clients; we never send what the registry chose.
+    realm.username = '';
+    realm.password = '';
+    if (creds?.registryToken) {
+      if (!isHeaderToken(creds.registryToken)) {
+        throw new OciError('UNAUTHORIZED', 'the configured registry token cannot be sent in a header', tokenContext);
+      }
+      this.#auth.set(ex.authKey, { header: `Bearer ${creds.registryToken}`, expiresAt: Number.POSITIVE_INFINITY });
+      return;
+    }
+    const allowed = await this.#targetPolicy(ex);
+    this.#refuseLiteral(realm, allowed, 'token service', tokenContext);
     if (challenge.service) realm.searchParams.set('service', challenge.service);
     const scope = req.repository ? `repository:${req.repository}:${req.push ? 'pull,push' : 'pull'}` : undefined;
     if (scope) realm.searchParams.set('scope', scope);
     const headers: Record<string, string> = { 'user-agent': this.#options.userAgent, accept: 'application/json' };
-    if (creds?.registryToken) {
-      this.#auth.set(authKey(req), { header: `Bearer ${creds.registryToken}`, expiresAt: Number.POSITIVE_INFINITY });
-      return;
-    }
     let init: { method: 'GET' | 'POST'; body?: Uint8Array };
     if (creds?.identityToken) {
       // An identity (refresh) token is exchanged with the OAuth2 form POST of the token spec
@@ -256,68 +366,87 @@ export class RegistryTransport {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       init = { method: 'POST', body: Buffer.from(form.toString()) };
     } else {
-      if (creds?.username && creds.password !== undefined) {
-        headers['authorization'] = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-      }
+      const basic = basicHeader(creds);
+      if (basic) headers['authorization'] = basic;
       init = { method: 'GET' };
     }
-    const signal = this.#signal(req);
-    const tokenContext = { ...context, reference: undefined };
-    let res: Awaited<ReturnType<FetchLike>>;
+    const signal = this.#signal(ex);
+    let res: FetchLikeResponse;
     try {
-      res = await this.#options.fetch(realm.href, { ...init, headers, redirect: 'manual', signal });
+      ex.sent();
+      res = await this.#options.fetch(realm.href, {
+        ...init,
+        headers,
+        redirect: 'manual',
+        signal,
+        allowedAddresses: allowed,
+      });
     } catch (e) {
-      throw this.#fetchError(e, req, tokenContext, signal);
+      throw this.#fetchError(e, ex, tokenContext, signal, 'token service');
     }
-    const body = await readBounded(res, TOKEN_BODY_LIMIT, tokenContext, (e) =>
-      this.#fetchError(e, req, tokenContext, signal),
-    );
-    if (res.status === 401 || res.status === 403) {
-      throw new OciError(
-        res.status === 401 ? 'UNAUTHORIZED' : 'DENIED',
-        `the token service at ${realm.host} refused the credentials`,
-        {
-          ...tokenContext,
-          status: res.status,
-        },
-      );
-    }
+    const service = `the token service at ${quoteText(realm.hostname)}`;
     if (res.status !== 200) {
-      throw new OciError('BAD_RESPONSE', `the token service at ${realm.host} answered ${res.status}`, {
+      await discardBody(res.body);
+      if (res.status === 401 || res.status === 403) {
+        throw new OciError(
+          res.status === 401 ? 'UNAUTHORIZED' : 'DENIED',
+          creds ? `${service} refused the credentials` : `${service} refused anonymous access`,
+          { ...tokenContext, status: res.status },
+        );
+      }
+      throw new OciError('BAD_RESPONSE', `${service} did not answer with a token`, {
         ...tokenContext,
         status: res.status,
       });
     }
-    let json: { token?: unknown; access_token?: unknown; expires_in?: unknown };
-    try {
-      json = JSON.parse(Buffer.from(body).toString('utf8')) as typeof json;
-    } catch {
-      throw new OciError('BAD_RESPONSE', `the token service at ${realm.host} sent invalid JSON`, tokenContext);
-    }
-    const token = typeof json.token === 'string' && json.token ? json.token : json.access_token;
-    if (typeof token !== 'string' || token === '') {
-      throw new OciError('BAD_RESPONSE', `the token service at ${realm.host} sent no token`, tokenContext);
-    }
-    const seconds =
-      typeof json.expires_in === 'number' && json.expires_in > 0 ? json.expires_in : DEFAULT_TOKEN_SECONDS;
-    this.#auth.set(authKey(req), {
-      header: `Bearer ${token}`,
-      expiresAt: this.#options.now() + Math.max(seconds * 1000 - TOKEN_MARGIN_MS, 1000),
+    const body = await readBounded(res, TOKEN_BODY_LIMIT, tokenContext, (e) =>
+      this.#fetchError(e, ex, tokenContext, signal, 'token service'),
+    );
+    const parsed = parseTokenResponse(body);
+    if (!parsed.ok) throw new OciError('BAD_RESPONSE', `${service} sent ${parsed.error}`, tokenContext);
+    const pin = nonPublicKinds(allowed);
+    this.#auth.set(ex.authKey, {
+      header: `Bearer ${parsed.value.token}`,
+      expiresAt: this.#options.now() + Math.max(parsed.value.expiresInSeconds * 1000 - TOKEN_MARGIN_MS, 1000),
+      ...(pin ? { pin } : {}),
     });
   }
 
-  #cachedAuth(req: RegistryRequest): string | undefined {
-    const key = authKey(req);
-    const cached = this.#auth.get(key);
-    if (cached && cached.expiresAt > this.#options.now()) return cached.header;
-    if (cached) this.#auth.delete(key);
+  #cachedAuth(ex: Exchange): CachedAuth | undefined {
+    const cached = this.#auth.get(ex.authKey);
+    if (cached) return cached;
     // A host that wants Basic auth gets it on the first request: no need to be told again per repository.
-    const challenge = this.#challenges.get(req.host);
-    const creds = challenge?.scheme === 'basic' ? this.#options.credentials(req.registry) : undefined;
-    if (creds?.username && creds.password !== undefined) {
-      return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
-    }
-    return undefined;
+    if (this.#challenges.get(ex.req.host)?.scheme !== 'basic') return undefined;
+    const basic = basicHeader(ex.credentials);
+    return basic ? { header: basic, expiresAt: Number.POSITIVE_INFINITY } : undefined;
+  }
+
+  /** Where the registry may send us (realms, redirects): public addresses, or its own kind (address-policy.ts). */
+  async #targetPolicy(ex: Exchange): Promise<AllowedAddresses> {
+    ex.registryKinds ??= kindsOfHost(ex.req.host, this.#options.resolveHost);
+    return allowedTargets(await ex.registryKinds);
+  }
+
+  /**
+   * Refuses an IP-literal host outside `allowed` before anything is sent (a literal skips DNS, where names are
+   * checked). The message names the kind of address only: the registry chose it and learns nothing from it.
+   */
+  #refuseLiteral(url: URL, allowed: AllowedAddresses | undefined, target: Target, context: OciErrorContext): void {
+    if (!allowed) return;
+    const kind = refusedLiteral(url.hostname, allowed);
+    if (kind === undefined) return;
+    const what =
+      target === 'token service'
+        ? "refused the registry's token realm"
+        : target === 'redirect'
+          ? "refused to follow the registry's redirect"
+          : 'refused to send the registry its token';
+    throw new OciError(
+      'BAD_RESPONSE',
+      `${what}: it points to a ${kind} address, which only a registry on a ${kind} address may use`,
+      context,
+      { detail: `${describeUrl(url.href)} is ${kind}; allowed: ${[...allowed].join(', ')}` },
+    );
   }
 
   #retryDelay(res: RegistryResponse, attempt: number): number | undefined {
@@ -331,28 +460,27 @@ export class RegistryTransport {
     return Math.round(Math.random() * 100 * 2 ** attempt) + 50;
   }
 
-  #signal(req: RegistryRequest): AbortSignal {
+  #signal(ex: Exchange): AbortSignal {
     const timeout = AbortSignal.timeout(this.#options.requestTimeoutMs);
-    return req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    return ex.signal ? AbortSignal.any([ex.signal, timeout]) : timeout;
   }
 
-  #fetchError(e: unknown, req: RegistryRequest, context: OciErrorContext, signal: AbortSignal): OciError {
+  #fetchError(e: unknown, ex: Exchange, context: OciErrorContext, signal: AbortSignal, target: Target): OciError {
     if (e instanceof OciError) return e;
-    if (
-      signal.aborted ||
-      (e as { name?: string }).name === 'AbortError' ||
-      (e as { name?: string }).name === 'TimeoutError'
-    ) {
-      return this.#abortError(e, req, context);
-    }
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const detail = cause?.code ?? cause?.message ?? (e as Error).message;
-    return new OciError('NETWORK', `cannot reach the registry: ${detail}`, context, { cause: e });
+    const name = (e as { name?: unknown } | null)?.name;
+    if (signal.aborted || name === 'AbortError' || name === 'TimeoutError') return this.#abortError(e, ex, context);
+    // The errno (ECONNREFUSED, ENOTFOUND), TLS alert or refused address stays in the detail: in the message it would
+    // tell a Pod's creator which ports are open on which hosts. A host name whose addresses the policy refused
+    // reads the same as one that does not resolve, so neither tells which internal names exist.
+    return new OciError('NETWORK', `cannot reach ${TARGET_NAMES[target]}`, context, {
+      cause: e,
+      detail: networkDetail(e),
+    });
   }
 
-  #abortError(e: unknown, req: RegistryRequest, context: OciErrorContext): OciError {
+  #abortError(e: unknown, ex: Exchange, context: OciErrorContext): OciError {
     if (e instanceof OciError) return e;
-    const byCaller = req.signal?.aborted ?? false;
+    const byCaller = ex.signal?.aborted ?? false;
     return new OciError(
       'TIMEOUT',
       byCaller
@@ -381,8 +509,17 @@ export class RegistryTransport {
   }
 }
 
-function authKey(req: RegistryRequest): string {
-  return `${req.host} ${req.repository ?? ''} ${req.push ? 'push' : 'pull'}`;
+function basicHeader(creds: RegistryCredentials | undefined): string | undefined {
+  if (!creds?.username || creds.password === undefined) return undefined;
+  return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+}
+
+function notify(onRequest: (() => void) | undefined): void {
+  try {
+    onRequest?.();
+  } catch {
+    // A caller's counter failing is no reason to fail its request.
+  }
 }
 
 function contextOf(req: RegistryRequest): OciErrorContext {
@@ -393,119 +530,23 @@ function contextOf(req: RegistryRequest): OciErrorContext {
   };
 }
 
-/** Reads at most `limit` bytes; a declared or actual length beyond it is TOO_LARGE, and the stream is dropped. */
-async function readBounded(
-  res: Awaited<ReturnType<FetchLike>>,
-  limit: number,
-  context: OciErrorContext,
-  onError: (e: unknown) => OciError,
-): Promise<Uint8Array> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  const tooLarge = () =>
-    new OciError('TOO_LARGE', `response body exceeds the limit of ${limit} bytes`, { ...context, status: res.status });
-  if (declared > limit) {
-    await cancel(res.body);
-    throw tooLarge();
+/** What went wrong connecting, for logs: the codes and messages along the error's cause chain. */
+function networkDetail(e: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = e;
+  for (let depth = 0; depth < 4 && current !== null && current !== undefined; depth++) {
+    const { code, message } = current as { code?: unknown; message?: unknown };
+    const text = [typeof code === 'string' ? code : '', typeof message === 'string' ? message : '']
+      .filter((s) => s !== '')
+      .join(' ');
+    if (text !== '') parts.push(text);
+    current = (current as { cause?: unknown }).cause;
   }
-  if (!res.body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const iterator = res.body[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      const { done, value } = await iterator.next();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await iterator.return?.();
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  } catch (e) {
-    throw e instanceof OciError ? e : onError(e);
-  }
-  return Buffer.concat(chunks, size);
+  return sanitizeText(parts.join(': ') || String(e), 500);
 }
 
-async function cancel(body: AsyncIterable<Uint8Array> | null): Promise<void> {
-  if (!body) return;
-  const cancellable = body as { cancel?: () => Promise<void> };
-  try {
-    if (typeof cancellable.cancel === 'function') await cancellable.cancel();
-    else await body[Symbol.asyncIterator]().return?.();
-  } catch {
-    // The body is being thrown away; a failure to close it changes nothing.
-  }
-}
-
-function registryError(res: RegistryResponse, context: OciErrorContext): OciError {
-  let code: string | undefined;
-  let detail: string | undefined;
-  try {
-    const json = JSON.parse(Buffer.from(res.body).toString('utf8')) as {
-      errors?: { code?: unknown; message?: unknown }[];
-    };
-    const first = json.errors?.[0];
-    if (typeof first?.code === 'string') code = first.code;
-    if (typeof first?.message === 'string') detail = first.message.slice(0, 200);
-  } catch {
-    // Not a distribution error body; the status says enough.
-  }
-  const ours = fromRegistryErrorCode(code, res.status);
-  const fallback: Record<string, string> = {
-    MANIFEST_UNKNOWN: 'manifest unknown',
-    NAME_UNKNOWN: 'repository unknown',
-    BLOB_UNKNOWN: 'blob unknown',
-    UNAUTHORIZED: 'authentication required',
-    DENIED: 'access denied',
-    TOO_MANY_REQUESTS: 'too many requests',
-    TOO_LARGE: 'too large',
-    BAD_RESPONSE: 'unexpected response',
-  };
-  return new OciError(ours, detail ?? fallback[ours] ?? 'unexpected response', { ...context, status: res.status });
-}
-
-/** A URL for messages: origin and path, never query strings or user info (they can hold tokens). */
+/** A URL for logs: origin and path, never query strings or user info (they can hold tokens). */
 function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '<invalid URL>';
-  }
-}
-
-class Semaphore {
-  #free: number;
-  readonly #waiting: (() => void)[] = [];
-
-  constructor(size: number) {
-    this.#free = size;
-  }
-
-  acquire(signal?: AbortSignal): Promise<() => void> {
-    const release = () => {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#free++;
-    };
-    if (this.#free > 0) {
-      this.#free--;
-      return Promise.resolve(release);
-    }
-    return new Promise((resolve, reject) => {
-      const grant = () => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(release);
-      };
-      const onAbort = () => {
-        const i = this.#waiting.indexOf(grant);
-        if (i >= 0) this.#waiting.splice(i, 1);
-        reject(signal?.reason ?? new Error('aborted'));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiting.push(grant);
-    });
-  }
+  const u = URL.parse(url);
+  return u ? `${u.protocol}//${u.host}${u.pathname}` : '<invalid URL>';
 }

@@ -4,9 +4,10 @@
 // Registries use the Docker token authentication flow (https://distribution.github.io/distribution/spec/auth/token/):
 //   Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/nginx:pull"
 // The header comes from a registry we do not trust, so the parser is a single linear scan over a bounded input,
-// and its error messages quote at most a short excerpt of what the registry sent.
+// and its error messages quote at most a short, sanitised excerpt of what the registry sent.
 
 import { err, ok, type Result } from '../result/index.js';
+import { quoteText } from '../text/index.js';
 
 export type AuthChallenge =
   | { readonly scheme: 'bearer'; readonly realm: string; readonly service?: string; readonly scope?: string }
@@ -243,7 +244,10 @@ function isControl(c: string): boolean {
   return (code < 0x20 && c !== '\t') || code === 0x7f;
 }
 
-/** Quotes a registry-supplied string for an error message, cut short so a hostile header cannot flood our logs. */
+/**
+ * Quotes a registry-supplied string for an error message: cut short so a hostile header cannot flood our logs, and
+ * without control characters or bidi overrides (pkg/text/safe-text.ts).
+ */
 function quote(s: string): string {
-  return JSON.stringify(s.length > MAX_QUOTED_LENGTH ? `${s.slice(0, MAX_QUOTED_LENGTH)}…` : s);
+  return quoteText(s, MAX_QUOTED_LENGTH);
 }

@@ -1,6 +1,7 @@
 import { createTestLog } from '../trust/testdata/test-log.js';
 import { compile as compilePolicy } from './compile.js';
 import { compileKeyAttestors } from './key-policy.js';
+import { parseImageRef } from '../imageref/index.js';
 import { checkImagePolicy, OTHER_KEY, SEED_KEY, TEST_CA } from './testdata/policies.js';
 
 /** The seed policy's legacy key requires the transparency log: compile against a trust root that holds one. */
@@ -42,7 +43,28 @@ describe('compile', () => {
     it('compiles the image pattern so that * matches any image', () => {
       if (!result.ok) throw new Error('not compiled');
       const [pattern] = result.value.rules[0]!.verifyImages[0]!.imageReferences;
-      expect(pattern!.matches('ghcr.io/org/app:v1')).toBe(true);
+      expect(pattern!.matches({ registry: 'ghcr.io', repository: 'org/app', tag: 'v1' })).toBe(true);
+    });
+
+    it('matches an image however it is spelled: host case, :443, library/, a tag beside the digest', () => {
+      const policy = checkImagePolicy({
+        verifyImages: [
+          { imageReferences: ['ghcr.io/acme/*', 'docker.io/nginx*', 'ghcr.io/team/app:v1'], key: SEED_KEY },
+        ],
+      });
+      const compiled = compile(policy);
+      if (!compiled.ok) throw new Error(JSON.stringify(compiled.error));
+      const patterns = compiled.value.rules[0]!.verifyImages[0]!.imageReferences;
+      const matched = (image: string) => {
+        const ref = parseImageRef(image);
+        if (!ref.ok) throw new Error(ref.error);
+        return patterns.some((p) => p.matches(ref.value));
+      };
+      expect(matched('GHCR.IO/acme/app:v1')).toBe(true);
+      expect(matched('ghcr.io:443/acme/app:v1')).toBe(true);
+      expect(matched('docker.io/library/nginx:1.27')).toBe(true);
+      expect(matched(`ghcr.io/team/app:v1@sha256:${'a'.repeat(64)}`)).toBe(true);
+      expect(matched('ghcr.io:4443/acme/app:v1')).toBe(false);
     });
 
     it('counts one verifyImages rule', () => {
@@ -415,14 +437,132 @@ describe('compile', () => {
       });
     });
   });
+
+  describe('when a legacy key comes with an empty list of attestations', () => {
+    it('checks the image’s signatures with the key, rather than losing it', () => {
+      const result = compile(checkImagePolicy({ verifyImages: [{ image: '*', key: SEED_KEY, attestations: [] }] }));
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      const entry = result.value.rules[0]!.verifyImages[0]!;
+      expect(entry.attestations).toEqual([]);
+      expect(entry.attestors).toMatchObject([
+        { count: 1, entries: [{ $case: 'key', field: 'spec.rules[0].verifyImages[0].key' }] },
+      ]);
+    });
+  });
+
+  describe('when a legacy key comes with attestations that all name their own attestors', () => {
+    it('checks the image’s signatures with the key, and leaves the attestations theirs', () => {
+      const result = compile(
+        checkImagePolicy({
+          verifyImages: [
+            {
+              image: '*',
+              key: SEED_KEY,
+              attestations: [
+                {
+                  predicateType: 'https://example.com/CodeReview/v1',
+                  attestors: [{ entries: [{ keys: { publicKeys: OTHER_KEY, rekor: { ignoreTlog: true } } }] }],
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      const entry = result.value.rules[0]!.verifyImages[0]!;
+      expect(entry.attestors).toMatchObject([
+        { entries: [{ $case: 'key', field: 'spec.rules[0].verifyImages[0].key' }] },
+      ]);
+      expect(entry.attestations[0]!.attestors).toMatchObject([
+        {
+          entries: [
+            {
+              $case: 'key',
+              field: 'spec.rules[0].verifyImages[0].attestations[0].attestors[0].entries[0].keys.publicKeys',
+            },
+          ],
+        },
+      ]);
+    });
+  });
+
+  describe('when a legacy key comes with one attestation that names attestors and one that does not', () => {
+    it('gives the key to the one that does not, and not to the image’s signatures', () => {
+      const result = compile(
+        checkImagePolicy({
+          verifyImages: [
+            {
+              image: '*',
+              key: SEED_KEY,
+              attestations: [
+                {
+                  predicateType: 'https://example.com/CodeReview/v1',
+                  attestors: [{ entries: [{ keys: { publicKeys: OTHER_KEY, rekor: { ignoreTlog: true } } }] }],
+                },
+                { predicateType: 'https://slsa.dev/provenance/v1' },
+              ],
+            },
+          ],
+        }),
+      );
+      expect(result.ok).toBe(true);
+      if (!result.ok) return;
+      const entry = result.value.rules[0]!.verifyImages[0]!;
+      expect(entry.attestors).toHaveLength(0);
+      expect(entry.attestations.map((a) => a.attestors.map((set) => set.entries.map((e) => e.field)))).toEqual([
+        [['spec.rules[0].verifyImages[0].attestations[0].attestors[0].entries[0].keys.publicKeys']],
+        [['spec.rules[0].verifyImages[0].key']],
+      ]);
+    });
+  });
+
+  describe.each([
+    ['-1', -1],
+    ['0', 0],
+    ['null', null],
+    ['the string "0"', '0'],
+  ])('when a nested attestor set’s count is %s', (_, count) => {
+    it('fails with InvalidSpec on the nested count, as a set at the top would', () => {
+      const errors = errorsOf(
+        checkImagePolicy({
+          verifyImages: [
+            {
+              imageReferences: ['*'],
+              attestors: [
+                {
+                  entries: [
+                    {
+                      attestor: {
+                        count,
+                        entries: [{ keys: { publicKeys: SEED_KEY, rekor: { ignoreTlog: true } } }],
+                      },
+                    },
+                  ],
+                },
+              ],
+            },
+          ],
+        }),
+      );
+      expect(errors).toEqual([
+        {
+          reason: 'InvalidSpec',
+          field: 'spec.rules[0].verifyImages[0].attestors[0].entries[0].attestor.count',
+          message: expect.stringMatching(/^failed to unmarshal attestor set: .*Expected integer/),
+        },
+      ]);
+    });
+  });
 });
 
 describe('compileKeyAttestors', () => {
   it('makes one entry per PEM text, all required unless count says otherwise', () => {
     const all = compileKeyAttestors([SEED_KEY, OTHER_KEY], { trustRoot });
-    expect(all.ok && all.value[0]).toMatchObject({ count: 2, entries: [{ $case: 'key' }, { $case: 'key' }] });
+    expect(all.ok && all.value).toMatchObject({ count: 2, entries: [{ $case: 'key' }, { $case: 'key' }] });
     const one = compileKeyAttestors([SEED_KEY, OTHER_KEY], { count: 1, trustRoot });
-    expect(one.ok && one.value[0]!.count).toBe(1);
+    expect(one.ok && one.value.count).toBe(1);
   });
 
   it('says what is wrong with a key that does not parse', () => {

@@ -3,7 +3,7 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { PolicyKind, RuleType } from '../api/v1/index.js';
 import type { PolicyReason } from '../conditions/index.js';
-import type { ImagePattern } from '../imageref/index.js';
+import type { ImagePattern, ImageReferencePattern } from '../imageref/index.js';
 import type { Authorities } from '../trust/index.js';
 
 export type FailureAction = 'Audit' | 'Enforce';
@@ -45,6 +45,8 @@ export interface KeyAttestor {
   readonly $case: 'key';
   /** The user's field, e.g. spec.rules[0].verifyImages[0].key, for messages. */
   readonly field: string;
+  /** What verified matches call the attestor; its field when unset (see compileAttestorSet's labels). */
+  readonly label?: string;
   /** Position of the key in its publicKeys text, which may hold several PEM blocks. */
   readonly keyIndex: number;
   readonly key: KeyObject;
@@ -58,6 +60,8 @@ export interface KeyAttestor {
 export interface KeyRefAttestor {
   readonly $case: 'keyRef';
   readonly field: string;
+  /** What verified matches call the attestor; its field when unset (see compileAttestorSet's labels). */
+  readonly label?: string;
   readonly ref: string;
   readonly annotations: Readonly<Record<string, string>>;
   readonly repository?: string;
@@ -66,6 +70,8 @@ export interface KeyRefAttestor {
 export interface CertificateAttestor {
   readonly $case: 'certificate';
   readonly field: string;
+  /** What verified matches call the attestor; its field when unset (see compileAttestorSet's labels). */
+  readonly label?: string;
   /** The signing certificate the signature must carry, or whose key made it. */
   readonly cert?: X509Certificate;
   /** The chain the signature's certificate must lead to; also in trust.authorities. */
@@ -78,6 +84,8 @@ export interface CertificateAttestor {
 export interface KeylessAttestor {
   readonly $case: 'keyless';
   readonly field: string;
+  /** What verified matches call the attestor; its field when unset (see compileAttestorSet's labels). */
+  readonly label?: string;
   readonly issuer?: ImagePattern;
   readonly issuerRegExp?: RegExp;
   readonly subject?: ImagePattern;
@@ -116,8 +124,10 @@ export interface CompiledAttestation {
 export interface CompiledImageVerification {
   readonly field: string;
   readonly type: 'Cosign' | 'SigstoreBundle' | 'Notary';
-  readonly imageReferences: readonly ImagePattern[];
-  readonly skipImageReferences: readonly ImagePattern[];
+  /** Which images the rule verifies: `matches(ref)` for every spelling of the image (pkg/imageref). */
+  readonly imageReferences: readonly ImageReferencePattern[];
+  /** Which images it leaves alone: `matchesPulledImage(ref)`, so that a tag beside a digest cannot buy a skip. */
+  readonly skipImageReferences: readonly ImageReferencePattern[];
   readonly attestors: readonly CompiledAttestorSet[];
   readonly attestations: readonly CompiledAttestation[];
   readonly repository?: string;

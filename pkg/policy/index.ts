@@ -1,14 +1,16 @@
 export { compile, DEFAULT_TIMEOUT_SECONDS, type CompileOptions } from './compile.js';
+export { compileAttestorSet, type AttestorSetOptions } from './attestors.js';
 export {
-  compileAttestorEntries,
   compileKeyAttestors,
   compileKeylessAttestor,
   type KeylessIdentity,
+  type KeyPolicyOptions,
 } from './key-policy.js';
 export { RuleCache } from './rule-cache.js';
 export {
   toPolicyKey,
   type AttestorTrust,
+  type CertificateAttestor,
   type CompileError,
   type CompiledAttestation,
   type CompiledAttestor,
@@ -18,6 +20,10 @@ export {
   type CompiledRule,
   type FailureAction,
   type FailurePolicy,
+  type KeyAttestor,
+  type KeylessAttestor,
+  type KeyRefAttestor,
+  type NestedAttestor,
   type PolicyRef,
   type RuleCount,
 } from './compiled-policy.js';

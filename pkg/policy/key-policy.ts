@@ -1,11 +1,10 @@
-// A one-rule ClusterPolicy made from command-line flags: the keys, or the keyless identity, that `imprimatur
-// verify-image` and the benchmark verify with, so that they go through the same compiler as every policy the
-// operator reads.
+// The attestor sets of `imprimatur verify-image` and the benchmark: public keys, or a keyless identity, given on the
+// command line, compiled as one attestor set by the same compiler as every policy's, with each entry labelled by
+// what the user gave (a key file), so that a verified match names it.
 import type { TrustRoot } from '../trust/index.js';
-import { compile } from './compile.js';
+import { compileAttestorSet } from './attestors.js';
 import type { CompileError, CompiledAttestorSet } from './compiled-policy.js';
 import type { Result } from '../result/index.js';
-import { err, ok } from '../result/index.js';
 
 export interface KeyPolicyOptions {
   /** How many of the entries must verify; all when undefined. */
@@ -14,6 +13,8 @@ export interface KeyPolicyOptions {
   readonly ignoreTlog?: boolean;
   /** Accept certificates without a signed certificate timestamp (cosign --insecure-ignore-sct). */
   readonly ignoreSct?: boolean;
+  /** Annotations every signature must carry (cosign -a key=value). */
+  readonly annotations?: Readonly<Record<string, string>>;
   readonly trustRoot?: TrustRoot;
 }
 
@@ -25,31 +26,29 @@ export interface KeylessIdentity {
   readonly issuerRegExp?: string;
 }
 
-/**
- * Compiles `publicKeys` (PEM texts, each possibly holding several keys) into one attestor set with an entry per
- * text.
- */
+/** One attestor set with an entry per PEM text (each possibly holding several keys), labelled by `labels`. */
 export function compileKeyAttestors(
   publicKeys: readonly string[],
-  options: KeyPolicyOptions = {},
-): Result<CompiledAttestorSet[], CompileError[]> {
+  options: KeyPolicyOptions & { readonly labels?: readonly string[] } = {},
+): Result<CompiledAttestorSet, CompileError[]> {
   const rekor = options.ignoreTlog ? { rekor: { ignoreTlog: true } } : {};
-  return compileAttestorEntries(
+  return compileEntries(
     publicKeys.map((text) => ({ keys: { publicKeys: text, ...rekor } })),
     options,
+    options.labels,
   );
 }
 
 /**
- * Compiles a keyless identity into one attestor set: certificates from the trust root's certificate authorities,
- * with the identity given. The Rekor URL only names the log; entries are checked offline against the trust root.
+ * One attestor set for a keyless identity: certificates from the trust root's certificate authorities, with the
+ * identity given. The Rekor URL only names the log; entries are checked offline against the trust root.
  */
 export function compileKeylessAttestor(
   identity: KeylessIdentity,
   options: KeyPolicyOptions = {},
-): Result<CompiledAttestorSet[], CompileError[]> {
+): Result<CompiledAttestorSet, CompileError[]> {
   const defined = Object.fromEntries(Object.entries(identity).filter(([, v]) => v !== undefined));
-  return compileAttestorEntries(
+  return compileEntries(
     [
       {
         keyless: {
@@ -63,29 +62,16 @@ export function compileKeylessAttestor(
   );
 }
 
-/** Compiles attestor entries as written in a policy into one attestor set of a one-rule ClusterPolicy. */
-export function compileAttestorEntries(
+function compileEntries(
   entries: readonly object[],
-  options: KeyPolicyOptions = {},
-): Result<CompiledAttestorSet[], CompileError[]> {
-  const { count, trustRoot } = options;
-  const compiled = compile(
-    {
-      apiVersion: 'kyverno.io/v1',
-      kind: 'ClusterPolicy',
-      metadata: { name: 'flags' },
-      spec: {
-        validationFailureAction: 'Enforce',
-        rules: [
-          {
-            name: 'flags',
-            match: { any: [{ resources: { kinds: ['Pod'] } }] },
-            verifyImages: [{ imageReferences: ['*'], attestors: [{ ...(count ? { count } : {}), entries }] }],
-          },
-        ],
-      },
-    },
-    trustRoot ? { trustRoot } : {},
+  options: KeyPolicyOptions,
+  labels?: readonly string[],
+): Result<CompiledAttestorSet, CompileError[]> {
+  const { count, trustRoot, annotations } = options;
+  const annotated =
+    annotations && Object.keys(annotations).length > 0 ? entries.map((e) => ({ ...e, annotations })) : entries;
+  return compileAttestorSet(
+    { ...(count !== undefined ? { count } : {}), entries: annotated },
+    { field: 'attestors[0]', ...(labels ? { labels } : {}), ...(trustRoot ? { trustRoot } : {}) },
   );
-  return compiled.ok ? ok([...compiled.value.rules[0]!.verifyImages[0]!.attestors]) : err(compiled.error);
 }

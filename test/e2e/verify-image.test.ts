@@ -1,11 +1,11 @@
 // `imprimatur verify-image` against signatures the real cosign CLIs wrote into the real registries: the legacy
 // simple-signing layouts of cosign v3 (--new-bundle-format=false) and v2, in the image's repository, in a separate
 // one (COSIGN_REPOSITORY), and as OCI 1.1 referrers; keys of every type cosign signs with.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadEnvironment, ROOT, TOOLS_BIN } from './support/environment.js';
+import { loadEnvironment } from './support/environment.js';
+import { startOtherRekor } from './support/other-rekor.js';
 import { registryTools } from './support/registry-tools.js';
 import { runCommand } from './support/run.js';
 
@@ -174,6 +174,31 @@ describe('imprimatur verify-image', () => {
     expect(got.code).toBe(0);
   });
 
+  describe('with annotations (cosign sign -a), as cosign verify -a checks them', () => {
+    it.each([
+      ['a Sigstore bundle', ['--use-signing-config=false', '--tlog-upload=false']],
+      ['a legacy .sig', LEGACY_V3],
+    ])('binds them in %s: the signer’s values pass, others fail with AnnotationMismatch', async (_name, flags) => {
+      const image = await pushImage(OLAREG, 'verify/annotated');
+      const signed = await tool('cosign', ['sign', '--key', `${key('k1')}.key`, ...flags, '-a', 'env=staging', image]);
+      expect(signed.code).toBe(0);
+      const same = await verify(image, ['--key', `${key('k1')}.pub`, '-a', 'env=staging']);
+      expect(same.stderr).toBe('');
+      expect(same.code).toBe(0);
+      const other = await verify(image, ['--key', `${key('k1')}.pub`, '-a', 'env=prod', '--output', 'json']);
+      expect(other.code).toBe(1);
+      const outcome = JSON.parse(other.stdout) as { reason: string; message: string };
+      expect(outcome.reason).toBe('AnnotationMismatch');
+      expect(outcome.message).toMatch(
+        new RegExp(`^image verification failed for ${escape(image)}: invalid signature: `),
+      );
+      expect(outcome.message).toContain('"env" is "staging", the policy requires "prod"');
+      const missing = await verify(image, ['--key', `${key('k1')}.pub`, '-a', 'team=a']);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('"team" is none');
+    });
+  });
+
   it('finds legacy signatures stored as OCI 1.1 referrers', async () => {
     const image = await pushImage(OLAREG, 'verify/referrer');
     await sign('cosign', 'k1', image, ['--registry-referrers-mode=oci-1-1'], { COSIGN_EXPERIMENTAL: '1' });
@@ -279,10 +304,9 @@ describe('imprimatur verify-image with the transparency log', () => {
   });
 
   it('fails a signature logged in a Rekor that is not trusted', async () => {
-    const dir = mkdtempSync(join(work, 'rekor-'));
-    const other = spawn(join(TOOLS_BIN, 'node'), [join(ROOT, 'hack', 'fake-rekor.mjs'), '0', dir], { stdio: 'ignore' });
+    const other = await startOtherRekor(work);
     try {
-      const url = await waitForFile(join(dir, 'rekor.url'));
+      const { url } = other;
       const image = await pushImage(OLAREG, 'tlog/untrusted');
       const signed = await tool('cosign2', ['sign', '--key', `${key('k1')}.key`, '--rekor-url', url, image]);
       expect(signed.code).toBe(0);
@@ -290,7 +314,7 @@ describe('imprimatur verify-image with the transparency log', () => {
       expect(got.code).toBe(1);
       expect(got.stderr).toContain('transparency log: no trusted Rekor key for log');
     } finally {
-      other.kill();
+      await other.stop();
     }
   });
 
@@ -309,7 +333,7 @@ describe('imprimatur verify-image, keyless', () => {
   const ISSUER = 'https://issuer.example.com';
 
   /** Signs keyless as alice@example.com: a certificate from the local Fulcio, logged in the local Rekor. */
-  async function signKeyless(image: string, bundle: boolean): Promise<void> {
+  async function signKeyless(image: string, bundle: boolean, extra: readonly string[] = []): Promise<void> {
     const token = await fetch(`${FULCIO_URL}/fake/token?iss=${encodeURIComponent(ISSUER)}&email=alice@example.com`);
     expect(token.status).toBe(200);
     const signed = await tool('cosign', [
@@ -324,6 +348,7 @@ describe('imprimatur verify-image, keyless', () => {
       '--trusted-root',
       TRUSTED_ROOT,
       `--new-bundle-format=${bundle}`,
+      ...extra,
       image,
     ]);
     expect(signed.code).toBe(0);
@@ -386,6 +411,48 @@ describe('imprimatur verify-image, keyless', () => {
     expect(outcome.message).toContain(words);
   });
 
+  it.each([
+    ['a Sigstore bundle', true],
+    ['a legacy .sig', false],
+  ])('binds annotations in %s signed keyless', async (_name, bundle) => {
+    const image = await pushImage(OLAREG, `keyless/annotated-${bundle ? 'bundle' : 'legacy'}`);
+    await signKeyless(image, bundle, ['-a', 'env=staging']);
+    const identity = ['--certificate-identity', 'alice@example.com', '--certificate-oidc-issuer', ISSUER];
+    expect((await verifyKeyless(image, [...identity, '-a', 'env=staging'])).code).toBe(0);
+    const other = await verifyKeyless(image, [...identity, '-a', 'env=prod', '--output', 'json']);
+    expect(other.code).toBe(1);
+    expect(JSON.parse(other.stdout)).toMatchObject({ reason: 'AnnotationMismatch' });
+  });
+
+  it('verifies a keyless bundle with the log ignored by the RFC 3161 timestamp of a trusted authority', async () => {
+    const TSA_URL = env.vars['TSA_URL'];
+    if (!TSA_URL) throw new Error('TSA_URL is not set: hack/cluster-up.sh found port 2112 taken and started no TSA');
+    const image = await pushImage(DISTRIBUTION, 'keyless/timestamped');
+    const token = await fetch(`${FULCIO_URL}/fake/token?iss=${encodeURIComponent(ISSUER)}&email=alice@example.com`);
+    const signed = await tool('cosign', [
+      'sign',
+      '--fulcio-url',
+      FULCIO_URL,
+      '--identity-token',
+      (await token.text()).trim(),
+      '--use-signing-config=false',
+      '--tlog-upload=false',
+      '--timestamp-server-url',
+      TSA_URL,
+      '--trusted-root',
+      TRUSTED_ROOT,
+      image,
+    ]);
+    expect(signed.code).toBe(0);
+    const identity = ['--certificate-identity', 'alice@example.com', '--certificate-oidc-issuer', ISSUER];
+    const got = await verifyKeyless(image, [...identity, '--insecure-ignore-tlog']);
+    expect(got.stderr).toBe('');
+    expect(got.stdout).toContain(`identity alice@example.com (issuer ${ISSUER}): sigstore-bundle`);
+    // The log is required unless ignored, and this signature was never logged.
+    const logged = await verifyKeyless(image, identity);
+    expect(logged.code).toBe(1);
+  });
+
   it('fails a key-signed image: no certificate found on signature', async () => {
     const image = await pushImage(OLAREG, 'keyless/keyed');
     await sign('cosign', 'k1', image);
@@ -397,19 +464,6 @@ describe('imprimatur verify-image, keyless', () => {
     expect(logged.stderr).toContain('no certificate found on signature');
   });
 });
-
-async function waitForFile(path: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    try {
-      const text = readFileSync(path, 'utf8').trim();
-      if (text) return text;
-    } catch {
-      // not written yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${path} never appeared`);
-}
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

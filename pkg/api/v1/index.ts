@@ -1,9 +1,10 @@
 export { API_VERSION, GROUP, KIND_NAMES, VERSION, type KindNames, type PolicyKind } from './group-version.js';
 export { formatFieldErrors, toFieldPath, type FieldError } from './field-error.js';
-export { parsePolicy } from './parse.js';
+export { parseAttestorSet, parsePolicy } from './parse.js';
 export { buildCrd, crdFileName, renderCrdYaml, toStructuralSchema } from './crd.js';
 export type {
   AnyAllConditionsType,
+  AttestorSetType,
   ImageVerificationType,
   MatchResourcesType,
   PolicyResource,

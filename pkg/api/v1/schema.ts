@@ -200,7 +200,7 @@ const Attestor = obj('One way of verifying a signature: exactly one of keys, cer
   signatureAlgorithm: opt(Type.String({ description: 'The hash algorithm of the signature.', default: 'sha256' })),
 });
 
-const AttestorSet = obj('A set of attestors of which count must verify.', {
+export const AttestorSet = obj('A set of attestors of which count must verify.', {
   count: opt(
     Type.Integer({
       minimum: 1,

@@ -2,6 +2,7 @@
 import type { Static } from '@sinclair/typebox';
 import type {
   AnyAllConditions,
+  AttestorSet,
   Condition_,
   ImageVerification,
   MatchResources,
@@ -15,6 +16,7 @@ export type PolicyResource = Static<typeof Policy>;
 export type PolicySpecType = Static<typeof PolicySpec>;
 export type RuleType = Static<typeof Rule>;
 export type ImageVerificationType = Static<typeof ImageVerification>;
+export type AttestorSetType = Static<typeof AttestorSet>;
 export type MatchResourcesType = Static<typeof MatchResources>;
 export type AnyAllConditionsType = Static<typeof AnyAllConditions>;
 export type PolicyStatusType = Static<typeof PolicyStatus>;

@@ -13,6 +13,7 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, hit: number) =
 export interface ScriptedServer {
   /** host:port */
   readonly host: string;
+  readonly port: number;
   readonly requests: RecordedRequest[];
   handle(handler: Handler): void;
   close(): Promise<void>;
@@ -30,6 +31,7 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
     host: `127.0.0.1:${port}`,
+    port,
     requests,
     handle(h) {
       handler = h;
@@ -52,4 +54,14 @@ export function sendJson(
   const text = typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
   res.end(text);
+}
+
+/** A 401 with a challenge. */
+export function challenge(res: ServerResponse, wwwAuthenticate: string): void {
+  res.writeHead(401, { 'www-authenticate': wwwAuthenticate, 'content-length': 0 }).end();
+}
+
+/** A redirect to `location`. */
+export function redirect(res: ServerResponse, location: string, status = 307): void {
+  res.writeHead(status, { location, 'content-length': 0 }).end();
 }

@@ -1,0 +1,53 @@
+// The HTTP client behind the transport: Node's own fetch for ordinary requests, undici's with an Agent when a
+// request needs more, namely the extra CA bundle, or an address policy (address-policy.ts) enforced where the
+// socket's address is resolved. undici is imported only then: it costs a tenth of a second at start-up, which the
+// CLI would otherwise pay on every run.
+import { createFilteredLookup, describeAllowed, type AllowedAddresses, type ResolveHost } from './address-policy.js';
+import type { FetchInit, FetchLike, FetchLikeResponse } from './fetch-like.js';
+
+export interface DefaultFetchOptions {
+  /** PEM bundle of extra CAs for HTTPS. */
+  readonly caBundle?: string;
+  /** For tests: the DNS that address-restricted connections use. */
+  readonly resolveHost?: ResolveHost;
+}
+
+type Send = (url: string, init: Omit<FetchInit, 'allowedAddresses'>) => Promise<FetchLikeResponse>;
+
+export function createDefaultFetch(options: DefaultFetchOptions = {}): FetchLike {
+  const { caBundle, resolveHost } = options;
+  let undici: Promise<typeof import('undici')> | undefined;
+  /** One Agent, and so one connection pool, per set of allowed kinds: a pooled socket was checked for that set. */
+  const agents = new Map<string, Promise<Send>>();
+
+  const viaAgent = (key: string, allowed: AllowedAddresses | undefined): Promise<Send> => {
+    let send = agents.get(key);
+    if (!send) {
+      send = (async () => {
+        const { Agent, fetch: undiciFetch } = await (undici ??= import('undici'));
+        const dispatcher = new Agent({
+          connect: {
+            ...(caBundle ? { ca: caBundle } : {}),
+            ...(allowed ? { lookup: createFilteredLookup(allowed, resolveHost) } : {}),
+          },
+        });
+        return async (url, init) => {
+          const res = await undiciFetch(url, { ...init, dispatcher });
+          return { status: res.status, headers: res.headers, body: res.body as AsyncIterable<Uint8Array> | null };
+        };
+      })();
+      // A failed import is retried by the next request rather than remembered.
+      send.catch(() => agents.delete(key));
+      agents.set(key, send);
+    }
+    return send;
+  };
+
+  return async (url, { allowedAddresses, ...init }) => {
+    if (allowedAddresses)
+      return (await viaAgent(`only ${describeAllowed(allowedAddresses)}`, allowedAddresses))(url, init);
+    if (caBundle) return (await viaAgent('any', undefined))(url, init);
+    const res = await fetch(url, init);
+    return { status: res.status, headers: res.headers, body: res.body as AsyncIterable<Uint8Array> | null };
+  };
+}

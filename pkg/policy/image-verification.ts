@@ -1,0 +1,111 @@
+// One verifyImages entry compiled: image patterns, attestor sets, attestations and switches, with the legacy fields
+// (image, key, issuer/subject/roots, annotations) converted as Kyverno's ImageVerification.Convert() does, except
+// where Convert() loses the key (see legacyAttestorSet).
+import type { ImageVerificationType } from '../api/v1/index.js';
+import { compileImageReferencePattern } from '../imageref/index.js';
+import type { AttestorCompiler, AttestorSet, Fail } from './attestors.js';
+import type {
+  CompiledAttestation,
+  CompiledAttestorSet,
+  CompiledImageVerification,
+  FailureAction,
+} from './compiled-policy.js';
+import { findExpressionErrors } from './condition-expressions.js';
+
+export interface VerificationContext {
+  readonly fail: Fail;
+  readonly attestors: AttestorCompiler;
+}
+
+export function compileImageVerification(
+  iv: ImageVerificationType,
+  field: string,
+  specAction: FailureAction,
+  context: VerificationContext,
+): CompiledImageVerification {
+  const { fail, attestors: compiler } = context;
+  const type = iv.type ?? 'Cosign';
+  const failureAction = iv.failureAction ?? specAction;
+  const mutateDigest = iv.mutateDigest ?? true;
+  if (failureAction === 'Audit' && mutateDigest) {
+    fail(
+      'InvalidSpec',
+      `${field}.mutateDigest`,
+      'mutateDigest must be set to false for \u2018Audit\u2019 failure action',
+    );
+  }
+  const references = [...(iv.imageReferences ?? []), ...(iv.image ? [iv.image] : [])];
+  const referencesField = iv.image && !iv.imageReferences ? `${field}.image` : `${field}.imageReferences`;
+  if (references.length === 0) fail('InvalidSpec', `${field}.imageReferences`, 'An image reference is required');
+  const patterns = (list: readonly string[], at: string) =>
+    list.map((p, k) => {
+      if (p.includes('{{')) fail('InvalidImagePattern', `${at}[${k}]`, 'variables are not allowed in image reference');
+      return compileImageReferencePattern(p);
+    });
+
+  // Legacy fields (image, key, issuer/subject/roots, annotations) become one attestor set, as Kyverno's
+  // ImageVerification.Convert() does: the image's signatures are checked with it, or, when the entry lists
+  // attestations, the attestations that name no attestors of their own are. Unlike Convert(), which drops the set
+  // whenever attestations are listed (kyverno-verifyimages.md §2) and so leaves the seed's attest-code-review policy
+  // checking nothing, the legacy key is never lost: when no attestation takes it (an empty list, or attestations
+  // that all name their own attestors), it checks the image's signatures.
+  const legacy = legacyAttestorSet(iv, field, type, compiler);
+  const attestors = (iv.attestors ?? []).map((s, k) => compiler.set(s, `${field}.attestors[${k}]`, type));
+  let legacyUsed = false;
+  const attestations = (iv.attestations ?? []).map((a, k): CompiledAttestation => {
+    const at = `${field}.attestations[${k}]`;
+    const predicateType = a.type ?? a.predicateType ?? '';
+    if (predicateType === '') fail('InvalidSpec', `${at}.type`, 'missing type');
+    const sets = (a.attestors ?? []).map((s, m) => compiler.set(s, `${at}.attestors[${m}]`, type));
+    if (legacy && sets.length === 0) {
+      sets.push(legacy);
+      legacyUsed = true;
+    }
+    for (const e of findExpressionErrors(a.conditions ?? [], `${at}.conditions`)) {
+      fail('InvalidSpec', e.field, e.message);
+    }
+    return {
+      field: at,
+      ...(a.name !== undefined ? { name: a.name } : {}),
+      predicateType,
+      attestors: sets,
+      conditions: a.conditions ?? [],
+    };
+  });
+  if (legacy && !legacyUsed) attestors.push(legacy);
+  return {
+    field,
+    type,
+    imageReferences: patterns(references, referencesField),
+    skipImageReferences: patterns(iv.skipImageReferences ?? [], `${field}.skipImageReferences`),
+    attestors,
+    attestations,
+    ...(iv.repository ? { repository: iv.repository } : {}),
+    failureAction,
+    mutateDigest,
+    verifyDigest: iv.verifyDigest ?? true,
+    required: iv.required ?? true,
+    useCache: iv.useCache ?? true,
+  };
+}
+
+function legacyAttestorSet(
+  iv: ImageVerificationType,
+  field: string,
+  type: string,
+  compiler: AttestorCompiler,
+): CompiledAttestorSet | undefined {
+  if (!iv.key && !iv.issuer && !iv.annotations) return undefined;
+  let entry: NonNullable<AttestorSet['entries']>[number];
+  let entryField: string;
+  if (iv.key) {
+    entry = { keys: { publicKeys: iv.key }, annotations: iv.annotations };
+    entryField = `${field}.key`;
+  } else if (iv.issuer) {
+    entry = { keyless: { issuer: iv.issuer, subject: iv.subject, roots: iv.roots }, annotations: iv.annotations };
+    entryField = `${field}.issuer`;
+  } else {
+    return undefined;
+  }
+  return compiler.set({ entries: [entry] }, field, type, entryField);
+}

@@ -1,0 +1,1 @@
+export { MAX_QUOTED_LENGTH, quoteText, sanitizeText } from './safe-text.js';
