@@ -1,7 +1,7 @@
 // `imprimatur verify-image` against signatures the real cosign CLIs wrote into the real registries: the legacy
 // simple-signing layouts of cosign v3 (--new-bundle-format=false) and v2, in the image's repository, in a separate
 // one (COSIGN_REPOSITORY), and as OCI 1.1 referrers; keys of every type cosign signs with.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEnvironment } from './support/environment.js';
@@ -456,9 +456,31 @@ describe('imprimatur verify-image, keyless', () => {
   it('fails a key-signed image: no certificate found on signature', async () => {
     const image = await pushImage(OLAREG, 'keyless/keyed');
     await sign('cosign', 'k1', image);
-    const got = await verifyKeyless(image, ['--certificate-identity', 'alice@example.com', '--insecure-ignore-tlog']);
+    // Without the log, only a trusted timestamp authority proves when a certificate signed: with none, the identity is
+    // refused before anything is read.
+    const root = JSON.parse(readFileSync(TRUSTED_ROOT, 'utf8')) as Record<string, unknown>;
+    const noTsa = join(work, 'trusted-root-without-tsa.json');
+    writeFileSync(noTsa, JSON.stringify({ ...root, timestampAuthorities: [] }));
+    const got = await imprimatur([
+      'verify-image',
+      image,
+      '--certificate-identity',
+      'alice@example.com',
+      '--insecure-ignore-tlog',
+      '--trusted-root',
+      noTsa,
+      '--insecure-registry',
+      OLAREG,
+    ]);
     expect(got.code).toBe(2);
     expect(got.stderr).toContain('a signing certificate is checked at the signing time');
+    const timestamped = await verifyKeyless(image, [
+      '--certificate-identity',
+      'alice@example.com',
+      '--insecure-ignore-tlog',
+    ]);
+    expect(timestamped.code).toBe(1);
+    expect(timestamped.stderr).toContain('no certificate found on signature');
     const logged = await verifyKeyless(image, ['--certificate-identity', 'alice@example.com']);
     expect(logged.code).toBe(1);
     expect(logged.stderr).toContain('no certificate found on signature');
