@@ -47,6 +47,22 @@ describe('decodeAdmissionReview', () => {
       { ...CREATE_POD, request: { ...(CREATE_POD['request'] as object), namespace: 7 } },
       'request.namespace: expected a string',
     ],
+    // JSON.stringify of 20,000 nested arrays overflows the stack: the message must not quote it that way.
+    [
+      'an apiVersion of 20,000 nested arrays',
+      { ...CREATE_POD, apiVersion: nested(20_000) },
+      'apiVersion: unsupported value an array',
+    ],
+    [
+      'an operation of 20,000 nested arrays',
+      { ...CREATE_POD, request: { ...(CREATE_POD['request'] as object), operation: nested(20_000) } },
+      'request.operation: unsupported value an array',
+    ],
+    [
+      'groups that are not strings',
+      { ...CREATE_POD, request: { ...(CREATE_POD['request'] as object), userInfo: { username: 'a', groups: [1] } } },
+      'request.userInfo.groups: expected a list of strings',
+    ],
   ];
   describe.each(broken)('when given %s', (_what, body, error) => {
     it('says which field is wrong', () => {
@@ -54,5 +70,23 @@ describe('decodeAdmissionReview', () => {
       expect(decoded.ok).toBe(false);
       if (!decoded.ok) expect(decoded.error).toContain(error);
     });
+  });
+});
+
+function nested(depth: number): unknown {
+  let value: unknown = [];
+  for (let i = 0; i < depth; i++) value = [value];
+  return value;
+}
+
+describe('decodeAdmissionReview, who asked', () => {
+  it('reads the user and groups, and the kind’s group as empty for the core group', () => {
+    const request = CREATE_POD['request'] as Record<string, unknown>;
+    const decoded = decodeAdmissionReview({
+      ...CREATE_POD,
+      request: { ...request, kind: { version: 'v1', kind: 'Pod' }, userInfo: { username: 'alice', groups: ['dev'] } },
+    });
+    expect(decoded.ok && decoded.value.request.userInfo).toEqual({ username: 'alice', groups: ['dev'] });
+    expect(decoded.ok && decoded.value.request.kind.group).toBe('');
   });
 });
