@@ -16,6 +16,7 @@ import {
   type FailureAction,
   type RuleCount,
 } from './compiled-policy.js';
+import { compileImageExtractors, type CompiledImageExtractors } from './image-extractors.js';
 import { compileImageVerification, type VerificationContext } from './image-verification.js';
 
 /** Kyverno's webhook default (--webhookTimeout). */
@@ -167,7 +168,13 @@ class Compiler {
         `Invalid rule spec for rule '${rule.name}', imageExtractors can only be defined for verifyImages rule`,
       );
     }
-    return { name: rule.name, kinds, verifyImages };
+    let imageExtractors: CompiledImageExtractors | undefined;
+    if (rule.imageExtractors !== undefined) {
+      const compiled = compileImageExtractors(rule.imageExtractors, `${field}.imageExtractors`);
+      if (compiled.ok) imageExtractors = compiled.value;
+      else for (const e of compiled.error) this.#fail('InvalidSpec', e.field, e.message);
+    }
+    return { name: rule.name, kinds, verifyImages, ...(imageExtractors ? { imageExtractors } : {}) };
   }
 }
 

@@ -5,6 +5,7 @@ import type { PolicyKind, RuleType } from '../api/v1/index.js';
 import type { PolicyReason } from '../conditions/index.js';
 import type { ImagePattern, ImageReferencePattern } from '../imageref/index.js';
 import type { Authorities } from '../trust/index.js';
+import type { CompiledImageExtractors } from './image-extractors.js';
 
 export type FailureAction = 'Audit' | 'Enforce';
 export type FailurePolicy = 'Fail' | 'Ignore';
@@ -143,6 +144,8 @@ export interface CompiledRule {
   /** Kinds named by match, without group and version (apps/v1/Deployment -> Deployment), for a lookup per admission. */
   readonly kinds: ReadonlySet<string>;
   readonly verifyImages: readonly CompiledImageVerification[];
+  /** The rule's imageExtractors, compiled: where images are in kinds other than Pods and their controllers. */
+  readonly imageExtractors?: CompiledImageExtractors;
 }
 
 export interface CompiledPolicy {

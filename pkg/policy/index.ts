@@ -1,6 +1,14 @@
 export { compile, DEFAULT_TIMEOUT_SECONDS, type CompileOptions } from './compile.js';
 export { compileAttestorSet, type AttestorSetOptions } from './attestors.js';
 export {
+  applyImageTransform,
+  compileImageExtractors,
+  EACH,
+  type CompiledImageExtractor,
+  type CompiledImageExtractors,
+  type ImageTransform,
+} from './image-extractors.js';
+export {
   compileKeyAttestors,
   compileKeylessAttestor,
   type KeylessIdentity,
