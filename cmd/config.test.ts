@@ -1,4 +1,5 @@
-import { parseConfig, parseDuration } from './config.js';
+import { DEFAULT_CACHE_MAX_ENTRIES, DEFAULT_CACHE_TTL_MS } from '../pkg/cache/index.js';
+import { flagHelp, parseConfig, parseDuration } from './config.js';
 
 describe('parseConfig', () => {
   describe('with --local and nothing else', () => {
@@ -54,6 +55,79 @@ describe('parseConfig', () => {
     });
   });
 
+  describe('the image verify cache', () => {
+    const cacheOf = (...argv: string[]) => {
+      const parsed = parseConfig(['--local', ...argv], {});
+      if (!parsed.ok) throw new Error(parsed.error);
+      return parsed.value.imageVerifyCache;
+    };
+
+    it('is on by default, with the cache’s own defaults (Kyverno’s: 1h, 1000)', () => {
+      expect(cacheOf()).toEqual({ enabled: true, ttlMs: DEFAULT_CACHE_TTL_MS, maxEntries: DEFAULT_CACHE_MAX_ENTRIES });
+      expect(cacheOf()).toEqual({ enabled: true, ttlMs: 3_600_000, maxEntries: 1000 });
+    });
+
+    it.each([
+      [['--imageVerifyCacheEnabled=false'], false],
+      [['--imageVerifyCacheEnabled=0'], false],
+      [['--imageVerifyCacheEnabled=F'], false],
+      [['--imageVerifyCacheEnabled=true'], true],
+      [['--imageVerifyCacheEnabled'], true],
+      [['--imageVerifyCacheEnabled=false', '--imageVerifyCacheEnabled'], true],
+      [['--imageVerifyCacheEnabled', '--imageVerifyCacheEnabled=false'], false],
+    ])('is switched by %j to %s', (argv, enabled) => expect(cacheOf(...argv).enabled).toBe(enabled));
+
+    it.each([
+      [['--imageVerifyCacheTTLDuration=60m'], 3_600_000],
+      [['--imageVerifyCacheTTLDuration=30s'], 30_000],
+      [['--imageVerifyCacheTTLDuration=1h30m'], 5_400_000],
+      [['--imageVerifyCacheTTLDuration', '2h'], 7_200_000],
+      [['--imageVerifyCacheTTLDuration=0'], 3_600_000],
+      [['--imageVerifyCacheTTLDuration=0s'], 3_600_000],
+      [['--image-verify-cache-ttl=5m'], 300_000],
+      [['--image-verify-cache-ttl', '5m'], 300_000],
+      [['--imageVerifyCacheTTLDuration=1m', '--image-verify-cache-ttl=2m'], 120_000],
+      [['--image-verify-cache-ttl=2m', '--imageVerifyCacheTTLDuration=1m'], 60_000],
+    ])('keeps passes for %j: %d ms', (argv, ttlMs) => expect(cacheOf(...argv).ttlMs).toBe(ttlMs));
+
+    it.each([
+      [['--imageVerifyCacheMaxSize=250'], 250],
+      [['--imageVerifyCacheMaxSize=0'], 1000],
+      [['--image-verify-cache-max-entries=50'], 50],
+      [['--image-verify-cache-max-entries=50', '--imageVerifyCacheMaxSize=60'], 60],
+      [['--imageVerifyCacheMaxSize=1000000'], 1_000_000],
+    ])('keeps for %j at most %d passes', (argv, maxEntries) => expect(cacheOf(...argv).maxEntries).toBe(maxEntries));
+
+    it('lists the aliases beside the flag and the default of a flag that is on', () => {
+      const help = flagHelp();
+      expect(help).toContain('--imageVerifyCacheTTLDuration=VALUE, --image-verify-cache-ttl=VALUE');
+      expect(help).toContain('--imageVerifyCacheMaxSize=VALUE, --image-verify-cache-max-entries=VALUE');
+      expect(help).toMatch(/--imageVerifyCacheEnabled\n.*\(default true\)/);
+    });
+  });
+
+  describe('with --imagePullSecrets', () => {
+    const secretsOf = (...argv: string[]) => {
+      const parsed = parseConfig(['--local', ...argv], {});
+      if (!parsed.ok) throw new Error(parsed.error);
+      return parsed.value.imagePullSecrets;
+    };
+
+    it('names no Secret by default', () => expect(secretsOf()).toEqual([]));
+
+    it('takes comma-separated names, ignoring blanks and repeats', () => {
+      expect(secretsOf('--imagePullSecrets=regcred,ghcr.pull')).toEqual(['regcred', 'ghcr.pull']);
+      expect(secretsOf('--imagePullSecrets', ' regcred , other,,regcred,')).toEqual(['regcred', 'other']);
+    });
+  });
+
+  describe('boolean flags', () => {
+    it('take a value after "=" as Go’s flags do', () => {
+      const parsed = parseConfig(['--local=true', '--leader-elect=1'], {});
+      expect(parsed.ok && parsed.value).toMatchObject({ local: true, leaderElection: expect.anything() });
+    });
+  });
+
   describe('with bad values', () => {
     it.each([
       [['--local', '--webhook-port=70000'], '--webhook-port: invalid value "70000"'],
@@ -71,10 +145,38 @@ describe('parseConfig', () => {
         ['--local', '--leader-elect-retry-period=10s'],
         '--leader-elect-retry-period: must be shorter than --leader-elect-renew-deadline',
       ],
+      [['--local', '--imageVerifyCacheEnabled=maybe'], '--imageVerifyCacheEnabled: invalid value "maybe"'],
+      [['--local', '--imageVerifyCacheEnabled='], '--imageVerifyCacheEnabled: invalid value ""'],
+      [['--local', '--imageVerifyCacheTTLDuration=soon'], '--imageVerifyCacheTTLDuration: invalid value "soon"'],
+      [['--local', '--imageVerifyCacheTTLDuration=-1h'], '--imageVerifyCacheTTLDuration: invalid value "-1h"'],
+      [['--local', '--imageVerifyCacheTTLDuration=60'], '--imageVerifyCacheTTLDuration: invalid value "60"'],
+      [['--local', '--image-verify-cache-ttl=1d'], '--image-verify-cache-ttl: invalid value "1d"'],
+      [['--local', `--imageVerifyCacheTTLDuration=${'9'.repeat(20)}h`], '--imageVerifyCacheTTLDuration: invalid value'],
+      [['--local', '--imageVerifyCacheMaxSize=-1'], '--imageVerifyCacheMaxSize: invalid value "-1"'],
+      [['--local', '--imageVerifyCacheMaxSize=1.5'], '--imageVerifyCacheMaxSize: invalid value "1.5"'],
+      [['--local', '--imageVerifyCacheMaxSize=lots'], '--imageVerifyCacheMaxSize: invalid value "lots"'],
+      [['--local', '--imageVerifyCacheMaxSize=1000001'], '--imageVerifyCacheMaxSize: invalid value "1000001"'],
+      [['--local', '--image-verify-cache-max-entries=x'], '--image-verify-cache-max-entries: invalid value "x"'],
+      [
+        ['--local', '--imagePullSecrets=regcred,Reg_Cred'],
+        '--imagePullSecrets: invalid value "regcred,Reg_Cred": "Reg_Cred" is not a Secret name',
+      ],
+      [['--local', '--imagePullSecrets=-cred'], '--imagePullSecrets: invalid value "-cred": "-cred" is not'],
+      [['--local', '--imagePullSecrets=ns/cred'], '"ns/cred" is not a Secret name'],
+      [['--local', `--imagePullSecrets=${'a'.repeat(254)}`], `"${'a'.repeat(254)}" is not a Secret name`],
     ])('%j names the flag', (argv, message) => {
       const parsed = parseConfig(argv, {});
       expect(parsed.ok).toBe(false);
       if (!parsed.ok) expect(parsed.error).toContain(message);
+    });
+
+    it('reports a bad boolean value with the other problems', () => {
+      const parsed = parseConfig(['--local', '--imageVerifyCacheEnabled=maybe', '--no-such-flag'], {});
+      expect(parsed.ok).toBe(false);
+      if (!parsed.ok) {
+        expect(parsed.error).toContain('--imageVerifyCacheEnabled: invalid value "maybe"');
+        expect(parsed.error).toContain("Unknown option '--no-such-flag'");
+      }
     });
   });
 });

@@ -22,6 +22,10 @@ export interface Config {
   readonly logLevel: LogLevel;
   /** Path of a Sigstore trusted_root.json. */
   readonly trustedRoot?: string;
+  /** The webhook's cache of passing verifications (Kyverno's image verify cache). */
+  readonly imageVerifyCache: { readonly enabled: boolean; readonly ttlMs: number; readonly maxEntries: number };
+  /** Secrets in the operator's namespace whose registry credentials every verification may use. */
+  readonly imagePullSecrets: readonly string[];
   readonly leaderElection?: {
     readonly namespace: string;
     readonly name: string;
@@ -110,36 +114,92 @@ export const FLAGS = {
   },
   'leader-elect-retry-period': { type: 'string', default: '2s', help: 'How often to renew or try to acquire.' },
   'log-level': { type: 'string', default: 'info', help: 'error, warn, info or debug.' },
+  // Kyverno's names for Kyverno's settings, so that its users' arguments carry over.
+  imageVerifyCacheEnabled: {
+    type: 'boolean',
+    default: true,
+    help: 'Reuse passing verifications (each pinned to the digest verified); =false verifies every admission.',
+  },
+  imageVerifyCacheTTLDuration: {
+    type: 'string',
+    default: '1h',
+    aliases: ['image-verify-cache-ttl'],
+    help: 'How long a passing verification is reused, e.g. 30s, 60m, 1h; 0 means the default.',
+  },
+  imageVerifyCacheMaxSize: {
+    type: 'string',
+    default: '1000',
+    aliases: ['image-verify-cache-max-entries'],
+    help: 'How many passing verifications are kept, the least recently used dropped first; 0 means the default.',
+  },
+  imagePullSecrets: {
+    type: 'string',
+    help: "Comma-separated Secrets in the operator's namespace whose registry credentials verifications may use.",
+  },
 } as const;
 
 type FlagName = keyof typeof FLAGS;
-const options = Object.fromEntries(
-  Object.entries(FLAGS).map(([name, f]) => [
-    name,
-    'default' in f ? { type: f.type, default: f.default } : { type: f.type },
-  ]),
-) as { [K in FlagName]: { type: (typeof FLAGS)[K]['type']; default?: string | boolean } };
+type Flag = (typeof FLAGS)[FlagName];
+
+/** Every name a flag answers to, its own and its aliases. */
+const BY_NAME = new Map<string, FlagName>(
+  (Object.entries(FLAGS) as [FlagName, Flag][]).flatMap(([name, f]) =>
+    [name, ...('aliases' in f ? f.aliases : [])].map((n) => [n, name] as const),
+  ),
+);
+// Defaults are applied after parsing, from FLAGS: parseArgs cannot tell which of a flag's names came last.
+const options = Object.fromEntries([...BY_NAME].map(([n, name]) => [n, { type: FLAGS[name].type }]));
+
+/** Go's strconv.ParseBool, which takes the value of a boolean flag written --name=value (as in Kyverno's manifests). */
+const BOOLEAN_VALUES = new Map<string, boolean>([
+  ...['1', 't', 'T', 'TRUE', 'true', 'True'].map((v) => [v, true] as const),
+  ...['0', 'f', 'F', 'FALSE', 'false', 'False'].map((v) => [v, false] as const),
+]);
+
+/** Most passing verifications the cache may keep: each holds memory for as long as it lives. */
+const MAX_CACHE_ENTRIES = 1_000_000;
 
 export function parseConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): Result<Config, string> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }));
-  } catch (e) {
-    return err((e as Error).message);
-  }
-  const str = (name: FlagName) => values[name] as string | undefined;
   const problems: string[] = [];
+  // parseArgs takes no value for a boolean flag: --name=false becomes --name, its value kept by position.
+  const booleanValues = new Map<number, boolean>();
+  const args = argv.map((arg, index) => {
+    const m = /^(--([^=]+))=(.*)$/s.exec(arg);
+    const name = m && BY_NAME.get(m[2]!);
+    if (!m || !name || FLAGS[name].type !== 'boolean') return arg;
+    const value = BOOLEAN_VALUES.get(m[3]!);
+    if (value === undefined)
+      problems.push(`${m[1]}: invalid value ${JSON.stringify(m[3])}: expected true or false (or 1, 0, t, f)`);
+    else booleanValues.set(index, value);
+    return m[1]!;
+  });
+  let tokens: ReturnType<typeof parseArgs>['tokens'];
+  try {
+    ({ tokens } = parseArgs({ args, options, strict: true, allowPositionals: false, tokens: true }));
+  } catch (e) {
+    return err([...problems, (e as Error).message].join('\n'));
+  }
+  // The last of a flag's occurrences wins, whichever of its names it was given by; messages use that name.
+  const given = new Map<FlagName, { readonly value: string | boolean; readonly as: string }>();
+  for (const t of tokens) {
+    if (t.kind !== 'option') continue;
+    given.set(BY_NAME.get(t.name)!, { value: t.value ?? booleanValues.get(t.index) ?? true, as: t.rawName });
+  }
+  const value = (name: FlagName) =>
+    given.get(name)?.value ?? ('default' in FLAGS[name] ? FLAGS[name].default : undefined);
+  const flag = (name: FlagName) => given.get(name)?.as ?? `--${name}`;
+  const str = (name: FlagName) => value(name) as string | undefined;
   const integer = (name: FlagName, min: number, max: number): number => {
     const raw = str(name) ?? '';
     const n = Number(raw);
     if (!/^\d+$/.test(raw) || n < min || n > max)
-      problems.push(`--${name}: invalid value ${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
+      problems.push(`${flag(name)}: invalid value ${JSON.stringify(raw)}: expected an integer from ${min} to ${max}`);
     return n;
   };
-  const local = values['local'] === true;
+  const local = value('local') === true;
   const webhookPort = integer('webhook-port', 0, 65535);
   const workers = integer('workers', 1, 64);
   const resync = parseDuration(str('resync-period') ?? '');
@@ -187,6 +247,14 @@ export function parseConfig(
     if (retryPeriodMs >= renewDeadlineMs)
       problems.push('--leader-elect-retry-period: must be shorter than --leader-elect-renew-deadline');
   }
+  const cacheMaxSize = integer('imageVerifyCacheMaxSize', 0, MAX_CACHE_ENTRIES);
+  const imageVerifyCache = {
+    enabled: value('imageVerifyCacheEnabled') === true,
+    ttlMs: cacheTtl(str('imageVerifyCacheTTLDuration')!, flag('imageVerifyCacheTTLDuration'), problems),
+    // 0 means the default, as in Kyverno: --imageVerifyCacheEnabled=false is what turns the cache off.
+    maxEntries: cacheMaxSize === 0 ? Number(FLAGS.imageVerifyCacheMaxSize.default) : cacheMaxSize,
+  };
+  const imagePullSecrets = secretNames(str('imagePullSecrets') ?? '', flag('imagePullSecrets'), problems);
   if (problems.length > 0) return err(problems.join('\n'));
   const kubeconfig = str('kubeconfig') ?? env['KUBECONFIG'];
   const serviceNamespace = str('webhook-service-namespace') ?? env['POD_NAMESPACE'] ?? 'imprimatur-system';
@@ -209,7 +277,9 @@ export function parseConfig(
     resyncPeriodMs: resync ?? 0,
     logLevel,
     ...(str('trusted-root') ? { trustedRoot: str('trusted-root')! } : {}),
-    ...(values['leader-elect']
+    imageVerifyCache,
+    imagePullSecrets,
+    ...(value('leader-elect')
       ? {
           leaderElection: {
             namespace: str('leader-election-namespace') ?? serviceNamespace,
@@ -223,6 +293,39 @@ export function parseConfig(
         }
       : {}),
   });
+}
+
+/** The cache's time to live in ms; 0 (with or without a unit) means the default, as in Kyverno. */
+function cacheTtl(raw: string, flag: string, problems: string[]): number {
+  const ms = raw === '0' ? 0 : parseDuration(raw);
+  if (ms === undefined || ms > Number.MAX_SAFE_INTEGER) {
+    problems.push(`${flag}: invalid value ${JSON.stringify(raw)}: expected a duration such as 30s, 60m or 1h`);
+    return 0;
+  }
+  return ms === 0 ? parseDuration(FLAGS.imageVerifyCacheTTLDuration.default)! : ms;
+}
+
+/** Kubernetes' IsDNS1123Subdomain, which a Secret's name must pass. */
+const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A comma-separated list of Secret names, each checked; blanks around and between commas are ignored. */
+function secretNames(raw: string, flag: string, problems: string[]): string[] {
+  const names = [
+    ...new Set(
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  ];
+  for (const name of names) {
+    if (name.length > 253 || !DNS_SUBDOMAIN.test(name))
+      problems.push(
+        `${flag}: invalid value ${JSON.stringify(raw)}: ${JSON.stringify(name)} is not a Secret name ` +
+          `(lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters)`,
+      );
+  }
+  return names;
 }
 
 /** Go-style durations as kubebuilder flags take them: 90s, 10m, 1h30m. */
@@ -239,10 +342,14 @@ export function parseDuration(text: string): number | undefined {
 }
 
 export function flagHelp(): string {
-  return Object.entries(FLAGS)
+  return (Object.entries(FLAGS) as [FlagName, Flag][])
     .map(([name, f]) => {
-      const dflt = 'default' in f && f.type === 'string' ? ` (default ${JSON.stringify(f.default)})` : '';
-      return `  --${name}${f.type === 'string' ? '=VALUE' : ''}\n      ${f.help}${dflt}`;
+      const dflt =
+        'default' in f && (f.type === 'string' || f.default === true) ? ` (default ${JSON.stringify(f.default)})` : '';
+      const names = [name, ...('aliases' in f ? f.aliases : [])]
+        .map((n) => `--${n}${f.type === 'string' ? '=VALUE' : ''}`)
+        .join(', ');
+      return `  ${names}\n      ${f.help}${dflt}`;
     })
     .join('\n');
 }

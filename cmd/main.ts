@@ -11,7 +11,9 @@ import { RuleCache } from '../pkg/policy/index.js';
 import { describeTrustRoot, type TrustRoot } from '../pkg/trust/index.js';
 import { createServingCertificates } from '../pkg/tls/index.js';
 import { startOperator, type WebhookEndpoint } from '../operator/index.js';
-import { serveHealth, startWebhook, type TlsMaterial } from '../webhook/index.js';
+import { serveHealth, startWebhook, type PassCache, type TlsMaterial } from '../webhook/index.js';
+import { VerificationCache } from '../pkg/cache/index.js';
+import { RegistryClient } from '../pkg/oci/index.js';
 import { parseConfig, type Config } from './config.js';
 import { loadTrustedRoot } from './trusted-root.js';
 
@@ -50,7 +52,23 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
 
   const { tls, caPem } = await loadTls(config);
   const cache = new RuleCache();
-  const webhook = await startWebhook({ cache, tls, host: config.webhookHost, port: config.webhookPort, log });
+  // Registries on loopback speak plain HTTP, as go-containerregistry (so Kyverno and cosign) has it.
+  const registry = new RegistryClient({ plainHttpForLoopback: true, userAgent: 'imprimatur-webhook' });
+  const c = config.imageVerifyCache;
+  const passes: PassCache = new VerificationCache({ ...(c.enabled ? c : { maxEntries: 0 }), now: Date.now });
+  if (config.imagePullSecrets.length > 0) {
+    log.warn('--imagePullSecrets is accepted but not used yet: images are read with anonymous access', {
+      imagePullSecrets: config.imagePullSecrets,
+    });
+  }
+  const webhook = await startWebhook({
+    cache,
+    tls,
+    host: config.webhookHost,
+    port: config.webhookPort,
+    log,
+    verification: { registry, cache: passes },
+  });
   const endpoint: WebhookEndpoint = config.local
     ? { $case: 'url', url: `https://127.0.0.1:${webhook.port}`, caBundle: caPem }
     : {

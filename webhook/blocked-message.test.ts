@@ -17,7 +17,7 @@ describe('formatBlockedMessage', () => {
   });
 
   describe('when the message is longer than a line', () => {
-    it('folds it at a space past column 80 and indents the rest by four, as Go’s yaml.v2 does', () => {
+    it('folds it once, after the image, and indents the rest by four: the seed’s words stay on one line', () => {
       const message = formatBlockedMessage({ kind: 'Pod', namespace: 'default', name: 'unsigned' }, [
         {
           policy: 'check-image',

@@ -7,10 +7,12 @@
 //   check-image:
 //     check-image: 'image verification failed for <image>: signature not found'
 //
-// The policy → rule → message map is Go's yaml.v2 output: keys sorted, a message that cannot be a plain scalar in
-// single quotes, and a long single-quoted scalar folded at a space once its line passes 80 columns, the rest indented
-// four spaces (a scalar's indent under a nested mapping). Folding is part of the layout people and scripts see, and a
-// YAML reader joins the lines back into the message.
+// The policy → rule → message map is YAML as Go's yaml.v2 writes it: keys sorted, a message that cannot be a plain
+// scalar in single quotes, and a line longer than 80 columns folded, the rest indented four spaces (a scalar's indent
+// under a nested mapping); a YAML reader joins the lines back into the message. yaml.v2 folds at the first space past
+// column 80, which can split the seed's words ("signature / not found") wherever a long image name puts them. This
+// folds once, at the end of the image reference, which is where the seed document shows the fold, so the seed's words
+// and the details after them stay on one line that can be read and searched for.
 
 export interface BlockedRule {
   /** `name` for a ClusterPolicy, `namespace/name` for a Policy. */
@@ -25,7 +27,7 @@ export interface BlockedResource {
   readonly name: string;
 }
 
-/** yaml.v2's best_width: a line longer than this is folded at the next space. */
+/** yaml.v2's best_width: a line longer than this is folded. */
 const BEST_WIDTH = 80;
 
 export function formatBlockedMessage(resource: BlockedResource, rules: readonly BlockedRule[]): string {
@@ -64,31 +66,15 @@ function toYamlKey(text: string): string {
   return isPlain(text) ? text : `'${oneLine(text).replace(/'/g, "''")}'`;
 }
 
-/** `prefix` then the message, plain or single-quoted and folded as yaml.v2's write_single_quoted does. */
+/** `prefix` then the message, plain or single-quoted, folded once after its first ": " when the line is long. */
 function toYamlEntry(prefix: string, message: string): string {
   const text = oneLine(message);
   if (isPlain(text)) return `${prefix}${text}`;
-  let out = `${prefix}'`;
-  let column = out.length;
-  let spaces = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === ' ') {
-      if (!spaces && column > BEST_WIDTH && i > 0 && i < text.length - 1 && text[i + 1] !== ' ') {
-        out += '\n    ';
-        column = 4;
-      } else {
-        out += c;
-        column++;
-      }
-      spaces = true;
-    } else {
-      out += c === "'" ? "''" : c;
-      column += c === "'" ? 2 : 1;
-      spaces = false;
-    }
-  }
-  return `${out}'`;
+  const quoted = text.replace(/'/g, "''");
+  const line = `${prefix}'${quoted}'`;
+  const fold = quoted.indexOf(': ');
+  if (line.length <= BEST_WIDTH || fold < 0) return line;
+  return `${prefix}'${quoted.slice(0, fold + 1)}\n    ${quoted.slice(fold + 2)}'`;
 }
 
 /** Messages are one line; a line break inside one would change the layout, so it becomes a space. */

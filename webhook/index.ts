@@ -2,11 +2,13 @@
 import type { Logger } from '../pkg/log/index.js';
 import type { RuleCache } from '../pkg/policy/index.js';
 import { handleMutate } from './mutate.js';
+import type { VerifyImagesDeps } from './verify-images.js';
 import { startWebhookServer, type RunningServer, type TlsMaterial } from './server.js';
 
 export { decodeAdmissionReview, type AdmissionRequest, type AdmissionReview } from './admission-review.js';
 export { allowed, denied, patched, toReview, type AdmissionResponse, type JsonPatchOperation } from './responses.js';
 export { handleMutate, type MutateDeps } from './mutate.js';
+export type { PassCache, VerifyImagesDeps } from './verify-images.js';
 export {
   MAX_BODY_BYTES,
   startWebhookServer,
@@ -22,6 +24,8 @@ export interface WebhookOptions {
   readonly host: string;
   readonly port: number;
   readonly log: Logger;
+  /** The registry client, the result cache and the work limits that verification uses. */
+  readonly verification: VerifyImagesDeps;
 }
 
 export function startWebhook(options: WebhookOptions): Promise<RunningServer> {
@@ -32,6 +36,12 @@ export function startWebhook(options: WebhookOptions): Promise<RunningServer> {
     port: options.port,
     log,
     isReady: () => options.cache.isWarm,
-    mutate: (request) => handleMutate(request, { policies: () => options.cache.policies(), log }),
+    mutate: (request) =>
+      handleMutate(request, {
+        ...options.verification,
+        policies: () => options.cache.policies(),
+        log,
+        now: () => performance.now(),
+      }),
   });
 }

@@ -1,31 +1,112 @@
-// The /mutate admission handler. For now it looks up the compiled policies that apply and admits; verification
-// and digest pinning build on this path.
-import type { Logger } from '../pkg/log/index.js';
+// The /mutate admission handler: the compiled policies that apply to the request, the images their verifyImages
+// rules name, verified (verify-images.ts), and the decision (decide.ts) turned into a response: admitted with the
+// verified digests pinned, or denied in Kyverno's words, with warnings for what Audit or failurePolicy Ignore let
+// through.
+//
+// Every admission is answered before the API server gives up: the verification's deadline is the webhook timeout the
+// API server was given (the largest of the policies', as the operator registers it) less a margin for the answer to
+// travel. This is also the one place an unexpected exception is converted: it counts as an error of every rule that
+// applies, so failurePolicy decides it, rather than a 500 that failurePolicy Ignore would turn into an admission.
+import { errorFields, type Logger } from '../pkg/log/index.js';
 import type { CompiledPolicy } from '../pkg/policy/index.js';
 import type { AdmissionRequest } from './admission-review.js';
-import { allowed, type AdmissionResponse } from './responses.js';
+import { decideAdmission, type RuleResult } from './decide.js';
+import { allowed, denied, patched, type AdmissionResponse } from './responses.js';
+import { verifyAdmissionImages, type ImageLog, type VerifyImagesDeps } from './verify-images.js';
 
-export interface MutateDeps {
+export interface MutateDeps extends VerifyImagesDeps {
   readonly policies: () => readonly CompiledPolicy[];
   readonly log: Logger;
+  readonly now: () => number;
 }
 
-export function handleMutate(request: AdmissionRequest, deps: MutateDeps): AdmissionResponse {
+/** Kyverno's default webhook timeout, when no policy applies with its own. */
+const DEFAULT_TIMEOUT_SECONDS = 10;
+
+export async function handleMutate(request: AdmissionRequest, deps: MutateDeps): Promise<AdmissionResponse> {
+  const started = deps.now();
   const applicable = deps.policies().filter((p) => appliesTo(p, request));
-  deps.log.info('admission', {
+  const line = {
     uid: request.uid,
     kind: request.kind.kind,
     namespace: request.namespace,
     name: request.name,
     operation: request.operation,
     policies: applicable.map((p) => p.key),
-    allowed: true,
+  };
+  // Images are verified when objects are created or changed; nothing to check on DELETE or CONNECT.
+  if (applicable.length === 0 || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
+    deps.log.info('admission', { ...line, allowed: true, durationMs: deps.now() - started });
+    return allowed(request.uid);
+  }
+  const timeoutMs = Math.max(...applicable.map((p) => p.timeoutSeconds), 1) * 1000 || DEFAULT_TIMEOUT_SECONDS * 1000;
+  const signal = AbortSignal.timeout(toDeadlineMs(timeoutMs));
+  let results: readonly RuleResult[];
+  let images: readonly ImageLog[] = [];
+  let spent: object = {};
+  try {
+    const verified = await verifyAdmissionImages({ request, policies: applicable, signal }, deps);
+    results = verified.results;
+    images = verified.log;
+    spent = verified.spent;
+  } catch (e) {
+    deps.log.error('admission failed unexpectedly (bug); the failure policy decides', { ...line, ...errorFields(e) });
+    results = unexpectedFailure(applicable, request);
+  }
+  const decision = decideAdmission(
+    { kind: request.kind.kind, namespace: request.namespace ?? '', name: request.name ?? '' },
+    results,
+  );
+  const response =
+    decision.$case === 'deny'
+      ? denied(request.uid, decision.message, decision.warnings)
+      : patched(request.uid, decision.patches, decision.warnings);
+  deps.log.info('admission', {
+    ...line,
+    allowed: decision.$case === 'admit',
+    images,
+    patched: decision.$case === 'admit' ? decision.patches.length : 0,
+    warnings: decision.warnings.length,
+    spent,
+    durationMs: deps.now() - started,
   });
-  return allowed(request.uid);
+  return response;
+}
+
+/**
+ * The verification's own deadline: the API server's less what the answer needs to get back, 20 % or at least 500 ms,
+ * so that an unreachable or hanging registry is an answer in time (the failure policy applied) and never the API
+ * server's own timeout.
+ */
+export function toDeadlineMs(timeoutMs: number): number {
+  const margin = Math.max(500, timeoutMs * 0.2);
+  return Math.max(100, timeoutMs - margin);
 }
 
 /** A namespaced Policy applies only in its own namespace; a ClusterPolicy everywhere. */
 function appliesTo(policy: CompiledPolicy, request: AdmissionRequest): boolean {
   if (policy.ref.kind === 'Policy' && policy.ref.namespace !== request.namespace) return false;
   return policy.rules.some((r) => r.verifyImages.length > 0 && r.kinds.has(request.kind.kind));
+}
+
+/** Every applicable rule errored: what an exception means, so that the failure policy, not a 500, decides. */
+function unexpectedFailure(policies: readonly CompiledPolicy[], request: AdmissionRequest): RuleResult[] {
+  return policies.flatMap((p) =>
+    p.rules
+      .filter((r) => r.verifyImages.length > 0 && r.kinds.has(request.kind.kind))
+      .map((r) => ({
+        policy: p.ref.kind === 'Policy' ? `${p.ref.namespace}/${p.ref.name}` : p.ref.name,
+        rule: r.name,
+        failurePolicy: p.failurePolicy,
+        failureAction: 'Enforce' as const,
+        images: [
+          {
+            status: 'fail' as const,
+            image: '',
+            reason: 'Timeout' as const,
+            message: 'the images could not be verified: an internal error; see the operator log',
+          },
+        ],
+      })),
+  );
 }

@@ -49,6 +49,8 @@ export interface RegistryClientOptions {
   readonly limits?: Partial<OciLimits>;
   /** Registries spoken to over plain HTTP (host[:port] as written in image references). */
   readonly insecureRegistries?: Iterable<string>;
+  /** Speak plain HTTP to registries on loopback, as go-containerregistry does; off by default. */
+  readonly plainHttpForLoopback?: boolean;
   /** PEM bundle of extra CAs for HTTPS registries. */
   readonly caBundle?: string;
   /** Credentials for calls that bring none of their own (CallOptions.credentials). */
@@ -139,6 +141,7 @@ export class RegistryClient {
       resolveHost,
       // Normalised as image references are, so `LOCALHOST:5000` or `host:443` name the registry a Pod names.
       insecureRegistries: new Set([...(options.insecureRegistries ?? [])].map(normaliseRegistryHost)),
+      plainHttpForLoopback: options.plainHttpForLoopback ?? false,
       requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
       maxRetries: options.maxRetries ?? 3,
       maxRedirects: options.maxRedirects ?? 10,

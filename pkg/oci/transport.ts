@@ -26,6 +26,7 @@ import { discardBody, readBounded } from './bounded-body.js';
 import { Coalescer } from './coalescer.js';
 import type { DockerConfig, RegistryCredentials } from './docker-config.js';
 import { registryError } from './error-body.js';
+import { classifyAddress } from './address-kind.js';
 import { OciError, type OciErrorContext } from './errors.js';
 import type { FetchLike, FetchLikeResponse } from './fetch-like.js';
 import { quoteText, sanitizeText } from '../text/index.js';
@@ -44,6 +45,11 @@ export interface TransportOptions {
   readonly resolveHost: ResolveHost;
   /** Registries (normalised names or hosts) spoken to over plain HTTP; every other one needs HTTPS. */
   readonly insecureRegistries: ReadonlySet<string>;
+  /**
+   * Registries on loopback (localhost, 127.0.0.0/8, ::1) are spoken to over plain HTTP, as go-containerregistry does
+   * (and so Kyverno and cosign): nothing on the wire to protect.
+   */
+  readonly plainHttpForLoopback?: boolean;
   readonly requestTimeoutMs: number;
   readonly maxRetries: number;
   readonly maxRedirects: number;
@@ -496,7 +502,9 @@ export class RegistryTransport {
   }
 
   #isInsecure(req: RegistryRequest): boolean {
-    return this.#options.insecureRegistries.has(req.registry) || this.#options.insecureRegistries.has(req.host);
+    if (this.#options.insecureRegistries.has(req.registry) || this.#options.insecureRegistries.has(req.host))
+      return true;
+    return this.#options.plainHttpForLoopback === true && isLoopbackHost(req.host);
   }
 
   #semaphore(host: string): Semaphore {
@@ -549,4 +557,14 @@ function networkDetail(e: unknown): string {
 function describeUrl(url: string): string {
   const u = URL.parse(url);
   return u ? `${u.protocol}//${u.host}${u.pathname}` : '<invalid URL>';
+}
+
+/** Whether a host[:port] names this machine: localhost, or a loopback IP literal. */
+export function isLoopbackHost(hostPort: string): boolean {
+  const host = hostPort.startsWith('[')
+    ? hostPort.slice(0, hostPort.indexOf(']') + 1)
+    : hostPort.includes(':')
+      ? hostPort.slice(0, hostPort.lastIndexOf(':'))
+      : hostPort;
+  return host === 'localhost' || classifyAddress(host) === 'loopback';
 }

@@ -132,7 +132,13 @@ export interface CompiledImageVerification {
   readonly attestors: readonly CompiledAttestorSet[];
   readonly attestations: readonly CompiledAttestation[];
   readonly repository?: string;
+  /** The entry's own failureAction, else the policy's validationFailureAction. */
   readonly failureAction: FailureAction;
+  /**
+   * Whether the entry set failureAction itself: Kyverno then ignores validationFailureActionOverrides for the rule
+   * (kyverno-verifyimages.md §4.1).
+   */
+  readonly failureActionIsOwn: boolean;
   readonly mutateDigest: boolean;
   readonly verifyDigest: boolean;
   readonly required: boolean;

@@ -82,6 +82,7 @@ export function compileImageVerification(
     attestations,
     ...(iv.repository ? { repository: iv.repository } : {}),
     failureAction,
+    failureActionIsOwn: iv.failureAction !== undefined,
     mutateDigest,
     verifyDigest: iv.verifyDigest ?? true,
     required: iv.required ?? true,

@@ -1,0 +1,34 @@
+// Which verification a cached pass answers: one verifyImages entry of one rule of one policy at one version, for
+// one image as the Pod writes it. Kyverno's key is the string `policy.UID;policy.resourceVersion;ruleName;imageRef`:
+// a rule name or an image holding ";" can then spell another rule's key, and it leaves out which verifyImages entry
+// of the rule passed, so when two entries of one rule match an image, a pass of the first answers for the second
+// and its attestors are never checked. Here every part is kept, and encoded so that distinct keys never meet.
+
+export interface CacheKey {
+  readonly policyUid: string;
+  /** Moves on every edit of the policy, so entries made under an earlier version are never hit again. */
+  readonly policyResourceVersion: string;
+  readonly ruleName: string;
+  /** Position of the verifyImages entry in the rule: each entry has its own attestors. */
+  readonly entry: number;
+  /** The image exactly as the Pod writes it (tag, digest or both): what the admission asks about. */
+  readonly image: string;
+}
+
+/** The key of a verification; `policy` is typically the CompiledPolicy. */
+export function toCacheKey(
+  policy: { readonly uid: string; readonly resourceVersion: string },
+  ruleName: string,
+  entry: number,
+  image: string,
+): CacheKey {
+  return { policyUid: policy.uid, policyResourceVersion: policy.resourceVersion, ruleName, entry, image };
+}
+
+/**
+ * The string a key is stored under. JSON of an array of strings and a number: quoting and escaping make it
+ * injective, whatever characters the parts hold (";", quotes, commas, brackets).
+ */
+export function encodeCacheKey(key: CacheKey): string {
+  return JSON.stringify([key.policyUid, key.policyResourceVersion, key.ruleName, key.entry, key.image]);
+}

@@ -1,0 +1,154 @@
+// The seed document's scenarios, end to end: kubectl, the real kube-apiserver, our webhook, and images that the real
+// cosign CLIs signed into the local registries. The seed's check-image ClusterPolicy is applied verbatim; for the
+// signed scenarios its key is swapped for one whose private half the test holds (the seed's is not published), and
+// signatures are logged in the local Rekor, which the operator trusts, as the seed's legacy `key` requires.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  eventually,
+  freePort,
+  loadEnvironment,
+  startOperator,
+  type Environment,
+  type OperatorProcess,
+} from './support/environment.js';
+import { installCrds, readyCondition } from './support/policies.js';
+import { registryTools } from './support/registry-tools.js';
+
+const SEED_POLICY = readFileSync(join(import.meta.dirname, 'testdata', 'check-image.yaml'), 'utf8');
+const SEED_KEY_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/;
+const NAMESPACE = 'admission-e2e';
+
+let env: Environment;
+let operator: OperatorProcess | undefined;
+let work: string;
+const { tool, pushRandomImage } = registryTools(loadEnvironment(), () => work);
+
+beforeAll(async () => {
+  env = loadEnvironment();
+  work = mkdtempSync(join(tmpdir(), 'imprimatur-admission-'));
+  await installCrds(env);
+  for (const name of ['k1', 'k2']) {
+    expect((await tool('cosign', ['generate-key-pair', '--output-key-prefix', join(work, name)])).code).toBe(0);
+  }
+  expect((await env.kubectl(['create', 'namespace', NAMESPACE])).code).toBe(0);
+  operator = await startOperator(env, await freePort(), { name: 'operator-admission' });
+}, 300_000);
+
+afterAll(async () => {
+  await env.kubectl(['delete', 'cpol', 'check-image', '--ignore-not-found']);
+  await env.kubectl(['delete', 'namespace', NAMESPACE, '--wait=false']);
+  await operator?.stop();
+  rmSync(work, { recursive: true, force: true });
+}, 60_000);
+
+/** The seed policy, with its key replaced by `keyFile`'s when given. */
+async function applySeedPolicy(keyFile?: string): Promise<void> {
+  const policy = keyFile
+    ? SEED_POLICY.replace(SEED_KEY_BLOCK, readFileSync(keyFile, 'utf8').trim().split('\n').join('\n          '))
+    : SEED_POLICY;
+  const applied = await env.kubectl(['apply', '-f', '-'], policy);
+  expect(applied.stderr).toBe('');
+  // Ready for the current generation: the webhook now enforces this version of it.
+  await eventually(async () => {
+    const ready = await readyCondition(env, 'clusterpolicy', 'check-image');
+    return ready?.status === 'True' ? ready : undefined;
+  }, 'check-image to be Ready');
+}
+
+async function signLogged(cosign: 'cosign' | 'cosign2', key: string, image: string, bundle: boolean) {
+  const flags =
+    cosign === 'cosign2'
+      ? ['--rekor-url', env.vars['REKOR_URL']!]
+      : ['--use-signing-config=false', '--rekor-url', env.vars['REKOR_URL']!, `--new-bundle-format=${bundle}`];
+  const signed = await tool(cosign, ['sign', '--key', join(work, `${key}.key`), ...flags, image]);
+  expect(signed.code).toBe(0);
+}
+
+function run(name: string, image: string) {
+  return env.kubectl(['run', name, `--image=${image}`, '--restart=Never', '-n', NAMESPACE]);
+}
+
+/** The image of the Pod's first container, as stored. */
+async function storedImage(name: string): Promise<string> {
+  const got = await env.kubectl(['get', 'pod', name, '-n', NAMESPACE, '-o', 'jsonpath={.spec.containers[0].image}']);
+  expect(got.code).toBe(0);
+  return got.stdout.trim();
+}
+
+function blocked(kind: string, name: string): string {
+  return `resource ${kind}/${NAMESPACE}/${name} was blocked due to the following policies \n\ncheck-image:\n  check-image: 'image verification failed for `;
+}
+
+describe('the seed’s check-image policy, verbatim', () => {
+  beforeAll(() => applySeedPolicy(), 60_000);
+
+  it('denies an unsigned image: signature not found, in the seed’s layout', async () => {
+    const image = await pushRandomImage(env.vars['REGISTRY']!, 'admission/unsigned');
+    const tagged = image.replace(/@sha256:.*/, ':v1');
+    const ran = await run('unsigned', tagged);
+    expect(ran.code).not.toBe(0);
+    expect(ran.stderr).toContain('denied the request: \n\n' + blocked('Pod', 'unsigned'));
+    expect(ran.stderr).toContain(`${tagged}:\n    signature not found: `);
+  });
+
+  it('denies an image signed with another key: invalid signature', async () => {
+    const image = await pushRandomImage(env.vars['REGISTRY_NOREFERRERS']!, 'admission/other');
+    await signLogged('cosign2', 'k1', image, false);
+    const ran = await run('signed-other', image);
+    expect(ran.code).not.toBe(0);
+    expect(ran.stderr).toContain(blocked('Pod', 'signed-other'));
+    expect(ran.stderr).toContain(':\n    invalid signature: ');
+  });
+});
+
+describe('the seed’s policy with a key the test signs with', () => {
+  beforeAll(() => applySeedPolicy(join(work, 'k1.pub')), 60_000);
+
+  it.each([
+    ['olareg, cosign v3 bundle', 'REGISTRY', 'cosign', true],
+    ['olareg, cosign v2 legacy .sig', 'REGISTRY', 'cosign2', false],
+    ['distribution, cosign v3 bundle', 'REGISTRY_NOREFERRERS', 'cosign', true],
+    ['distribution, cosign v3 legacy .sig', 'REGISTRY_NOREFERRERS', 'cosign', false],
+  ] as const)(
+    'admits a signed Pod and pins it to the verified digest (%s)',
+    async (_name, registry, cosign, bundle) => {
+      const image = await pushRandomImage(env.vars[registry]!, `admission/signed-${cosign}-${bundle}`);
+      await signLogged(cosign, 'k1', image, bundle);
+      const [name, digest] = image.split('@') as [string, string];
+      const pod = `signed-${cosign}-${bundle ? 'bundle' : 'legacy'}-${registry === 'REGISTRY' ? 'o' : 'd'}`;
+      const ran = await run(pod, `${name}:v1`);
+      expect(ran.stderr).toBe('');
+      expect(ran.stdout.trim()).toBe(`pod/${pod} created`);
+      expect(await storedImage(pod)).toBe(`${name}:v1@${digest}`);
+    },
+  );
+
+  it('denies a Deployment of an unsigned image through the autogen rule', async () => {
+    const image = await pushRandomImage(env.vars['REGISTRY']!, 'admission/deployment');
+    const created = await env.kubectl(['create', 'deployment', 'web', `--image=${image}`, '-n', NAMESPACE]);
+    expect(created.code).not.toBe(0);
+    expect(created.stderr).toContain(
+      `resource Deployment/${NAMESPACE}/web was blocked due to the following policies \n\ncheck-image:\n  autogen-check-image: 'image verification failed for `,
+    );
+  });
+
+  it('admits a Deployment of a signed image, pinned in the pod template', async () => {
+    const image = await pushRandomImage(env.vars['REGISTRY']!, 'admission/deployment-signed');
+    await signLogged('cosign', 'k1', image, true);
+    const [name, digest] = image.split('@') as [string, string];
+    const created = await env.kubectl(['create', 'deployment', 'signed', `--image=${name}:v1`, '-n', NAMESPACE]);
+    expect(created.stderr).toBe('');
+    const got = await env.kubectl([
+      'get',
+      'deployment',
+      'signed',
+      '-n',
+      NAMESPACE,
+      '-o',
+      'jsonpath={.spec.template.spec.containers[0].image}',
+    ]);
+    expect(got.stdout.trim()).toBe(`${name}:v1@${digest}`);
+  });
+});

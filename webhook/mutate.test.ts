@@ -1,0 +1,193 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { VerificationCache } from '../pkg/cache/index.js';
+import type { ImageRegistry } from '../pkg/cosign/index.js';
+import { createSilentLogger } from '../pkg/log/index.js';
+import type { OciFailure } from '../pkg/oci/index.js';
+import { compile, type CompiledPolicy } from '../pkg/policy/index.js';
+import { err, ok } from '../pkg/result/index.js';
+import { decodeAdmissionReview, type AdmissionRequest } from './admission-review.js';
+import { handleMutate, toDeadlineMs } from './mutate.js';
+import type { PassCache } from './verify-images.js';
+
+const REVIEW = JSON.parse(readFileSync(join(import.meta.dirname, 'testdata', 'admission-create-pod.json'), 'utf8'));
+const DIGEST_1 = `sha256:${'1'.repeat(64)}`;
+const DIGEST_2 = `sha256:${'2'.repeat(64)}`;
+const KEY = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' });
+
+function podRequest(image: string): AdmissionRequest {
+  const decoded = decodeAdmissionReview(REVIEW);
+  if (!decoded.ok) throw new Error(decoded.error);
+  const request = decoded.value.request;
+  return {
+    ...request,
+    name: 'web',
+    namespace: 'default',
+    object: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web' }, spec: { containers: [{ name: 'c', image }] } },
+  };
+}
+
+function policy(entry: object, spec: object = {}): CompiledPolicy {
+  const compiled = compile({
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name: 'check-image', uid: 'u1', resourceVersion: '7' },
+    spec: {
+      validationFailureAction: 'Enforce',
+      webhookTimeoutSeconds: 5,
+      rules: [{ name: 'check-image', match: { any: [{ resources: { kinds: ['Pod'] } }] }, verifyImages: [entry] }],
+      ...spec,
+    },
+  });
+  if (!compiled.ok) throw new Error(JSON.stringify(compiled.error));
+  return compiled.value;
+}
+
+/** A registry whose tag resolves to `digests` in turn, and which holds no signatures. */
+function registry(digests: string[], failure?: OciFailure): ImageRegistry & { resolved: number } {
+  const unknown: OciFailure = { code: 'MANIFEST_UNKNOWN', message: 'manifest unknown', registry: 'r' };
+  const fake = {
+    resolved: 0,
+    resolveDigest: async () => {
+      if (failure) return err(failure);
+      const digest = digests[Math.min(fake.resolved++, digests.length - 1)]!;
+      return ok({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest, size: 1 });
+    },
+    getManifest: async () => err(unknown),
+    getBlob: async () => err({ ...unknown, code: 'BLOB_UNKNOWN' as const }),
+    listReferrers: async () => ok({ descriptors: [], source: 'api' as const, bytesRead: 0, truncated: false }),
+  };
+  return fake;
+}
+
+function deps(policies: CompiledPolicy[], reg: ImageRegistry, cache?: PassCache) {
+  return {
+    policies: () => policies,
+    registry: reg,
+    log: createSilentLogger(),
+    now: Date.now,
+    ...(cache ? { cache } : {}),
+  };
+}
+
+function patchOf(response: { patch?: string }): unknown {
+  return response.patch ? JSON.parse(Buffer.from(response.patch, 'base64').toString()) : undefined;
+}
+
+describe('handleMutate', () => {
+  describe('when the image has no signature and the policy enforces a key', () => {
+    it('denies with the seed’s message', async () => {
+      const response = await handleMutate(
+        podRequest('registry.example/team/app:v1'),
+        deps(
+          [
+            policy({
+              imageReferences: ['*'],
+              attestors: [{ entries: [{ keys: { publicKeys: KEY, rekor: { ignoreTlog: true } } }] }],
+            }),
+          ],
+          registry([DIGEST_1]),
+        ),
+      );
+      expect(response.allowed).toBe(false);
+      expect(response.status?.message).toBe(
+        '\n\nresource Pod/default/web was blocked due to the following policies \n\ncheck-image:\n' +
+          `  check-image: 'image verification failed for registry.example/team/app:v1:\n` +
+          `    signature not found: no signatures at registry.example/team/app'\n`,
+      );
+    });
+  });
+
+  describe('when an entry only pins digests', () => {
+    it('admits and pins the image to the digest its tag names, keeping the tag', async () => {
+      const response = await handleMutate(
+        podRequest('registry.example/team/app:v1'),
+        deps([policy({ imageReferences: ['registry.example/*'] })], registry([DIGEST_1])),
+      );
+      expect(response.allowed).toBe(true);
+      expect(patchOf(response)).toEqual([
+        { op: 'replace', path: '/spec/containers/0/image', value: `registry.example/team/app:v1@${DIGEST_1}` },
+      ]);
+    });
+  });
+
+  describe('when the image is already pinned to a digest', () => {
+    it('admits without a patch', async () => {
+      const response = await handleMutate(
+        podRequest(`registry.example/team/app@${DIGEST_1}`),
+        deps([policy({ imageReferences: ['*'] })], registry([DIGEST_1])),
+      );
+      expect(response).toEqual({ uid: response.uid, allowed: true });
+    });
+  });
+
+  describe('when a verified tag has moved to another image since', () => {
+    it('pins the digest that was verified, from the cache, not the one the tag names now', async () => {
+      const cache: PassCache = new VerificationCache({ now: Date.now });
+      const reg = registry([DIGEST_1, DIGEST_2]);
+      const policies = [policy({ imageReferences: ['*'] })];
+      await handleMutate(podRequest('registry.example/team/app:v1'), deps(policies, reg, cache));
+      const second = await handleMutate(podRequest('registry.example/team/app:v1'), deps(policies, reg, cache));
+      expect(reg.resolved).toBe(1);
+      expect(patchOf(second)).toEqual([
+        { op: 'replace', path: '/spec/containers/0/image', value: `registry.example/team/app:v1@${DIGEST_1}` },
+      ]);
+    });
+  });
+
+  describe('when the registry cannot be reached', () => {
+    const unreachable: OciFailure = {
+      code: 'NETWORK',
+      message: 'NETWORK: r: cannot reach the registry',
+      registry: 'r',
+    };
+
+    it('denies under failurePolicy Fail, saying so', async () => {
+      const response = await handleMutate(
+        podRequest('registry.example/team/app:v1'),
+        deps([policy({ imageReferences: ['*'] })], registry([], unreachable)),
+      );
+      expect(response.allowed).toBe(false);
+      expect(response.status?.message).toContain('registry error');
+    });
+
+    it('admits with a warning under failurePolicy Ignore', async () => {
+      const response = await handleMutate(
+        podRequest('registry.example/team/app:v1'),
+        deps([policy({ imageReferences: ['*'] }, { failurePolicy: 'Ignore' })], registry([], unreachable)),
+      );
+      expect(response.allowed).toBe(true);
+      expect(response.warnings?.[0]).toMatch(/^policy check-image\.check-image: image verification failed/);
+    });
+  });
+
+  describe('when verification throws (a bug)', () => {
+    it('lets the failure policy decide rather than answering 500', async () => {
+      const broken = { ...registry([DIGEST_1]), resolveDigest: () => Promise.reject(new Error('bug')) };
+      const response = await handleMutate(
+        podRequest('registry.example/team/app:v1'),
+        deps([policy({ imageReferences: ['*'] })], broken),
+      );
+      expect(response.allowed).toBe(false);
+    });
+  });
+
+  describe('when no policy matches the kind', () => {
+    it('admits without looking at the registry', async () => {
+      const reg = registry([DIGEST_1]);
+      const request = { ...podRequest('x'), kind: { group: 'apps', version: 'v1', kind: 'Deployment' } };
+      const response = await handleMutate(request, deps([policy({ imageReferences: ['*'] })], reg));
+      expect(response.allowed).toBe(true);
+      expect(reg.resolved).toBe(0);
+    });
+  });
+});
+
+describe('toDeadlineMs', () => {
+  it('keeps a fifth of the webhook timeout, at least half a second, for the answer', () => {
+    expect(toDeadlineMs(10_000)).toBe(8_000);
+    expect(toDeadlineMs(1_000)).toBe(500);
+    expect(toDeadlineMs(30_000)).toBe(24_000);
+  });
+});
