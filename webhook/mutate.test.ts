@@ -184,6 +184,55 @@ describe('handleMutate', () => {
   });
 });
 
+describe('handleMutate, which rules apply', () => {
+  function ruled(match: object, exclude?: object): CompiledPolicy {
+    const compiled = compile({
+      apiVersion: 'kyverno.io/v1',
+      kind: 'ClusterPolicy',
+      metadata: { name: 'check-image', uid: 'u1', resourceVersion: '7' },
+      spec: {
+        validationFailureAction: 'Enforce',
+        rules: [{ name: 'r', match, ...(exclude ? { exclude } : {}), verifyImages: [{ imageReferences: ['*'] }] }],
+      },
+    });
+    if (!compiled.ok) throw new Error(JSON.stringify(compiled.error));
+    return compiled.value;
+  }
+  const labelled = (labels: Record<string, string>) => {
+    const request = podRequest('registry.example/team/app:v1');
+    const object = request.object as { metadata: Record<string, unknown> };
+    return { ...request, object: { ...object, metadata: { ...object.metadata, labels } } };
+  };
+
+  describe('when the rule excludes the request’s namespace', () => {
+    it('leaves the image alone', async () => {
+      const reg = registry([DIGEST_1]);
+      const policies = [
+        ruled({ any: [{ resources: { kinds: ['Pod'] } }] }, { any: [{ resources: { namespaces: ['def*'] } }] }),
+      ];
+      const response = await handleMutate(podRequest('registry.example/team/app:v1'), deps(policies, reg));
+      expect(response).toEqual({ uid: response.uid, allowed: true });
+      expect(reg.resolved).toBe(0);
+    });
+  });
+
+  describe('when the rule selects Pods by label', () => {
+    const policies = [ruled({ any: [{ resources: { kinds: ['Pod'], selector: { matchLabels: { app: 'web' } } } }] })];
+
+    it('verifies (and pins) a Pod with the label', async () => {
+      const response = await handleMutate(labelled({ app: 'web' }), deps(policies, registry([DIGEST_1])));
+      expect(response.patch).toBeDefined();
+    });
+
+    it('leaves a Pod without it alone', async () => {
+      const reg = registry([DIGEST_1]);
+      const response = await handleMutate(labelled({ app: 'db' }), deps(policies, reg));
+      expect(response.patch).toBeUndefined();
+      expect(reg.resolved).toBe(0);
+    });
+  });
+});
+
 describe('toDeadlineMs', () => {
   it('keeps a fifth of the webhook timeout, at least half a second, for the answer', () => {
     expect(toDeadlineMs(10_000)).toBe(8_000);

@@ -20,9 +20,16 @@ import {
 } from '../pkg/cosign/index.js';
 import { parseImageRef, toKyvernoString, type ImageRef } from '../pkg/imageref/index.js';
 import type { DockerConfig } from '../pkg/oci/index.js';
-import type { CompiledImageVerification, CompiledPolicy, CompiledRule, FailureAction } from '../pkg/policy/index.js';
+import type {
+  AdmissionFacts,
+  CompiledImageVerification,
+  CompiledPolicy,
+  CompiledRule,
+  FailureAction,
+} from '../pkg/policy/index.js';
 import { toCacheKey, type VerificationCache } from '../pkg/cache/index.js';
 import { err, ok, type Result } from '../pkg/result/index.js';
+import { toAdmissionFacts } from './admission-facts.js';
 import type { AdmissionRequest } from './admission-review.js';
 import type { ImageOutcome, RuleResult } from './decide.js';
 import { extractImages, type ExtractedImage } from './extract-images.js';
@@ -72,10 +79,12 @@ const PARALLEL_IMAGES = 4;
 
 export async function verifyAdmissionImages(input: VerifyImagesInput, deps: VerifyImagesDeps): Promise<VerifiedImages> {
   const run = new AdmissionRun(input, deps);
+  const facts = toAdmissionFacts(input.request);
   const results: RuleResult[] = [];
   for (const policy of input.policies) {
     for (const rule of policy.rules) {
       if (!rule.kinds.has(input.request.kind.kind) || rule.verifyImages.length === 0) continue;
+      if (!appliesTo(rule, facts)) continue;
       const result = await run.rule(policy, rule);
       if (result) results.push(result);
     }
@@ -86,6 +95,16 @@ export async function verifyAdmissionImages(input: VerifyImagesInput, deps: Veri
     log: run.log,
     spent: { requests: budget.used('requests'), bytes: budget.used('bytes'), checks: budget.used('checks') },
   };
+}
+
+/**
+ * Whether the rule's match and exclude select the request. Roles and cluster roles are not resolved yet (RoleBinding
+ * informers come with registry credentials): a rule that names them applies, whatever its role conditions say, so
+ * that images are verified more, never less.
+ */
+function appliesTo(rule: CompiledRule, facts: AdmissionFacts): boolean {
+  if (!rule.filter || rule.filter.needsRoles) return true;
+  return rule.filter.matches(facts);
 }
 
 class AdmissionRun {

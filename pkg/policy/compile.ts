@@ -17,6 +17,7 @@ import {
   type RuleCount,
 } from './compiled-policy.js';
 import { compileImageExtractors, type CompiledImageExtractors } from './image-extractors.js';
+import { compileResourceFilters } from './resource-filter.js';
 import { compileImageVerification, type VerificationContext } from './image-verification.js';
 
 /** Kyverno's webhook default (--webhookTimeout). */
@@ -168,13 +169,21 @@ class Compiler {
         `Invalid rule spec for rule '${rule.name}', imageExtractors can only be defined for verifyImages rule`,
       );
     }
+    const filters = compileResourceFilters(rule.match, rule.exclude, field);
+    if (!filters.ok) for (const e of filters.error) this.#fail('InvalidSpec', e.field, e.message);
     let imageExtractors: CompiledImageExtractors | undefined;
     if (rule.imageExtractors !== undefined) {
       const compiled = compileImageExtractors(rule.imageExtractors, `${field}.imageExtractors`);
       if (compiled.ok) imageExtractors = compiled.value;
       else for (const e of compiled.error) this.#fail('InvalidSpec', e.field, e.message);
     }
-    return { name: rule.name, kinds, verifyImages, ...(imageExtractors ? { imageExtractors } : {}) };
+    return {
+      name: rule.name,
+      kinds,
+      verifyImages,
+      ...(filters.ok ? { filter: filters.value } : {}),
+      ...(imageExtractors ? { imageExtractors } : {}),
+    };
   }
 }
 

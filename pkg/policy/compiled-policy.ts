@@ -6,6 +6,7 @@ import type { PolicyReason } from '../conditions/index.js';
 import type { ImagePattern, ImageReferencePattern } from '../imageref/index.js';
 import type { Authorities } from '../trust/index.js';
 import type { CompiledImageExtractors } from './image-extractors.js';
+import type { CompiledResourceFilter } from './resource-filter.js';
 
 export type FailureAction = 'Audit' | 'Enforce';
 export type FailurePolicy = 'Fail' | 'Ignore';
@@ -150,6 +151,11 @@ export interface CompiledRule {
   /** Kinds named by match, without group and version (apps/v1/Deployment -> Deployment), for a lookup per admission. */
   readonly kinds: ReadonlySet<string>;
   readonly verifyImages: readonly CompiledImageVerification[];
+  /**
+   * The rule's match and exclude, compiled (resource-filter.ts); absent only in a rule that did not compile, which
+   * never reaches the cache.
+   */
+  readonly filter?: CompiledResourceFilter;
   /** The rule's imageExtractors, compiled: where images are in kinds other than Pods and their controllers. */
   readonly imageExtractors?: CompiledImageExtractors;
 }

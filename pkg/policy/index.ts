@@ -14,6 +14,12 @@ export {
   type KeylessIdentity,
   type KeyPolicyOptions,
 } from './key-policy.js';
+export {
+  compileResourceFilters,
+  type AdmissionFacts,
+  type AdmissionOperation,
+  type CompiledResourceFilter,
+} from './resource-filter.js';
 export { RuleCache } from './rule-cache.js';
 export {
   toPolicyKey,
