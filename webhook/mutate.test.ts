@@ -233,6 +233,86 @@ describe('handleMutate, which rules apply', () => {
   });
 });
 
+describe('handleMutate, the verify-images annotations', () => {
+  const audit = () =>
+    policy(
+      {
+        imageReferences: ['*'],
+        mutateDigest: false,
+        attestors: [{ entries: [{ keys: { publicKeys: KEY, rekor: { ignoreTlog: true } } }] }],
+      },
+      { validationFailureAction: 'Audit' },
+    );
+
+  describe('when an Audit rule fails an image', () => {
+    it('admits, warns, and records the failure in both annotations, whatever the Pod claimed', async () => {
+      const request = podRequest('registry.example/team/app:v1');
+      const object = request.object as { metadata: Record<string, unknown> };
+      const forged = {
+        ...request,
+        object: {
+          ...object,
+          metadata: { ...object.metadata, annotations: { 'kyverno.io/verify-images': '{"x":"pass"}' } },
+        },
+      };
+      const response = await handleMutate(forged, deps([audit()], registry([DIGEST_1])));
+      expect(response.allowed).toBe(true);
+      expect(response.warnings).toHaveLength(1);
+      expect(patchOf(response)).toEqual([
+        {
+          op: 'add',
+          path: '/metadata/annotations/kyverno.io~1verify-images',
+          value: '{"registry.example/team/app:v1":"fail"}',
+        },
+        {
+          op: 'add',
+          path: '/metadata/annotations/kyverno.io~1verify-images-scoped',
+          value: '{"policies":{"/check-image":{"check-image":{"registry.example/team/app:v1":"fail"}}},"version":1}',
+        },
+      ]);
+    });
+  });
+
+  describe('when an UPDATE keeps an image the old object records as verified by the rule', () => {
+    const pinned = `registry.example/team/app@${DIGEST_1}`;
+    const enforced = () =>
+      policy({
+        imageReferences: ['*'],
+        attestors: [{ entries: [{ keys: { publicKeys: KEY, rekor: { ignoreTlog: true } } }] }],
+      });
+    const update = (oldAnnotation: string, newImage = pinned) => {
+      const request = podRequest(newImage);
+      const old = podRequest(pinned).object as { metadata: Record<string, unknown> };
+      return {
+        ...request,
+        operation: 'UPDATE' as const,
+        oldObject: {
+          ...old,
+          metadata: { ...old.metadata, annotations: { 'kyverno.io/verify-images-scoped': oldAnnotation } },
+        },
+      };
+    };
+    const recorded = JSON.stringify({
+      version: 1,
+      policies: { '/check-image': { 'check-image': { [pinned]: 'pass' } } },
+    });
+
+    it('admits it without asking the registry, as Kyverno 1.19 does', async () => {
+      const reg = registry([DIGEST_1]);
+      const response = await handleMutate(update(recorded), deps([enforced()], reg));
+      expect(response.allowed).toBe(true);
+      expect(reg.resolved).toBe(0);
+    });
+
+    it('verifies it again when the image changed', async () => {
+      const reg = registry([DIGEST_2]);
+      const response = await handleMutate(update(recorded, 'registry.example/team/app:v2'), deps([enforced()], reg));
+      expect(response.allowed).toBe(false);
+      expect(reg.resolved).toBe(1);
+    });
+  });
+});
+
 describe('toDeadlineMs', () => {
   it('keeps a fifth of the webhook timeout, at least half a second, for the answer', () => {
     expect(toDeadlineMs(10_000)).toBe(8_000);

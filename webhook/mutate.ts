@@ -12,6 +12,7 @@ import type { CompiledPolicy } from '../pkg/policy/index.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { decideAdmission, type RuleResult } from './decide.js';
 import { allowed, denied, patched, type AdmissionResponse } from './responses.js';
+import { toAnnotationPatches, type ImageVerification } from './verify-annotations.js';
 import { verifyAdmissionImages, type ImageLog, type VerifyImagesDeps } from './verify-images.js';
 
 export interface MutateDeps extends VerifyImagesDeps {
@@ -42,11 +43,13 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
   const timeoutMs = Math.max(...applicable.map((p) => p.timeoutSeconds), 1) * 1000 || DEFAULT_TIMEOUT_SECONDS * 1000;
   const signal = AbortSignal.timeout(toDeadlineMs(timeoutMs));
   let results: readonly RuleResult[];
+  let verifications: readonly ImageVerification[] = [];
   let images: readonly ImageLog[] = [];
   let spent: object = {};
   try {
     const verified = await verifyAdmissionImages({ request, policies: applicable, signal }, deps);
     results = verified.results;
+    verifications = verified.verifications;
     images = verified.log;
     spent = verified.spent;
   } catch (e) {
@@ -57,10 +60,15 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
     { kind: request.kind.kind, namespace: request.namespace ?? '', name: request.name ?? '' },
     results,
   );
+  // The annotations go first, as Kyverno prepends them to the digest patches.
   const response =
     decision.$case === 'deny'
       ? denied(request.uid, decision.message, decision.warnings)
-      : patched(request.uid, decision.patches, decision.warnings);
+      : patched(
+          request.uid,
+          [...toAnnotationPatches(request.object, verifications), ...decision.patches],
+          decision.warnings,
+        );
   deps.log.info('admission', {
     ...line,
     allowed: decision.$case === 'admit',

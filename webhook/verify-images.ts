@@ -33,6 +33,7 @@ import { toAdmissionFacts } from './admission-facts.js';
 import type { AdmissionRequest } from './admission-review.js';
 import type { ImageOutcome, RuleResult } from './decide.js';
 import { extractImages, type ExtractedImage } from './extract-images.js';
+import { readScopedStatus, type ImageVerification } from './verify-annotations.js';
 
 /** The result cache: passes only, each with the digest verified, keyed by policy version, rule, entry and image. */
 export type PassCache = VerificationCache<undefined, VerifyFailure>;
@@ -68,6 +69,8 @@ export interface ImageLog {
 
 export interface VerifiedImages {
   readonly results: readonly RuleResult[];
+  /** What the kyverno.io/verify-images annotations record: each verified entry's images and their status. */
+  readonly verifications: readonly ImageVerification[];
   /** One line per image and rule, for the admission's log line. */
   readonly log: readonly ImageLog[];
   /** What the work budget spent: requests, bytes, checks. */
@@ -92,6 +95,7 @@ export async function verifyAdmissionImages(input: VerifyImagesInput, deps: Veri
   const budget = run.budget;
   return {
     results,
+    verifications: run.verifications,
     log: run.log,
     spent: { requests: budget.used('requests'), bytes: budget.used('bytes'), checks: budget.used('checks') },
   };
@@ -110,10 +114,12 @@ function appliesTo(rule: CompiledRule, facts: AdmissionFacts): boolean {
 class AdmissionRun {
   readonly budget: WorkBudget;
   readonly log: ImageLog[] = [];
+  readonly verifications: ImageVerification[] = [];
   readonly #input: VerifyImagesInput;
   readonly #deps: VerifyImagesDeps;
   readonly #discovery: DiscoveryMemo;
   readonly #resolved = new Map<string, Promise<Result<ResolvedImage, VerifyFailure>>>();
+  readonly #oldImages = new Map<CompiledRule, ReadonlyMap<string, string>>();
 
   constructor(input: VerifyImagesInput, deps: VerifyImagesDeps) {
     this.#input = input;
@@ -170,7 +176,13 @@ class AdmissionRun {
     image: ExtractedImage,
   ): Promise<ImageOutcome> {
     const shown = toKyvernoString(image.ref);
-    const logged = (outcome: ImageOutcome, cached?: boolean): ImageOutcome => {
+    const scopedPolicy = `${policy.ref.namespace}/${policy.ref.name}`;
+    // Entries that verify something are recorded in the annotations (Kyverno: not the digest-only ones).
+    const recorded = entry.attestors.length > 0 || entry.attestations.length > 0;
+    const logged = (outcome: ImageOutcome, cached?: boolean, annotated = shown): ImageOutcome => {
+      if (recorded) {
+        this.verifications.push({ policy: scopedPolicy, rule: rule.name, image: annotated, status: outcome.status });
+      }
       this.log.push({
         image: shown,
         policy: policyName,
@@ -184,6 +196,14 @@ class AdmissionRun {
     if (entry.skipImageReferences.some((p) => p.matchesPulledImage(image.ref))) {
       const message = `skipping image reference image ${shown}, policy ${policyName} ruleName ${rule.name}`;
       return logged({ status: 'skip', image: shown, message });
+    }
+    // Kyverno 1.19: an UPDATE that leaves the image as it was, which the old object's scoped annotation records as
+    // verified by this rule, is not verified again. The incoming object's own annotations are never read.
+    if (this.#input.request.operation === 'UPDATE' && this.#unchanged(rule, image)) {
+      const before = readScopedStatus(this.#input.request.oldObject, scopedPolicy, rule.name, shown);
+      if (before === 'pass' || before === 'skip') {
+        return logged({ status: 'pass', image: shown, pointer: image.pointer }, true);
+      }
     }
     const cache = entry.useCache ? this.#deps.cache : undefined;
     let verified: Result<CachedPass, VerifyFailure>;
@@ -230,6 +250,8 @@ class AdmissionRun {
         ...(pin ? { pinned: `${toKyvernoString({ ...image.ref, digest: undefined })}@${digest}` } : {}),
       },
       cached,
+      // After pinning, the image is the digest form, as Kyverno records it.
+      pin ? toKyvernoString({ ...image.ref, digest }) : shown,
     );
   }
 
@@ -265,6 +287,17 @@ class AdmissionRun {
     if (!discovery.ok) return discovery;
     const checked = await checkSignatures(entry.attestors, discovery.value, digest, this.budget, signal);
     return checked.ok ? ok({ digest }) : checked;
+  }
+
+  /** Whether the old object had the same image at the same place (an UPDATE). */
+  #unchanged(rule: CompiledRule, image: ExtractedImage): boolean {
+    let before = this.#oldImages.get(rule);
+    if (!before) {
+      const old = extractImages(this.#input.request.kind.kind, this.#input.request.oldObject, rule.imageExtractors);
+      before = new Map(old.ok ? old.value.images.map((i) => [i.pointer, i.written]) : []);
+      this.#oldImages.set(rule, before);
+    }
+    return before.get(image.pointer) === image.written;
   }
 
   #resolve(ref: ImageRef): Promise<Result<ResolvedImage, VerifyFailure>> {
