@@ -91,6 +91,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     log: log.child({ component: 'operator' }),
     webhookEndpoint: endpoint,
     excludedNamespaces: config.excludedNamespaces,
+    operatorNamespace: config.webhookServiceNamespace,
     workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs,
   });

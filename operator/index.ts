@@ -40,6 +40,8 @@ export interface OperatorOptions {
   /** How the API server reaches our webhook; undefined leaves webhook registration to the manifests. */
   readonly webhookEndpoint?: WebhookEndpoint;
   readonly excludedNamespaces: readonly string[];
+  /** The namespace the webhook runs in: never sent to it, so the operator cannot lock itself out. */
+  readonly operatorNamespace: string;
   readonly workers: number;
   readonly resyncPeriodMs: number;
   /** This replica's name among replicas: in Events (reportingInstance) and as the Lease holder. */
@@ -118,9 +120,10 @@ export function startOperator(options: OperatorOptions): RunningOperator {
       endpoint,
       policies: cache.policies(),
       excludedNamespaces: options.excludedNamespaces,
+      operatorNamespace: options.operatorNamespace,
     });
     await register(config);
-    log.debug('webhook configuration applied', { failurePolicy: config.webhooks?.[0]?.failurePolicy });
+    log.debug('webhook configuration applied', { webhooks: config.webhooks?.map((w) => w.name) ?? [] });
   };
 
   const onError = (key: string, e: unknown, retryInMs: number) =>

@@ -1,7 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { compile, type CompiledPolicy } from '../pkg/policy/index.js';
 import { EMPTY_TRUST_ROOT, toAttestorTrust } from '../pkg/trust/index.js';
-import { desiredWebhookConfiguration } from './webhook-configuration.js';
+import {
+  desiredWebhookConfiguration,
+  MUTATING_WEBHOOKS,
+  type WebhookConfigurationInput,
+} from './webhook-configuration.js';
 
 /** A trust root holding one Rekor key, so that the seed policy's legacy key (which requires the log) compiles. */
 const trustRoot = toAttestorTrust(EMPTY_TRUST_ROOT, {
@@ -13,56 +17,346 @@ MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8nXRh950IZbRj8Ra/N9sbqOPZrfM
 5/KAQN0/KjHcorm/J5yctVd7iEcnessRQjU917hmKO6JWVGHpDguIyakZA==
 -----END PUBLIC KEY-----`;
 
-function compiled(name: string, spec: Record<string, unknown>): CompiledPolicy {
+const NO_AUTOGEN = { 'pod-policies.kyverno.io/autogen-controllers': 'none' };
+
+interface PolicyOptions {
+  readonly spec?: Record<string, unknown>;
+  /** The kinds the verifyImages rule matches; Pod by default. */
+  readonly kinds?: readonly string[];
+  readonly annotations?: Record<string, string>;
+}
+
+function compiled(name: string, options: PolicyOptions = {}): CompiledPolicy {
   const result = compile(
     {
       kind: 'ClusterPolicy',
-      metadata: { name },
+      metadata: { name, ...(options.annotations ? { annotations: options.annotations } : {}) },
       spec: {
         validationFailureAction: 'Enforce',
-        rules: [{ name: 'r', match: { resources: { kinds: ['Pod'] } }, verifyImages: [{ image: '*', key: KEY }] }],
-        ...spec,
+        rules: [
+          {
+            name: 'r',
+            match: { resources: { kinds: options.kinds ?? ['Pod'] } },
+            verifyImages: [{ image: '*', key: KEY }],
+          },
+        ],
+        ...options.spec,
       },
     },
     { trustRoot },
   );
-  if (!result.ok) throw new Error('test policy does not compile');
+  if (!result.ok) throw new Error(`test policy ${name} does not compile: ${JSON.stringify(result.error)}`);
   return result.value;
 }
 
 const endpoint = { $case: 'url', url: 'https://127.0.0.1:9443', caBundle: 'PEM' } as const;
 
+function desired(policies: readonly CompiledPolicy[], input: Partial<WebhookConfigurationInput> = {}) {
+  return desiredWebhookConfiguration({
+    endpoint,
+    policies,
+    operatorNamespace: 'imprimatur-system',
+    excludedNamespaces: ['kube-system'],
+    ...input,
+  });
+}
+
+/** The webhooks by name, with the resources of their rules flattened as group/resource. */
+function resourcesOf(config: ReturnType<typeof desired>): Record<string, string[]> {
+  return Object.fromEntries(
+    config.webhooks!.map((w) => [
+      w.name,
+      w.rules!.flatMap((r) => r.resources!.map((res) => `${r.apiGroups!.join(',')}/${res}`)),
+    ]),
+  );
+}
+
+const POD_AND_CONTROLLERS = [
+  '/pods',
+  '/pods/ephemeralcontainers',
+  '/replicationcontrollers',
+  'apps/deployments',
+  'apps/daemonsets',
+  'apps/statefulsets',
+  'apps/replicasets',
+  'batch/jobs',
+  'batch/cronjobs',
+];
+
 describe('desiredWebhookConfiguration', () => {
   describe('with no policies', () => {
-    it('ignores failures and uses the default timeout', () => {
-      const config = desiredWebhookConfiguration({ endpoint, policies: [], excludedNamespaces: ['kube-system'] });
+    it('registers no webhook, as there is nothing to enforce', () => {
+      const config = desired([]);
+      expect(config.metadata!.name).toBe('imprimatur-resource-mutating-webhook-cfg');
+      expect(config.webhooks).toEqual([]);
+    });
+  });
+
+  describe('with policies that all say Fail', () => {
+    const config = desired([compiled('a'), compiled('b', { spec: { webhookTimeoutSeconds: 25 } })]);
+
+    it('registers only the webhook that fails closed, at /mutate/fail', () => {
+      expect(config.webhooks).toHaveLength(1);
       expect(config.webhooks![0]).toMatchObject({
-        failurePolicy: 'Ignore',
-        timeoutSeconds: 10,
-        clientConfig: { url: 'https://127.0.0.1:9443/mutate', caBundle: Buffer.from('PEM').toString('base64') },
+        name: 'mutate.imprimatur.io-fail',
+        failurePolicy: 'Fail',
+        clientConfig: { url: 'https://127.0.0.1:9443/mutate/fail', caBundle: Buffer.from('PEM').toString('base64') },
+      });
+    });
+
+    it('gives it the fields every webhook has', () => {
+      expect(config.webhooks![0]).toMatchObject({
+        reinvocationPolicy: 'IfNeeded',
+        matchPolicy: 'Equivalent',
         sideEffects: 'None',
         admissionReviewVersions: ['v1'],
       });
     });
+
+    it('waits as long as the slowest policy asks', () => {
+      expect(config.webhooks![0]!.timeoutSeconds).toBe(25);
+    });
+
+    it('asks for CREATE and UPDATE of every kind in every rule', () => {
+      for (const rule of config.webhooks![0]!.rules!) {
+        expect(rule.operations).toEqual(['CREATE', 'UPDATE']);
+        expect(rule.scope).toBe('*');
+      }
+    });
   });
 
-  describe('with policies', () => {
-    it('fails closed if any policy says Fail and waits as long as the slowest asks', () => {
-      const config = desiredWebhookConfiguration({
-        endpoint,
-        policies: [
-          compiled('a', { failurePolicy: 'Ignore', webhookTimeoutSeconds: 5 }),
-          compiled('b', { webhookTimeoutSeconds: 25 }),
-        ],
-        excludedNamespaces: ['kube-system'],
+  describe('with policies that all say Ignore', () => {
+    it('registers only the webhook that fails open, at /mutate/ignore', () => {
+      const config = desired([compiled('a', { spec: { failurePolicy: 'Ignore' } })]);
+      expect(config.webhooks).toHaveLength(1);
+      expect(config.webhooks![0]).toMatchObject({
+        name: 'mutate.imprimatur.io-ignore',
+        failurePolicy: 'Ignore',
+        clientConfig: { url: 'https://127.0.0.1:9443/mutate/ignore' },
+        reinvocationPolicy: 'IfNeeded',
+        matchPolicy: 'Equivalent',
+        sideEffects: 'None',
+        admissionReviewVersions: ['v1'],
+        timeoutSeconds: 10,
       });
-      expect(config.webhooks![0]).toMatchObject({ failurePolicy: 'Fail', timeoutSeconds: 25 });
+    });
+
+    it('reads the failure policy from webhookConfiguration as well', () => {
+      const config = desired([compiled('a', { spec: { webhookConfiguration: { failurePolicy: 'Ignore' } } })]);
+      expect(config.webhooks!.map((w) => w.failurePolicy)).toEqual(['Ignore']);
+    });
+  });
+
+  describe('with policies that differ in failurePolicy', () => {
+    const config = desired([
+      compiled('fail-on-deployments', {
+        kinds: ['Deployment'],
+        spec: { webhookTimeoutSeconds: 25 },
+      }),
+      compiled('ignore-on-pods', {
+        annotations: NO_AUTOGEN,
+        spec: { failurePolicy: 'Ignore', webhookTimeoutSeconds: 5 },
+      }),
+      compiled('ignore-on-jobs', {
+        kinds: ['batch/v1/Job'],
+        spec: { failurePolicy: 'Ignore', webhookTimeoutSeconds: 15 },
+      }),
+    ]);
+
+    it('registers the Ignore webhook and the Fail webhook, in that order as Kyverno', () => {
+      expect(config.webhooks!.map((w) => [w.name, w.failurePolicy])).toEqual([
+        ['mutate.imprimatur.io-ignore', 'Ignore'],
+        ['mutate.imprimatur.io-fail', 'Fail'],
+      ]);
+      expect(config.webhooks!.map((w) => w.clientConfig.url)).toEqual([
+        'https://127.0.0.1:9443/mutate/ignore',
+        'https://127.0.0.1:9443/mutate/fail',
+      ]);
+    });
+
+    it('gives each webhook the kinds of its own policies only', () => {
+      expect(resourcesOf(config)).toEqual({
+        'mutate.imprimatur.io-ignore': ['/pods', '/pods/ephemeralcontainers', 'batch/jobs'],
+        'mutate.imprimatur.io-fail': ['apps/deployments'],
+      });
+    });
+
+    it('gives each webhook the longest timeout of its own policies, at least the default of 10', () => {
+      expect(config.webhooks!.map((w) => w.timeoutSeconds)).toEqual([15, 25]);
+    });
+
+    it('leaves the same namespaces out of both', () => {
+      for (const webhook of config.webhooks!) {
+        expect(webhook.namespaceSelector).toEqual({
+          matchExpressions: [
+            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'imprimatur-system'] },
+          ],
+        });
+      }
+    });
+  });
+
+  describe('timeouts', () => {
+    it('are the default 10 seconds when no policy asks for more, as Kyverno', () => {
+      expect(desired([compiled('a', { spec: { webhookTimeoutSeconds: 3 } })]).webhooks![0]!.timeoutSeconds).toBe(10);
+    });
+
+    it('are capped at 30 seconds, the API server limit', () => {
+      const slow: CompiledPolicy = { ...compiled('a'), timeoutSeconds: 45 };
+      expect(desired([slow]).webhooks![0]!.timeoutSeconds).toBe(30);
+    });
+  });
+
+  describe('the kinds registered', () => {
+    it('are a Pod policy’s pods, pods/ephemeralcontainers and, through autogen, the controllers', () => {
+      const config = desired([compiled('a')]);
+      expect(resourcesOf(config)).toEqual({ 'mutate.imprimatur.io-fail': POD_AND_CONTROLLERS });
+      expect(config.webhooks![0]!.rules).toEqual([
+        {
+          apiGroups: [''],
+          apiVersions: ['v1'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: ['pods', 'pods/ephemeralcontainers', 'replicationcontrollers'],
+          scope: '*',
+        },
+        {
+          apiGroups: ['apps'],
+          apiVersions: ['v1'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: ['deployments', 'daemonsets', 'statefulsets', 'replicasets'],
+          scope: '*',
+        },
+        {
+          apiGroups: ['batch'],
+          apiVersions: ['v1'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: ['jobs', 'cronjobs'],
+          scope: '*',
+        },
+      ]);
+    });
+
+    it('follow the autogen annotation: none leaves Pods only, a list those controllers', () => {
+      expect(resourcesOf(desired([compiled('a', { annotations: NO_AUTOGEN })]))).toEqual({
+        'mutate.imprimatur.io-fail': ['/pods', '/pods/ephemeralcontainers'],
+      });
+      const some = compiled('b', {
+        annotations: { 'pod-policies.kyverno.io/autogen-controllers': 'Deployment,CronJob' },
+      });
+      expect(resourcesOf(desired([some]))).toEqual({
+        'mutate.imprimatur.io-fail': ['/pods', '/pods/ephemeralcontainers', 'apps/deployments', 'batch/cronjobs'],
+      });
+    });
+
+    it('read kinds with group, version or subresource by their kind', () => {
+      const config = desired([compiled('a', { kinds: ['v1/Pod', 'apps/v1/StatefulSet', 'Pod/ephemeralcontainers'] })]);
+      expect(resourcesOf(config)).toEqual({
+        'mutate.imprimatur.io-fail': ['/pods', '/pods/ephemeralcontainers', 'apps/statefulsets'],
+      });
+    });
+
+    it('match kind patterns against the workload kinds', () => {
+      expect(resourcesOf(desired([compiled('a', { kinds: ['*Set'] })]))).toEqual({
+        'mutate.imprimatur.io-fail': ['apps/daemonsets', 'apps/statefulsets', 'apps/replicasets'],
+      });
+    });
+
+    it('route another kind, which imageExtractors read, by its guessed resource in every group', () => {
+      const policy = compiled('a', {
+        spec: {
+          rules: [
+            {
+              name: 'r',
+              match: { resources: { kinds: ['tekton.dev/v1/Task', 'Gateway', 'Registry', 'Mesh'] } },
+              imageExtractors: { Task: [{ path: '/spec/steps/*/image' }] },
+              verifyImages: [{ image: '*', key: KEY }],
+            },
+          ],
+        },
+      });
+      expect(desired([policy]).webhooks![0]!.rules).toEqual([
+        {
+          apiGroups: ['*'],
+          apiVersions: ['*'],
+          operations: ['CREATE', 'UPDATE'],
+          resources: ['gateways', 'meshes', 'registries', 'tasks'],
+          scope: '*',
+        },
+      ]);
+    });
+
+    it('never include leases, events, endpoints, nodes, webhook configurations or policies', () => {
+      const named = [
+        'Lease',
+        'coordination.k8s.io/v1/Lease',
+        'Event',
+        'Endpoints',
+        'EndpointSlice',
+        'Node',
+        'MutatingWebhookConfiguration',
+        'ValidatingWebhookConfiguration',
+        'ClusterPolicy',
+        'Policy',
+        'Endpoint', // guessed as endpoints
+      ];
+      expect(resourcesOf(desired([compiled('a', { kinds: ['Pod', ...named], annotations: NO_AUTOGEN })]))).toEqual({
+        'mutate.imprimatur.io-fail': ['/pods', '/pods/ephemeralcontainers'],
+      });
+    });
+
+    it('leave out a webhook whose policies name nothing that may be intercepted', () => {
+      const config = desired([
+        compiled('a', { kinds: ['Lease', 'Event'] }),
+        compiled('b', { spec: { failurePolicy: 'Ignore' }, annotations: NO_AUTOGEN }),
+      ]);
+      expect(config.webhooks!.map((w) => w.name)).toEqual(['mutate.imprimatur.io-ignore']);
+    });
+
+    it('come only from verifyImages rules: a policy with none registers nothing', () => {
+      const validateOnly = compiled('a', {
+        spec: {
+          rules: [{ name: 'v', match: { resources: { kinds: ['Pod'] } }, validate: { message: 'x' } }],
+        },
+      });
+      expect(desired([validateOnly]).webhooks).toEqual([]);
+    });
+  });
+
+  describe('excluded namespaces', () => {
+    it('leave out kube-system and the operator’s namespace even when --excluded-namespaces does not list them', () => {
+      const config = desired([compiled('a')], { operatorNamespace: 'ops', excludedNamespaces: [] });
+      expect(config.webhooks![0]!.namespaceSelector!.matchExpressions).toEqual([
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'ops'] },
+      ]);
+    });
+
+    it('add --excluded-namespaces once each, by the immutable name label', () => {
+      const excludedNamespaces = ['kube-system', 'monitoring', 'ops', 'monitoring', ''];
+      const config = desired([compiled('a')], { operatorNamespace: 'ops', excludedNamespaces });
+      expect(config.webhooks![0]!.namespaceSelector!.matchExpressions).toEqual([
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'ops', 'monitoring'] },
+      ]);
+      expect(excludedNamespaces).toEqual(['kube-system', 'monitoring', 'ops', 'monitoring', '']);
+    });
+
+    it('apply to every webhook', () => {
+      const config = desired([compiled('a'), compiled('b', { spec: { failurePolicy: 'Ignore' } })], {
+        excludedNamespaces: ['monitoring'],
+      });
+      expect(config.webhooks).toHaveLength(2);
+      for (const webhook of config.webhooks!) {
+        expect(webhook.namespaceSelector!.matchExpressions![0]!.values).toEqual([
+          'kube-system',
+          'imprimatur-system',
+          'monitoring',
+        ]);
+      }
     });
   });
 
   describe('in the cluster', () => {
-    it('points at the Service and keeps excluded namespaces out', () => {
-      const config = desiredWebhookConfiguration({
+    it('points each webhook at the Service, with its own path', () => {
+      const config = desired([compiled('a'), compiled('b', { spec: { failurePolicy: 'Ignore' } })], {
         endpoint: {
           $case: 'service',
           namespace: 'imprimatur-system',
@@ -70,19 +364,63 @@ describe('desiredWebhookConfiguration', () => {
           port: 443,
           caBundle: 'PEM',
         },
-        policies: [],
-        excludedNamespaces: ['kube-system', 'imprimatur-system'],
       });
-      expect(config.webhooks![0]!.clientConfig.service).toEqual({
-        namespace: 'imprimatur-system',
-        name: 'imprimatur-webhook-service',
-        port: 443,
-        path: '/mutate',
-      });
-      expect(config.webhooks![0]!.namespaceSelector!.matchExpressions![0]!.values).toEqual([
-        'kube-system',
-        'imprimatur-system',
+      expect(config.webhooks!.map((w) => w.clientConfig)).toEqual([
+        {
+          service: {
+            namespace: 'imprimatur-system',
+            name: 'imprimatur-webhook-service',
+            port: 443,
+            path: '/mutate/ignore',
+          },
+          caBundle: Buffer.from('PEM').toString('base64'),
+        },
+        {
+          service: {
+            namespace: 'imprimatur-system',
+            name: 'imprimatur-webhook-service',
+            port: 443,
+            path: '/mutate/fail',
+          },
+          caBundle: Buffer.from('PEM').toString('base64'),
+        },
       ]);
+    });
+  });
+
+  describe('by URL', () => {
+    it('joins the path to a URL that ends in a slash without doubling it', () => {
+      const config = desired([compiled('a')], { endpoint: { ...endpoint, url: 'https://127.0.0.1:9443/' } });
+      expect(config.webhooks![0]!.clientConfig.url).toBe('https://127.0.0.1:9443/mutate/fail');
+    });
+  });
+
+  describe('stability', () => {
+    const policies = [
+      compiled('a', { kinds: ['Deployment', 'Task'], spec: { webhookTimeoutSeconds: 12 } }),
+      compiled('b', { spec: { failurePolicy: 'Ignore', webhookTimeoutSeconds: 20 } }),
+      compiled('c', { kinds: ['Gateway', 'CronJob'], spec: { failurePolicy: 'Ignore' } }),
+      compiled('d', { annotations: NO_AUTOGEN }),
+    ];
+
+    it('gives a deep-equal configuration for the same policies, so that applying it again changes nothing', () => {
+      expect(desired(policies)).toStrictEqual(desired(policies));
+    });
+
+    it('does not depend on the order the cache lists the policies in', () => {
+      expect(desired([...policies].reverse())).toStrictEqual(desired(policies));
+      expect(desired([policies[2]!, policies[0]!, policies[3]!, policies[1]!])).toStrictEqual(desired(policies));
+    });
+
+    it('serializes to the same JSON each time', () => {
+      expect(JSON.stringify(desired(policies))).toBe(JSON.stringify(desired([...policies].reverse())));
+    });
+  });
+
+  it('names the webhooks and paths the webhook server serves', () => {
+    expect(MUTATING_WEBHOOKS).toEqual({
+      Fail: { name: 'mutate.imprimatur.io-fail', path: '/mutate/fail' },
+      Ignore: { name: 'mutate.imprimatur.io-ignore', path: '/mutate/ignore' },
     });
   });
 });

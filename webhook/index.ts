@@ -36,10 +36,13 @@ export function startWebhook(options: WebhookOptions): Promise<RunningServer> {
     port: options.port,
     log,
     isReady: () => options.cache.isWarm,
-    mutate: (request) =>
+    mutate: (request, failurePolicy) =>
       handleMutate(request, {
         ...options.verification,
-        policies: () => options.cache.policies(),
+        policies: () =>
+          failurePolicy === undefined
+            ? options.cache.policies()
+            : options.cache.policies().filter((p) => p.failurePolicy === failurePolicy),
         log,
         now: () => performance.now(),
       }),

@@ -1,11 +1,34 @@
-// The HTTPS admission server: node:https and nothing more, since it serves three routes. Request bodies are
-// bounded (7 MiB, as controller-runtime's http.go: two 3 MiB objects plus envelope) and must be JSON; a request
-// that is not an AdmissionReview gets 400 with the reason, never a crash.
-import { createServer, type Server } from 'node:https';
+// The HTTPS admission server. kube-apiserver offers h2 through ALPN, so this is node:http2's secure server with
+// allowHTTP1: HTTP/2 and HTTP/1.1 on one TLS port, both through the compat API (in HTTP/2, req.url is the :path
+// pseudo-header and there is no Connection header). It serves three routes. Request bodies are bounded (7 MiB, as
+// controller-runtime's http.go: two 3 MiB objects plus envelope) and must be JSON; a request that is not an
+// AdmissionReview gets 400 with the reason, never a crash.
+//
+// No client holds a resource for ever (see WebhookTimeouts for the values):
+// - every request must arrive whole within requestMs of its headers, or it gets 408 and its HTTP/2 stream is reset
+//   or its HTTP/1.1 connection closed; this also covers a slow body trickled byte by byte, in both protocols;
+// - HTTP/1.1 headers must arrive within headersMs, TLS handshakes too; an idle keep-alive connection is closed
+//   after keepAliveMs;
+// - HTTP/2: at most HTTP2_SETTINGS.maxConcurrentStreams streams per session; once a response is sent, the rest of
+//   an unfinished upload is reset (RFC 9113 §8.1); a response the client does not read is reset after requestMs
+//   without traffic; a session with no open stream for sessionIdleMs gets GOAWAY, whatever PINGs it sends;
+// - close() lets in-flight admissions finish, then stops; connections still open after closeGraceMs are cut.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  constants,
+  createSecureServer,
+  type Http2SecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type SecureServerOptions,
+  type ServerHttp2Session,
+  type Settings,
+} from 'node:http2';
+import type { Socket } from 'node:net';
 import { errorFields, type Logger } from '../pkg/log/index.js';
+import { quoteText } from '../pkg/text/index.js';
 import { decodeAdmissionReview, type AdmissionRequest } from './admission-review.js';
-import { serveHealth, sendText } from './health.js';
+import { sendBody, sendText, serveHealth } from './health.js';
 import { toReview, type AdmissionResponse } from './responses.js';
 
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
@@ -15,13 +38,55 @@ export interface TlsMaterial {
   readonly keyPem: string;
 }
 
+export interface WebhookTimeouts {
+  /** HTTP/1.1 request headers, and any TLS handshake, must arrive within this. */
+  readonly headersMs: number;
+  /** A whole request (headers and body) must arrive within this, in either protocol. */
+  readonly requestMs: number;
+  /** HTTP/1.1: a keep-alive connection with no request is closed after this. */
+  readonly keepAliveMs: number;
+  /** HTTP/2: a session with no open stream is sent GOAWAY after this. */
+  readonly sessionIdleMs: number;
+  /** close(): how long in-flight requests may run before the connections left are cut. */
+  readonly closeGraceMs: number;
+}
+
+export const DEFAULT_TIMEOUTS: WebhookTimeouts = {
+  headersMs: 20_000,
+  requestMs: 60_000,
+  // Node's default. An HTTP/1.1 keep-alive close races the client's next request, which is not retried (POST).
+  keepAliveMs: 5_000,
+  // GOAWAY is graceful (the client learns which streams were not processed and retries them), so an HTTP/2
+  // session may stay up longer and spare kube-apiserver TLS handshakes between bursts of admissions.
+  sessionIdleMs: 30_000,
+  // kube-apiserver gives up on a webhook call after at most 30 s (timeoutSeconds), so nobody waits longer.
+  closeGraceMs: 30_000,
+};
+
+/** The SETTINGS the server sends on every HTTP/2 session. */
+export const HTTP2_SETTINGS: Readonly<Settings> = {
+  // RFC 9113 §6.5.2 recommends at least 100; Node's default is 2^32-1, i.e. no limit at all.
+  maxConcurrentStreams: 100,
+  // The HTTP/1.1 parser's default limit (16 KiB); kube-apiserver sends a handful of short headers.
+  maxHeaderListSize: 16 * 1024,
+};
+
 export interface WebhookServerOptions {
   readonly tls: TlsMaterial;
   readonly host: string;
   readonly port: number;
   readonly log: Logger;
   readonly isReady: () => boolean;
-  readonly mutate: (request: AdmissionRequest) => AdmissionResponse | Promise<AdmissionResponse>;
+  /**
+   * Decides one admission. `failurePolicy` is the webhook's, from its path (/mutate/fail, /mutate/ignore): that
+   * webhook answers for the policies of that failure policy only, as Kyverno's do; /mutate answers for all.
+   */
+  readonly mutate: (
+    request: AdmissionRequest,
+    failurePolicy?: 'Fail' | 'Ignore',
+  ) => AdmissionResponse | Promise<AdmissionResponse>;
+  /** Defaults to DEFAULT_TIMEOUTS; tests shorten them. */
+  readonly timeouts?: Partial<WebhookTimeouts>;
 }
 
 export interface RunningServer {
@@ -30,25 +95,73 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** One request and its response, told apart by protocol: the compat API has two pairs of classes. */
+type Exchange =
+  | { readonly h2: true; readonly req: Http2ServerRequest; readonly res: Http2ServerResponse }
+  | { readonly h2: false; readonly req: IncomingMessage; readonly res: ServerResponse };
+
+/** The HTTP/1.1 options Node reads from createSecureServer's options when allowHTTP1 is set (not in its types). */
+interface Http1ServerOptions {
+  readonly headersTimeout: number;
+  readonly requestTimeout: number;
+  readonly keepAliveTimeout: number;
+  readonly connectionsCheckingInterval: number;
+}
+
 export async function startWebhookServer(options: WebhookServerOptions): Promise<RunningServer> {
   const { log } = options;
-  const server: Server = createServer(
-    {
-      cert: options.tls.certPem,
-      key: options.tls.keyPem,
-      minVersion: 'TLSv1.2',
-      requestTimeout: 60_000,
-      headersTimeout: 20_000,
-    },
-    (req, res) => {
-      handle(req, res, options).catch((e: unknown) => {
+  const t: WebhookTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const serverOptions: SecureServerOptions & Http1ServerOptions = {
+    cert: options.tls.certPem,
+    key: options.tls.keyPem,
+    minVersion: 'TLSv1.2',
+    allowHTTP1: true,
+    handshakeTimeout: t.headersMs,
+    settings: HTTP2_SETTINGS,
+    // HTTP/1.1, enforced by Node. Its check runs every connectionsCheckingInterval (30 s by default, which would
+    // let a 20 s headers timeout run to 50 s).
+    headersTimeout: t.headersMs,
+    requestTimeout: t.requestMs,
+    keepAliveTimeout: t.keepAliveMs,
+    connectionsCheckingInterval: Math.min(1_000, Math.max(10, Math.floor(t.headersMs / 4))),
+  };
+  const server: Http2SecureServer = createSecureServer(serverOptions);
+
+  const sockets = new Set<Socket>();
+  const h1Responses = new Set<ServerResponse>();
+  let closing = false;
+
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('session', (session: ServerHttp2Session) => closeWhenIdle(session, t.sessionIdleMs, log));
+  server.on('sessionError', (e: Error) => log.debug('HTTP/2 session failed', errorFields(e)));
+  server.on('tlsClientError', (e: Error) => log.debug('TLS handshake failed', errorFields(e)));
+  server.on('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
+    const ex = exchange(req, res);
+    guard(ex, t, log);
+    if (!ex.h2) {
+      h1Responses.add(ex.res);
+      ex.res.once('close', () => h1Responses.delete(ex.res));
+      // A keep-alive connection would outlive close() by keepAliveMs.
+      if (closing) ex.res.setHeader('connection', 'close');
+    }
+    handle(ex, options)
+      .catch((e: unknown) => {
         log.error('admission handler failed', errorFields(e));
-        if (!res.headersSent) sendText(res, 500, 'internal error\n');
-        else res.destroy();
+        if (!ex.res.headersSent) sendText(ex.res, 500, 'internal error\n');
+        else ex.res.destroy();
+      })
+      .finally(() => {
+        // The response is written: an HTTP/2 client that does not read it must not keep its stream open.
+        if (ex.h2 && !ex.req.stream.closed) {
+          const { stream } = ex.req;
+          stream.setTimeout(t.requestMs, () => stream.close(constants.NGHTTP2_CANCEL));
+        }
       });
-    },
-  );
-  server.on('tlsClientError', (e) => log.debug('TLS handshake failed', errorFields(e)));
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {
@@ -58,26 +171,117 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  log.info('webhook server listening', { host: options.host, port });
+  log.info('webhook server listening', { host: options.host, port, protocols: ['h2', 'http/1.1'] });
+
+  let closed: Promise<void> | undefined;
   return {
     port,
     close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
+      (closed ??= new Promise<void>((resolve) => {
+        closing = true;
+        for (const res of h1Responses) if (!res.headersSent) res.setHeader('connection', 'close');
+        const cut = setTimeout(() => {
+          log.warn('webhook server: requests still in flight after the grace period; cutting connections', {
+            connections: sockets.size,
+          });
+          for (const socket of sockets) socket.destroy();
+        }, t.closeGraceMs);
+        // Stops listening, closes idle HTTP/1.1 connections and sends GOAWAY on every HTTP/2 session; each
+        // connection ends once its in-flight requests are answered.
+        server.close(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+      })),
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, options: WebhookServerOptions): Promise<void> {
+function exchange(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): Exchange {
+  return req.httpVersionMajor === 2
+    ? { h2: true, req: req as Http2ServerRequest, res: res as Http2ServerResponse }
+    : { h2: false, req: req as IncomingMessage, res: res as ServerResponse };
+}
+
+/** Bounds how long a request may take to arrive, and (HTTP/2) how long the client may keep uploading. */
+function guard(ex: Exchange, t: WebhookTimeouts, log: Logger): void {
+  const deadline = setTimeout(() => {
+    if (gone(ex) || received(ex)) return;
+    log.debug('request not received in time', { path: ex.req.url, limitMs: t.requestMs, http2: ex.h2 });
+    if (!ex.res.headersSent) {
+      // HTTP/1.1: the connection closes after the 408; HTTP/2: the stream is reset once it is sent (below).
+      if (!ex.h2) ex.res.setHeader('connection', 'close');
+      sendText(ex.res, 408, `the request was not received within ${t.requestMs} ms\n`);
+    } else if (ex.h2) ex.req.stream.close(constants.NGHTTP2_CANCEL);
+    else ex.req.socket.destroy();
+  }, t.requestMs);
+  deadline.unref();
+  // HTTP/1.1: once the request is read to its end or its connection is gone. HTTP/2: once the stream closes.
+  ex.req.once('close', () => clearTimeout(deadline));
+
+  if (ex.h2) {
+    const { stream } = ex.req;
+    // After a complete response, reset a request the client is still sending (e.g. after a 413 or a 408) with
+    // NO_ERROR, as RFC 9113 §8.1 allows, rather than read the rest. setImmediate lets the response flush first.
+    stream.once('finish', () =>
+      setImmediate(() => {
+        if (!stream.closed && !stream.destroyed && !received(ex)) stream.close(constants.NGHTTP2_NO_ERROR);
+      }),
+    );
+  }
+}
+
+/** The client has sent the whole request (it may not all be read yet). */
+function received(ex: Exchange): boolean {
+  return ex.h2 ? ex.req.stream.state.remoteClose === 1 : ex.req.complete;
+}
+
+function gone(ex: Exchange): boolean {
+  return ex.h2 ? ex.req.stream.closed || ex.req.stream.destroyed : ex.req.socket.destroyed;
+}
+
+/** Sends GOAWAY on a session that has had no open stream for idleMs; PINGs and SETTINGS do not count. */
+function closeWhenIdle(session: ServerHttp2Session, idleMs: number, log: Logger): void {
+  let open = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    timer = setTimeout(() => {
+      log.debug('closing idle HTTP/2 session', { idleMs });
+      session.close();
+    }, idleMs);
+    timer.unref();
+  };
+  arm();
+  session.on('stream', (stream) => {
+    open++;
+    clearTimeout(timer);
+    stream.once('close', () => {
+      if (--open === 0 && !session.closed && !session.destroyed) arm();
+    });
+  });
+  session.once('close', () => clearTimeout(timer));
+}
+
+/** The admission paths: one per failure policy, as the operator registers them, and /mutate for every policy. */
+const MUTATE_PATHS: ReadonlyMap<string, 'Fail' | 'Ignore' | ''> = new Map([
+  ['/mutate', ''],
+  ['/mutate/fail', 'Fail'],
+  ['/mutate/ignore', 'Ignore'],
+] as const);
+
+async function handle(ex: Exchange, options: WebhookServerOptions): Promise<void> {
+  const { req, res } = ex;
   if (serveHealth(req, res, { isReady: options.isReady })) return;
+  // In HTTP/2, req.url is the :path pseudo-header (absent only for CONNECT, which Node answers itself).
   const path = (req.url ?? '').split('?')[0];
-  if (path !== '/mutate') return sendText(res, 404, 'not found\n');
+  const failurePolicy = MUTATE_PATHS.get(path ?? '');
+  if (failurePolicy === undefined) return sendText(res, 404, 'not found\n');
   if (req.method !== 'POST') return sendText(res, 405, 'method not allowed: use POST\n');
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
   if (type !== 'application/json')
-    return sendText(res, 400, `content-type ${JSON.stringify(type)} is not application/json\n`);
-  const body = await readBody(req, MAX_BODY_BYTES);
+    return sendText(res, 400, `content-type ${quoteText(type)} is not application/json\n`);
+  const body = await readBody(ex, MAX_BODY_BYTES);
+  // The request was cut off (timed out, or the client went away): there is nobody to answer.
+  if (body === undefined || res.headersSent) return;
   if (!body.ok) return sendText(res, body.code, `${body.message}\n`);
   let json: unknown;
   try {
@@ -87,30 +291,53 @@ async function handle(req: IncomingMessage, res: ServerResponse, options: Webhoo
   }
   const review = decodeAdmissionReview(json);
   if (!review.ok) return sendText(res, 400, `not an AdmissionReview: ${review.error}\n`);
-  const response = await options.mutate(review.value.request);
-  const out = JSON.stringify(toReview(response));
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(out) });
-  res.end(out);
+  const response = await options.mutate(review.value.request, failurePolicy || undefined);
+  sendBody(res, 200, 'application/json', JSON.stringify(toReview(response)));
 }
 
 type Body = { ok: true; text: string } | { ok: false; code: number; message: string };
 
-async function readBody(req: IncomingMessage, limit: number): Promise<Body> {
+/**
+ * Reads the body, counting the bytes actually received; undefined if the request did not arrive whole. Past the
+ * limit the rest is drained unread, so that the 413 reaches the client (destroying the request would cut the
+ * HTTP/1.1 connection before it is sent); in HTTP/2 the stream is reset once the 413 is out.
+ */
+function readBody(ex: Exchange, limit: number): Promise<Body | undefined> {
+  const { req } = ex;
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limit) {
     req.resume();
-    return { ok: false, code: 413, message: `request body of ${declared} bytes exceeds the limit of ${limit} bytes` };
+    return Promise.resolve({
+      ok: false,
+      code: 413,
+      message: `request body of ${declared} bytes exceeds the limit of ${limit} bytes`,
+    });
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) {
-      req.resume();
-      return { ok: false, code: 413, message: `request body exceeds the limit of ${limit} bytes` };
-    }
-    chunks.push(chunk as Buffer);
-  }
-  if (size === 0) return { ok: false, code: 400, message: 'request body is empty' };
-  return { ok: true, text: Buffer.concat(chunks).toString('utf8') };
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (body: Body | undefined) => {
+      if (settled) return;
+      settled = true;
+      chunks.length = 0;
+      resolve(body);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size > limit) settle({ ok: false, code: 413, message: `request body exceeds the limit of ${limit} bytes` });
+      else chunks.push(chunk);
+    });
+    req.once('end', () => {
+      // HTTP/2: a stream reset mid-body ends the compat request as if it were complete.
+      if (!(ex.h2 ? ex.req.stream.readableEnded : ex.req.complete)) return settle(undefined);
+      if (size === 0) return settle({ ok: false, code: 400, message: 'request body is empty' });
+      const text = Buffer.concat(chunks).toString('utf8');
+      settle({ ok: true, text });
+    });
+    // HTTP/1.1: the connection closed mid-body; HTTP/2: the stream closed (reset, or timed out).
+    req.once('error', () => settle(undefined));
+    req.once('close', () => settle(undefined));
+  });
 }

@@ -3,6 +3,7 @@
 // signed scenarios its key is swapped for one whose private half the test holds (the seed's is not published), and
 // signatures are logged in the local Rekor, which the operator trusts, as the seed's legacy `key` requires.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -150,5 +151,147 @@ describe('the seed’s policy with a key the test signs with', () => {
       'jsonpath={.spec.template.spec.containers[0].image}',
     ]);
     expect(got.stdout.trim()).toBe(`${name}:v1@${digest}`);
+  });
+});
+
+/** A ClusterPolicy for one scenario, matching Pods in the test namespace only. */
+function scenarioPolicy(name: string, entry: object, spec: object = {}): string {
+  return JSON.stringify({
+    apiVersion: 'kyverno.io/v1',
+    kind: 'ClusterPolicy',
+    metadata: { name },
+    spec: {
+      validationFailureAction: 'Enforce',
+      failurePolicy: 'Fail',
+      webhookTimeoutSeconds: 5,
+      ...spec,
+      rules: [
+        {
+          name,
+          match: { any: [{ resources: { kinds: ['Pod'], namespaces: [NAMESPACE] } }] },
+          verifyImages: [entry],
+        },
+      ],
+    },
+  });
+}
+
+/** The scenario policies applied and not yet deleted. */
+const applied: string[] = [];
+
+async function applyScenario(name: string, entry: object, spec: object = {}): Promise<void> {
+  applied.push(name);
+  expect((await env.kubectl(['apply', '-f', '-'], scenarioPolicy(name, entry, spec))).code).toBe(0);
+  await eventually(async () => {
+    const ready = await readyCondition(env, 'clusterpolicy', name);
+    return ready?.status === 'True' ? ready : undefined;
+  }, `${name} to be Ready`);
+}
+
+function keyEntry(imageReferences: string[]): object {
+  return {
+    imageReferences,
+    attestors: [
+      { entries: [{ keys: { publicKeys: readFileSync(join(work, 'k1.pub'), 'utf8'), rekor: { ignoreTlog: true } } }] },
+    ],
+  };
+}
+
+describe('beyond the seed', () => {
+  beforeAll(async () => {
+    await env.kubectl(['delete', 'cpol', 'check-image', '--ignore-not-found']);
+  });
+
+  afterEach(async () => {
+    await env.kubectl(['delete', 'cpol', ...applied.splice(0), '--ignore-not-found']);
+  });
+
+  it('admits an unsigned image in Audit, with a warning', async () => {
+    await applyScenario('audit', { ...keyEntry(['*']), mutateDigest: false }, { validationFailureAction: 'Audit' });
+    const image = await pushRandomImage(env.vars['REGISTRY']!, 'admission/audit');
+    const ran = await run('audited', image);
+    expect(ran.code).toBe(0);
+    expect(ran.stderr).toContain('Warning: policy audit.audit: image verification failed for ');
+    expect(ran.stderr).toContain(': signature not found: ');
+  });
+
+  it.each([
+    ['Fail', false],
+    ['Ignore', true],
+  ])('with failurePolicy %s, a registry nobody answers on is decided in time', async (failurePolicy, admitted) => {
+    const port = await freePort();
+    const name = `unreachable-${failurePolicy.toLowerCase()}`;
+    await applyScenario(name, keyEntry([`127.0.0.1:${port}/*`]), { failurePolicy });
+    const started = Date.now();
+    const ran = await run(name, `127.0.0.1:${port}/team/app:v1`);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(ran.code === 0).toBe(admitted);
+    expect(ran.stderr).toContain('registry error: NETWORK: 127.0.0.1:');
+    expect(ran.stderr).not.toContain('ECONNREFUSED');
+  });
+
+  it('answers before the API server gives up when a registry hangs', async () => {
+    const sockets = new Set<Socket>();
+    const hanging = createServer((socket) => void sockets.add(socket));
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const port = (hanging.address() as AddressInfo).port;
+    try {
+      await applyScenario('hanging', keyEntry([`127.0.0.1:${port}/*`]));
+      const started = Date.now();
+      const ran = await run('hanging', `127.0.0.1:${port}/team/app:v1`);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(ran.code).not.toBe(0);
+      // Our answer, not the API server's timeout: the deny message names the policy.
+      expect(ran.stderr).toContain('resource Pod/admission-e2e/hanging was blocked due to the following policies');
+      expect(ran.stderr).not.toContain('context deadline exceeded');
+    } finally {
+      for (const s of sockets) s.destroy();
+      hanging.close();
+    }
+  });
+
+  it('pins the digest it verified, from its cache, after the tag has moved to an unsigned image', async () => {
+    await applyScenario('moved', keyEntry([`${env.vars['REGISTRY']!}/admission/moved*`]));
+    const signed = await pushRandomImage(env.vars['REGISTRY']!, 'admission/moved');
+    const signature = await tool('cosign', [
+      'sign',
+      '--key',
+      join(work, 'k1.key'),
+      '--use-signing-config=false',
+      '--tlog-upload=false',
+      signed,
+    ]);
+    expect(signature.code).toBe(0);
+    const [name, digest] = signed.split('@') as [string, string];
+    expect((await run('moved-1', `${name}:v1`)).code).toBe(0);
+    const unsigned = await pushRandomImage(env.vars['REGISTRY']!, 'admission/moved');
+    expect(unsigned).not.toContain(digest);
+    const ran = await run('moved-2', `${name}:v1`);
+    expect(ran.stderr).toBe('');
+    expect(await storedImage('moved-2')).toBe(`${name}:v1@${digest}`);
+  });
+
+  it('ignores a verify-images annotation the Pod brings with it', async () => {
+    await applyScenario('forged', keyEntry(['*']));
+    const image = await pushRandomImage(env.vars['REGISTRY']!, 'admission/forged');
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'forged',
+        namespace: NAMESPACE,
+        annotations: {
+          'kyverno.io/verify-images': JSON.stringify({ [image]: 'pass' }),
+          'kyverno.io/verify-images-scoped': JSON.stringify({
+            version: 1,
+            policies: { '/forged': { forged: { [image]: 'pass' } } },
+          }),
+        },
+      },
+      spec: { containers: [{ name: 'c', image }] },
+    };
+    const created = await env.kubectl(['create', '-f', '-'], JSON.stringify(pod));
+    expect(created.code).not.toBe(0);
+    expect(created.stderr).toContain(':\n    signature not found: ');
   });
 });

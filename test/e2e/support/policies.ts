@@ -20,14 +20,23 @@ export interface Condition {
 export async function installCrds(env: Environment): Promise<void> {
   const install = await env.kubectl(['apply', '--server-side', '-k', join(ROOT, 'crds')]);
   if (install.code !== 0) throw new Error(`kubectl apply -k crds failed: ${install.stderr}`);
-  const established = await env.kubectl([
-    'wait',
-    '--for=condition=Established',
-    '--timeout=60s',
-    'crd/clusterpolicies.kyverno.io',
-    'crd/policies.kyverno.io',
-  ]);
-  if (established.code !== 0) throw new Error(`the CRDs were not established: ${established.stderr}`);
+  // kubectl wait fails at once, rather than waiting, while a CRD just created has no status.conditions yet
+  // ("accessor error: <nil> is of the type <nil>"): ask again until it has them.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const established = await env.kubectl([
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/clusterpolicies.kyverno.io',
+      'crd/policies.kyverno.io',
+    ]);
+    if (established.code === 0) return;
+    if (!established.stderr.includes('accessor error') || Date.now() > deadline) {
+      throw new Error(`the CRDs were not established: ${established.stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }
 
 /** The policy's Ready condition, once it speaks of the current generation; undefined before that. */
