@@ -294,4 +294,105 @@ describe('beyond the seed', () => {
     expect(created.code).not.toBe(0);
     expect(created.stderr).toContain(':\n    signature not found: ');
   });
+
+  it('finds signatures in a separate repository, as COSIGN_REPOSITORY writes them', async () => {
+    const store = `${env.vars['REGISTRY']!}/admission/signatures`;
+    await applyScenario('repository', { ...keyEntry(['*']), repository: store });
+    const image = await pushRandomImage(env.vars['REGISTRY']!, 'admission/elsewhere');
+    const signed = await tool(
+      'cosign',
+      ['sign', '--key', join(work, 'k1.key'), '--use-signing-config=false', '--tlog-upload=false', image],
+      { COSIGN_REPOSITORY: store },
+    );
+    expect(signed.code).toBe(0);
+    const ran = await run('elsewhere', image);
+    expect(ran.stderr).toBe('');
+    expect(ran.code).toBe(0);
+  });
+
+  it('checks the image of an ephemeral container added with kubectl debug', async () => {
+    await applyScenario('debug', keyEntry([`${env.vars['REGISTRY']!}/admission/debug*`]));
+    const signed = await pushRandomImage(env.vars['REGISTRY']!, 'admission/debug');
+    const signature = await tool('cosign', [
+      'sign',
+      '--key',
+      join(work, 'k1.key'),
+      '--use-signing-config=false',
+      '--tlog-upload=false',
+      signed,
+    ]);
+    expect(signature.code).toBe(0);
+    expect((await run('debugged', signed)).code).toBe(0);
+    const unsigned = await pushRandomImage(env.vars['REGISTRY']!, 'admission/debug-tools');
+    const debugged = await env.kubectl(['debug', 'debugged', '-n', NAMESPACE, `--image=${unsigned}`, '-c', 'dbg']);
+    expect(debugged.code).not.toBe(0);
+    expect(debugged.stderr).toContain(`resource Pod/${NAMESPACE}/debugged was blocked due to the following policies`);
+    expect(debugged.stderr).toContain(':\n    signature not found: ');
+  });
+
+  it('checks a custom kind through the rule’s imageExtractors', async () => {
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'widgets.e2e.imprimatur.io' },
+      spec: {
+        group: 'e2e.imprimatur.io',
+        scope: 'Namespaced',
+        names: { plural: 'widgets', singular: 'widget', kind: 'Widget' },
+        versions: [
+          {
+            name: 'v1',
+            served: true,
+            storage: true,
+            schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          },
+        ],
+      },
+    };
+    expect((await env.kubectl(['apply', '-f', '-'], JSON.stringify(crd))).code).toBe(0);
+    expect(
+      (await env.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/widgets.e2e.imprimatur.io']))
+        .code,
+    ).toBe(0);
+    applied.push('widgets');
+    const policy = JSON.parse(scenarioPolicy('widgets', keyEntry(['*']))) as {
+      spec: { rules: { match: unknown; imageExtractors?: unknown }[] };
+    };
+    policy.spec.rules[0]!.match = { any: [{ resources: { kinds: ['Widget'], namespaces: [NAMESPACE] } }] };
+    policy.spec.rules[0]!.imageExtractors = { Widget: [{ path: '/spec/image' }] };
+    expect((await env.kubectl(['apply', '-f', '-'], JSON.stringify(policy))).code).toBe(0);
+    await eventually(async () => {
+      const ready = await readyCondition(env, 'clusterpolicy', 'widgets');
+      return ready?.status === 'True' ? ready : undefined;
+    }, 'widgets to be Ready');
+    const widget = (name: string, image: string) =>
+      JSON.stringify({
+        apiVersion: 'e2e.imprimatur.io/v1',
+        kind: 'Widget',
+        metadata: { name, namespace: NAMESPACE },
+        spec: { image },
+      });
+    const unsigned = await pushRandomImage(env.vars['REGISTRY']!, 'admission/widget');
+    const refused = await eventually(async () => {
+      // The webhook configuration follows the policy: wait until the API server sends Widgets to us.
+      const created = await env.kubectl(['create', '-f', '-'], widget(`w-${Date.now()}`, unsigned));
+      if (created.code === 0) return undefined;
+      return created;
+    }, 'a Widget of an unsigned image to be refused');
+    expect(refused.stderr).toContain('was blocked due to the following policies');
+    const signed = await pushRandomImage(env.vars['REGISTRY']!, 'admission/widget-signed');
+    const signature = await tool('cosign', [
+      'sign',
+      '--key',
+      join(work, 'k1.key'),
+      '--use-signing-config=false',
+      '--tlog-upload=false',
+      signed,
+    ]);
+    expect(signature.code).toBe(0);
+    const [name, digest] = signed.split('@') as [string, string];
+    expect((await env.kubectl(['create', '-f', '-'], widget('signed', `${name}:v1`))).code).toBe(0);
+    const got = await env.kubectl(['get', 'widget', 'signed', '-n', NAMESPACE, '-o', 'jsonpath={.spec.image}']);
+    expect(got.stdout.trim()).toBe(`${name}:v1@${digest}`);
+  });
 });
