@@ -10,7 +10,7 @@ import { createLogger, errorFields, type Logger } from '../pkg/log/index.js';
 import { RuleCache } from '../pkg/policy/index.js';
 import { describeTrustRoot, type TrustRoot } from '../pkg/trust/index.js';
 import { createServingCertificates } from '../pkg/tls/index.js';
-import { startOperator, type WebhookEndpoint } from '../operator/index.js';
+import { startOperator, type RunningOperator, type WebhookEndpoint } from '../operator/index.js';
 import { serveHealth, startWebhook, type PassCache, type TlsMaterial } from '../webhook/index.js';
 import { VerificationCache } from '../pkg/cache/index.js';
 import { RegistryClient } from '../pkg/oci/index.js';
@@ -51,6 +51,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
   });
 
   const { tls, caPem } = await loadTls(config);
+  let running: RunningOperator | undefined;
   const cache = new RuleCache();
   // Registries on loopback speak plain HTTP, as go-containerregistry (so Kyverno and cosign) has it.
   const registry = new RegistryClient({ plainHttpForLoopback: true, userAgent: 'imprimatur-webhook' });
@@ -68,6 +69,8 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     port: config.webhookPort,
     log,
     verification: { registry, cache: passes },
+    // The operator starts after the webhook; until then there is no recorder, and nothing to record.
+    recordEvent: (event) => running?.recordEvent(event),
   });
   const endpoint: WebhookEndpoint = config.local
     ? { $case: 'url', url: `https://127.0.0.1:${webhook.port}`, caBundle: caPem }
@@ -95,6 +98,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs,
   });
+  running = operator;
   operator.warm.catch((e: unknown) => log.error('warm-up failed', errorFields(e)));
 
   const signal = await new Promise<string>((resolve) => {

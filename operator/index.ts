@@ -53,6 +53,11 @@ export interface OperatorOptions {
 export interface RunningOperator {
   /** Resolves once every policy present at start-up is compiled and the webhook registration is applied. */
   readonly warm: Promise<void>;
+  /**
+   * Records an Event through the operator's recorder (bounded, never blocking): the webhook's PolicyViolation
+   * Events. Every replica records the admissions it answered; only the leader records about policy status.
+   */
+  recordEvent(event: Parameters<EventRecorder['record']>[0]): void;
   stop(): Promise<void>;
 }
 
@@ -156,6 +161,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   })();
 
   return {
+    recordEvent: (e) => events.record(e),
     warm,
     async stop() {
       stopped = true;

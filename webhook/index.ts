@@ -3,12 +3,14 @@ import type { Logger } from '../pkg/log/index.js';
 import type { RuleCache } from '../pkg/policy/index.js';
 import { handleMutate } from './mutate.js';
 import type { VerifyImagesDeps } from './verify-images.js';
+import type { ViolationEvent } from './violation-events.js';
 import { startWebhookServer, type RunningServer, type TlsMaterial } from './server.js';
 
 export { decodeAdmissionReview, type AdmissionRequest, type AdmissionReview } from './admission-review.js';
 export { allowed, denied, patched, toReview, type AdmissionResponse, type JsonPatchOperation } from './responses.js';
 export { handleMutate, type MutateDeps } from './mutate.js';
 export type { PassCache, VerifyImagesDeps } from './verify-images.js';
+export type { ViolationEvent } from './violation-events.js';
 export {
   MAX_BODY_BYTES,
   startWebhookServer,
@@ -26,6 +28,8 @@ export interface WebhookOptions {
   readonly log: Logger;
   /** The registry client, the result cache and the work limits that verification uses. */
   readonly verification: VerifyImagesDeps;
+  /** Where PolicyViolation Events go (the operator's recorder). */
+  readonly recordEvent?: (event: ViolationEvent) => void;
 }
 
 export function startWebhook(options: WebhookOptions): Promise<RunningServer> {
@@ -45,6 +49,7 @@ export function startWebhook(options: WebhookOptions): Promise<RunningServer> {
             : options.cache.policies().filter((p) => p.failurePolicy === failurePolicy),
         log,
         now: () => performance.now(),
+        ...(options.recordEvent ? { recordEvent: options.recordEvent } : {}),
       }),
   });
 }

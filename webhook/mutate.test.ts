@@ -99,6 +99,32 @@ describe('handleMutate', () => {
     });
   });
 
+  describe('when it denies', () => {
+    it('records a Warning PolicyViolation Event on the policy, naming the Pod', async () => {
+      const events: { reason: string; type: string; regarding: { kind: string; name: string }; note: string }[] = [];
+      const response = await handleMutate(podRequest('registry.example/team/app:v1'), {
+        ...deps(
+          [
+            policy({
+              imageReferences: ['*'],
+              attestors: [{ entries: [{ keys: { publicKeys: KEY, rekor: { ignoreTlog: true } } }] }],
+            }),
+          ],
+          registry([DIGEST_1]),
+        ),
+        recordEvent: (e) => void events.push(e),
+      });
+      expect(response.allowed).toBe(false);
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({
+        reason: 'PolicyViolation',
+        type: 'Warning',
+        regarding: { kind: 'ClusterPolicy', name: 'check-image' },
+      });
+      expect(events[0]!.note).toContain('Pod default/web');
+    });
+  });
+
   describe('when an entry only pins digests', () => {
     it('admits and pins the image to the digest its tag names, keeping the tag', async () => {
       const response = await handleMutate(

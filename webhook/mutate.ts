@@ -13,12 +13,15 @@ import type { AdmissionRequest } from './admission-review.js';
 import { decideAdmission, type RuleResult } from './decide.js';
 import { allowed, denied, patched, type AdmissionResponse } from './responses.js';
 import { toAnnotationPatches, type ImageVerification } from './verify-annotations.js';
+import { toViolationEvents, toViolationResource, type ViolationEvent } from './violation-events.js';
 import { verifyAdmissionImages, type ImageLog, type VerifyImagesDeps } from './verify-images.js';
 
 export interface MutateDeps extends VerifyImagesDeps {
   readonly policies: () => readonly CompiledPolicy[];
   readonly log: Logger;
   readonly now: () => number;
+  /** Records the PolicyViolation Events of a denial or of what Audit and Ignore let through; never blocks. */
+  readonly recordEvent?: (event: ViolationEvent) => void;
 }
 
 /** Kyverno's default webhook timeout, when no policy applies with its own. */
@@ -60,6 +63,15 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
     { kind: request.kind.kind, namespace: request.namespace ?? '', name: request.name ?? '' },
     results,
   );
+  if (deps.recordEvent) {
+    const events = toViolationEvents({
+      resource: toViolationResource(request),
+      denied: decision.$case === 'deny',
+      results,
+      policies: applicable,
+    });
+    for (const event of events) deps.recordEvent(event);
+  }
   // The annotations go first, as Kyverno prepends them to the digest patches.
   const response =
     decision.$case === 'deny'

@@ -213,6 +213,17 @@ describe('beyond the seed', () => {
     expect(ran.code).toBe(0);
     expect(ran.stderr).toContain('Warning: policy audit.audit: image verification failed for ');
     expect(ran.stderr).toContain(': signature not found: ');
+    // A PolicyViolation Event on the policy and, since the Pod was admitted, one on the Pod.
+    const regarding = await eventually(async () => {
+      const got = await env.kubectl(['get', 'events.events.k8s.io', '-A', '-o', 'json']);
+      const events = (
+        JSON.parse(got.stdout) as { items: { reason: string; regarding: { kind: string; name: string } }[] }
+      ).items
+        .filter((e) => e.reason === 'PolicyViolation')
+        .map((e) => `${e.regarding.kind}/${e.regarding.name}`);
+      return events.includes('ClusterPolicy/audit') && events.includes('Pod/audited') ? events : undefined;
+    }, 'PolicyViolation Events about the policy and the Pod');
+    expect(regarding).toEqual(expect.arrayContaining(['ClusterPolicy/audit', 'Pod/audited']));
   });
 
   it.each([
