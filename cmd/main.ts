@@ -51,7 +51,8 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
   });
 
   const { tls, caPem } = await loadTls(config);
-  let running: RunningOperator | undefined;
+  // Set once the operator runs; the webhook, started first, records its Events through it.
+  const running: { operator?: RunningOperator } = {};
   const cache = new RuleCache();
   // Registries on loopback speak plain HTTP, as go-containerregistry (so Kyverno and cosign) has it.
   const registry = new RegistryClient({ plainHttpForLoopback: true, userAgent: 'imprimatur-webhook' });
@@ -70,7 +71,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     log,
     verification: { registry, cache: passes },
     // The operator starts after the webhook; until then there is no recorder, and nothing to record.
-    recordEvent: (event) => running?.recordEvent(event),
+    recordEvent: (event) => running.operator?.recordEvent(event),
   });
   const endpoint: WebhookEndpoint = config.local
     ? { $case: 'url', url: `https://127.0.0.1:${webhook.port}`, caBundle: caPem }
@@ -98,7 +99,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs,
   });
-  running = operator;
+  running.operator = operator;
   operator.warm.catch((e: unknown) => log.error('warm-up failed', errorFields(e)));
 
   const signal = await new Promise<string>((resolve) => {
