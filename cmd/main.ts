@@ -5,13 +5,13 @@ import { readFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import { createLogger, errorFields, type Logger } from '../pkg/log/index.js';
 import { RuleCache } from '../pkg/policy/index.js';
 import { describeTrustRoot, type TrustRoot } from '../pkg/trust/index.js';
 import { createServingCertificates } from '../pkg/tls/index.js';
 import { startOperator, type RunningOperator, type WebhookEndpoint } from '../operator/index.js';
-import { serveHealth, startWebhook, type PassCache, type TlsMaterial } from '../webhook/index.js';
+import { PullSecretStore, serveHealth, startWebhook, type PassCache, type TlsMaterial } from '../webhook/index.js';
 import { VerificationCache } from '../pkg/cache/index.js';
 import { RegistryClient } from '../pkg/oci/index.js';
 import { parseConfig, type Config } from './config.js';
@@ -58,18 +58,29 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
   const registry = new RegistryClient({ plainHttpForLoopback: true, userAgent: 'imprimatur-webhook' });
   const c = config.imageVerifyCache;
   const passes: PassCache = new VerificationCache({ ...(c.enabled ? c : { maxEntries: 0 }), now: Date.now });
-  if (config.imagePullSecrets.length > 0) {
-    log.warn('--imagePullSecrets is accepted but not used yet: images are read with anonymous access', {
-      imagePullSecrets: config.imagePullSecrets,
-    });
-  }
+  // Pull Secrets (--imagePullSecrets, each Pod's own, each rule's) from an informer, so a rotated one is used at once.
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const pullSecrets = new PullSecretStore({
+    listSecrets: (request) => core.listSecretForAllNamespaces(request),
+    watch: new Watch(kubeConfig),
+    log: log.child({ component: 'pull-secrets' }),
+  });
+  await pullSecrets.start();
   const webhook = await startWebhook({
     cache,
     tls,
     host: config.webhookHost,
     port: config.webhookPort,
     log,
-    verification: { registry, cache: passes },
+    verification: {
+      registry,
+      cache: passes,
+      pullSecrets: {
+        lookup: pullSecrets.lookup,
+        operatorNamespace: config.webhookServiceNamespace,
+        operatorPullSecrets: config.imagePullSecrets,
+      },
+    },
     // The operator starts after the webhook; until then there is no recorder, and nothing to record.
     recordEvent: (event) => running.operator?.recordEvent(event),
   });
@@ -109,6 +120,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
   log.info('shutting down', { signal });
   await operator.stop();
   await webhook.close();
+  await pullSecrets.stop();
   await new Promise<void>((resolve) => (probes ? probes.close(() => resolve()) : resolve()));
   return 0;
 }

@@ -11,6 +11,8 @@ export { allowed, denied, patched, toReview, type AdmissionResponse, type JsonPa
 export { handleMutate, type MutateDeps } from './mutate.js';
 export type { PassCache, VerifyImagesDeps } from './verify-images.js';
 export type { ViolationEvent } from './violation-events.js';
+export { PullSecretStore, type PullSecretStoreDeps } from './kube/pull-secrets.js';
+export { toAdmissionCredentials, type PullSecretLookup } from './registry-credentials.js';
 export {
   MAX_BODY_BYTES,
   startWebhookServer,

@@ -49,12 +49,14 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
   let verifications: readonly ImageVerification[] = [];
   let images: readonly ImageLog[] = [];
   let spent: object = {};
+  let credentialProblems: readonly string[] = [];
   try {
     const verified = await verifyAdmissionImages({ request, policies: applicable, signal }, deps);
     results = verified.results;
     verifications = verified.verifications;
     images = verified.log;
     spent = verified.spent;
+    credentialProblems = verified.credentialProblems;
   } catch (e) {
     deps.log.error('admission failed unexpectedly (bug); the failure policy decides', { ...line, ...errorFields(e) });
     results = unexpectedFailure(applicable, request);
@@ -88,6 +90,7 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
     patched: decision.$case === 'admit' ? decision.patches.length : 0,
     warnings: decision.warnings.length,
     spent,
+    ...(credentialProblems.length > 0 ? { credentialProblems } : {}),
     durationMs: deps.now() - started,
   });
   return response;

@@ -33,6 +33,7 @@ import { toAdmissionFacts } from './admission-facts.js';
 import type { AdmissionRequest } from './admission-review.js';
 import type { ImageOutcome, RuleResult } from './decide.js';
 import { extractImages, type ExtractedImage } from './extract-images.js';
+import { toAdmissionCredentials, type AdmissionCredentials, type PullSecretLookup } from './registry-credentials.js';
 import { readScopedStatus, type ImageVerification } from './verify-annotations.js';
 
 /** The result cache: passes only, each with the digest verified, keyed by policy version, rule, entry and image. */
@@ -41,8 +42,17 @@ export type PassCache = VerificationCache<undefined, VerifyFailure>;
 export interface VerifyImagesDeps {
   readonly registry: ImageRegistry;
   readonly cache?: PassCache;
-  /** Registry credentials for this admission (pull secrets), or the registry client's own. */
+  /** Registry credentials for every admission; the registry client's own when absent. */
   readonly credentials?: DockerConfig;
+  /**
+   * Pull Secrets, when the webhook reads them: each admission's credentials are then the rules' secrets, the Pod's
+   * own imagePullSecrets and the operator's --imagePullSecrets, in that order (registry-credentials.ts).
+   */
+  readonly pullSecrets?: {
+    readonly lookup: PullSecretLookup;
+    readonly operatorNamespace: string;
+    readonly operatorPullSecrets: readonly string[];
+  };
   readonly limits?: Partial<WorkLimits>;
 }
 
@@ -69,6 +79,8 @@ export interface ImageLog {
 
 export interface VerifiedImages {
   readonly results: readonly RuleResult[];
+  /** Pull Secrets that were named but could not be used (missing, malformed), for the admission's log line. */
+  readonly credentialProblems: readonly string[];
   /** What the kyverno.io/verify-images annotations record: each verified entry's images and their status. */
   readonly verifications: readonly ImageVerification[];
   /** One line per image and rule, for the admission's log line. */
@@ -81,7 +93,8 @@ export interface VerifiedImages {
 const PARALLEL_IMAGES = 4;
 
 export async function verifyAdmissionImages(input: VerifyImagesInput, deps: VerifyImagesDeps): Promise<VerifiedImages> {
-  const run = new AdmissionRun(input, deps);
+  const credentials = toCredentials(input, deps);
+  const run = new AdmissionRun(input, credentials ? { ...deps, credentials: credentials.credentials } : deps);
   const facts = toAdmissionFacts(input.request);
   const results: RuleResult[] = [];
   for (const policy of input.policies) {
@@ -95,10 +108,34 @@ export async function verifyAdmissionImages(input: VerifyImagesInput, deps: Veri
   const budget = run.budget;
   return {
     results,
+    credentialProblems: credentials?.problems ?? [],
     verifications: run.verifications,
     log: run.log,
     spent: { requests: budget.used('requests'), bytes: budget.used('bytes'), checks: budget.used('checks') },
   };
+}
+
+/**
+ * One set of credentials for the admission: the secrets of every entry of the policies that apply (credentials go
+ * only to the registry host each names, so entries cannot use one another's elsewhere), then the Pod's own pull
+ * Secrets, then the operator's.
+ */
+function toCredentials(input: VerifyImagesInput, deps: VerifyImagesDeps): AdmissionCredentials | undefined {
+  const secrets = deps.pullSecrets;
+  if (!secrets) return undefined;
+  const podSecrets = extractImages(input.request.kind.kind, input.request.object);
+  return toAdmissionCredentials({
+    operatorNamespace: secrets.operatorNamespace,
+    operatorPullSecrets: secrets.operatorPullSecrets,
+    podNamespace: input.request.namespace ?? '',
+    podPullSecrets: podSecrets.ok ? podSecrets.value.imagePullSecrets : [],
+    ruleSecrets: [
+      ...new Set(
+        input.policies.flatMap((p) => p.rules.flatMap((r) => r.verifyImages.flatMap((e) => e.registrySecrets))),
+      ),
+    ],
+    lookup: secrets.lookup,
+  });
 }
 
 /**

@@ -140,6 +140,8 @@ export interface CompiledImageVerification {
    * (kyverno-verifyimages.md §4.1).
    */
   readonly failureActionIsOwn: boolean;
+  /** imageRegistryCredentials.secrets: `name` (in the operator's namespace) or `namespace/name`. */
+  readonly registrySecrets: readonly string[];
   readonly mutateDigest: boolean;
   readonly verifyDigest: boolean;
   readonly required: boolean;

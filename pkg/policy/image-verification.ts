@@ -83,6 +83,7 @@ export function compileImageVerification(
     ...(iv.repository ? { repository: iv.repository } : {}),
     failureAction,
     failureActionIsOwn: iv.failureAction !== undefined,
+    registrySecrets: iv.imageRegistryCredentials?.secrets ?? [],
     mutateDigest,
     verifyDigest: iv.verifyDigest ?? true,
     required: iv.required ?? true,

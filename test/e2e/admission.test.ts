@@ -20,6 +20,8 @@ import { registryTools } from './support/registry-tools.js';
 const SEED_POLICY = readFileSync(join(import.meta.dirname, 'testdata', 'check-image.yaml'), 'utf8');
 const SEED_KEY_BLOCK = /-----BEGIN PUBLIC KEY-----[\s\S]*?-----END PUBLIC KEY-----/;
 const NAMESPACE = 'admission-e2e';
+/** The operator's own namespace, where the seed's regcred pull Secret lives. */
+const OPERATOR_NAMESPACE = 'admission-ops';
 
 let env: Environment;
 let operator: OperatorProcess | undefined;
@@ -34,12 +36,18 @@ beforeAll(async () => {
     expect((await tool('cosign', ['generate-key-pair', '--output-key-prefix', join(work, name)])).code).toBe(0);
   }
   expect((await env.kubectl(['create', 'namespace', NAMESPACE])).code).toBe(0);
-  operator = await startOperator(env, await freePort(), { name: 'operator-admission' });
+  expect((await env.kubectl(['create', 'namespace', OPERATOR_NAMESPACE])).code).toBe(0);
+  operator = await startOperator(env, await freePort(), {
+    name: 'operator-admission',
+    // As the seed shows: the operator reads a docker-registry Secret in its own namespace.
+    args: ['--imagePullSecrets=regcred', `--webhook-service-namespace=${OPERATOR_NAMESPACE}`],
+  });
 }, 300_000);
 
 afterAll(async () => {
   await env.kubectl(['delete', 'cpol', 'check-image', '--ignore-not-found']);
   await env.kubectl(['delete', 'namespace', NAMESPACE, '--wait=false']);
+  await env.kubectl(['delete', 'namespace', OPERATOR_NAMESPACE, '--wait=false']);
   await operator?.stop();
   rmSync(work, { recursive: true, force: true });
 }, 60_000);
@@ -405,5 +413,43 @@ describe('beyond the seed', () => {
     expect((await env.kubectl(['create', '-f', '-'], widget('signed', `${name}:v1`))).code).toBe(0);
     const got = await env.kubectl(['get', 'widget', 'signed', '-n', NAMESPACE, '-o', 'jsonpath={.spec.image}']);
     expect(got.stdout.trim()).toBe(`${name}:v1@${digest}`);
+  });
+
+  it('reads a private registry with the pull Secret named by --imagePullSecrets, as the seed shows', async () => {
+    const registry = env.vars['REGISTRY_BASIC']!;
+    await applyScenario('private', keyEntry([`${registry}/*`]));
+    const image = await pushRandomImage(registry, 'admission/private');
+    const signed = await tool('cosign', [
+      'sign',
+      '--key',
+      join(work, 'k1.key'),
+      '--use-signing-config=false',
+      '--tlog-upload=false',
+      image,
+    ]);
+    expect(signed.code).toBe(0);
+    // Without the Secret the registry refuses us, and failurePolicy Fail denies.
+    const refused = await run('private-before', image);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('registry error: UNAUTHORIZED');
+    const secret = await env.kubectl([
+      'create',
+      'secret',
+      'docker-registry',
+      'regcred',
+      `--docker-server=${registry}`,
+      `--docker-username=${env.vars['REGISTRY_USER']!}`,
+      `--docker-password=${env.vars['REGISTRY_PASSWORD']!}`,
+      '--docker-email=e2e@example.com',
+      '-n',
+      OPERATOR_NAMESPACE,
+    ]);
+    expect(secret.code).toBe(0);
+    // The informer sees the new Secret without a restart.
+    const admitted = await eventually(async () => {
+      const ran = await run(`private-${Date.now()}`, image);
+      return ran.code === 0 ? ran : undefined;
+    }, 'a Pod from the private registry to be admitted');
+    expect(admitted.stderr).toBe('');
   });
 });
