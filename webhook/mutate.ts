@@ -44,7 +44,11 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
     return allowed(request.uid);
   }
   const timeoutMs = Math.max(...applicable.map((p) => p.timeoutSeconds), 1) * 1000 || DEFAULT_TIMEOUT_SECONDS * 1000;
-  const signal = AbortSignal.timeout(toDeadlineMs(timeoutMs));
+  // A timer cleared when the admission is answered: AbortSignal.timeout would keep one alive for the whole timeout
+  // per admission.
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(new Error('the admission deadline passed')), toDeadlineMs(timeoutMs));
+  const signal = deadline.signal;
   let results: readonly RuleResult[];
   let verifications: readonly ImageVerification[] = [];
   let images: readonly ImageLog[] = [];
@@ -60,6 +64,8 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
   } catch (e) {
     deps.log.error('admission failed unexpectedly (bug); the failure policy decides', { ...line, ...errorFields(e) });
     results = unexpectedFailure(applicable, request);
+  } finally {
+    clearTimeout(timer);
   }
   const decision = decideAdmission(
     { kind: request.kind.kind, namespace: request.namespace ?? '', name: request.name ?? '' },
@@ -86,7 +92,7 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
   deps.log.info('admission', {
     ...line,
     allowed: decision.$case === 'admit',
-    images,
+    images: summarise(images),
     patched: decision.$case === 'admit' ? decision.patches.length : 0,
     warnings: decision.warnings.length,
     spent,
@@ -131,5 +137,30 @@ function unexpectedFailure(policies: readonly CompiledPolicy[], request: Admissi
           },
         ],
       })),
+  );
+}
+
+/**
+ * The log line's images: one entry per image with how many rules passed, skipped or failed it, the reasons of its
+ * failures and how many answers came from the cache, rather than one per image and rule (20 policies × 3 images
+ * made the line the admission's largest cost).
+ */
+function summarise(images: readonly ImageLog[]): object[] {
+  const byImage = new Map<
+    string,
+    { image: string; pass: number; skip: number; fail: number; cached: number; reasons: Set<string> }
+  >();
+  for (const i of images) {
+    let entry = byImage.get(i.image);
+    if (!entry) {
+      entry = { image: i.image, pass: 0, skip: 0, fail: 0, cached: 0, reasons: new Set() };
+      byImage.set(i.image, entry);
+    }
+    entry[i.status]++;
+    if (i.cached) entry.cached++;
+    if (i.reason) entry.reasons.add(`${i.policy}/${i.rule}: ${i.reason}`);
+  }
+  return [...byImage.values()].map(({ reasons, ...counts }) =>
+    reasons.size > 0 ? { ...counts, reasons: [...reasons] } : counts,
   );
 }

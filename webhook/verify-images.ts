@@ -22,6 +22,7 @@ import { parseImageRef, toKyvernoString, type ImageRef } from '../pkg/imageref/i
 import type { DockerConfig } from '../pkg/oci/index.js';
 import type {
   AdmissionFacts,
+  CompiledImageExtractors,
   CompiledImageVerification,
   CompiledPolicy,
   CompiledRule,
@@ -157,6 +158,8 @@ class AdmissionRun {
   readonly #discovery: DiscoveryMemo;
   readonly #resolved = new Map<string, Promise<Result<ResolvedImage, VerifyFailure>>>();
   readonly #oldImages = new Map<CompiledRule, ReadonlyMap<string, string>>();
+  /** The object's images, once per extractor set: every rule without imageExtractors shares the built-in one. */
+  readonly #extracted = new Map<CompiledImageExtractors | undefined, ReturnType<typeof extractImages>>();
 
   constructor(input: VerifyImagesInput, deps: VerifyImagesDeps) {
     this.#input = input;
@@ -173,7 +176,7 @@ class AdmissionRun {
   /** The rule's outcome for each image its entries name; undefined when it names none (no rule response). */
   async rule(policy: CompiledPolicy, rule: CompiledRule): Promise<RuleResult | undefined> {
     const policyName = policy.ref.kind === 'Policy' ? `${policy.ref.namespace}/${policy.ref.name}` : policy.ref.name;
-    const extracted = extractImages(this.#input.request.kind.kind, this.#input.request.object, rule.imageExtractors);
+    const extracted = this.#extract(rule);
     const base = {
       policy: policyName,
       rule: rule.name,
@@ -324,6 +327,15 @@ class AdmissionRun {
     if (!discovery.ok) return discovery;
     const checked = await checkSignatures(entry.attestors, discovery.value, digest, this.budget, signal);
     return checked.ok ? ok({ digest }) : checked;
+  }
+
+  #extract(rule: CompiledRule): ReturnType<typeof extractImages> {
+    let found = this.#extracted.get(rule.imageExtractors);
+    if (!found) {
+      found = extractImages(this.#input.request.kind.kind, this.#input.request.object, rule.imageExtractors);
+      this.#extracted.set(rule.imageExtractors, found);
+    }
+    return found;
   }
 
   /** Whether the old object had the same image at the same place (an UPDATE). */
