@@ -11,7 +11,14 @@ import { RuleCache } from '../pkg/policy/index.js';
 import { describeTrustRoot, type TrustRoot } from '../pkg/trust/index.js';
 import { createServingCertificates } from '../pkg/tls/index.js';
 import { startOperator, type RunningOperator, type WebhookEndpoint } from '../operator/index.js';
-import { PullSecretStore, serveHealth, startWebhook, type PassCache, type TlsMaterial } from '../webhook/index.js';
+import {
+  NamespaceLabels,
+  PullSecretStore,
+  serveHealth,
+  startWebhook,
+  type PassCache,
+  type TlsMaterial,
+} from '../webhook/index.js';
 import { VerificationCache } from '../pkg/cache/index.js';
 import { RegistryClient } from '../pkg/oci/index.js';
 import { parseConfig, type Config } from './config.js';
@@ -66,6 +73,13 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     log: log.child({ component: 'pull-secrets' }),
   });
   await pullSecrets.start();
+  // Namespaces' labels, for namespaceSelector in match, exclude and validationFailureActionOverrides.
+  const namespaces = new NamespaceLabels({
+    listNamespaces: (request) => core.listNamespace(request),
+    watch: new Watch(kubeConfig),
+    log: log.child({ component: 'namespaces' }),
+  });
+  await namespaces.start();
   const webhook = await startWebhook({
     cache,
     tls,
@@ -75,6 +89,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     verification: {
       registry,
       cache: passes,
+      namespaceLabels: namespaces.labels,
       pullSecrets: {
         lookup: pullSecrets.lookup,
         operatorNamespace: config.webhookServiceNamespace,
@@ -121,6 +136,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
   await operator.stop();
   await webhook.close();
   await pullSecrets.stop();
+  await namespaces.stop();
   await new Promise<void>((resolve) => (probes ? probes.close(() => resolve()) : resolve()));
   return 0;
 }

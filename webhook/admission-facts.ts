@@ -5,7 +5,14 @@
 import type { AdmissionFacts } from '../pkg/policy/index.js';
 import type { AdmissionRequest } from './admission-review.js';
 
-export function toAdmissionFacts(request: AdmissionRequest): AdmissionFacts {
+/**
+ * `namespaceLabels` are the request's namespace's labels, from the Namespace informer; undefined when they are not
+ * known (cluster-scoped requests, a namespace not seen yet).
+ */
+export function toAdmissionFacts(
+  request: AdmissionRequest,
+  namespaceLabels?: Readonly<Record<string, string>>,
+): AdmissionFacts {
   const metadata = field(request.object, 'metadata');
   const name = request.name || stringOf(field(metadata, 'name')) || stringOf(field(metadata, 'generateName'));
   return {
@@ -18,6 +25,7 @@ export function toAdmissionFacts(request: AdmissionRequest): AdmissionFacts {
     namespace: request.namespace ?? '',
     labels: stringMap(field(metadata, 'labels')),
     annotations: stringMap(field(metadata, 'annotations')),
+    ...(namespaceLabels && request.namespace ? { namespaceLabels } : {}),
     userInfo: request.userInfo,
     // Roles are resolved from RoleBindings by rules that need them; see verify-images.ts.
     roles: [],

@@ -12,6 +12,7 @@ export { handleMutate, type MutateDeps } from './mutate.js';
 export type { PassCache, VerifyImagesDeps } from './verify-images.js';
 export type { ViolationEvent } from './violation-events.js';
 export { PullSecretStore, type PullSecretStoreDeps } from './kube/pull-secrets.js';
+export { NamespaceLabels, type NamespaceLabelsDeps } from './kube/namespace-labels.js';
 export { toAdmissionCredentials, type PullSecretLookup } from './registry-credentials.js';
 export {
   MAX_BODY_BYTES,

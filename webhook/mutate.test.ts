@@ -339,6 +339,82 @@ describe('handleMutate, the verify-images annotations', () => {
   });
 });
 
+describe('handleMutate, namespaces by their labels', () => {
+  const labelsOf = (labels: Record<string, string>) => (namespace: string) =>
+    namespace === 'default' ? labels : undefined;
+
+  describe('when a rule selects namespaces by label', () => {
+    const selecting = () => {
+      const compiled = compile({
+        apiVersion: 'kyverno.io/v1',
+        kind: 'ClusterPolicy',
+        metadata: { name: 'prod-only', uid: 'u2', resourceVersion: '1' },
+        spec: {
+          validationFailureAction: 'Enforce',
+          rules: [
+            {
+              name: 'r',
+              match: { any: [{ resources: { kinds: ['Pod'], namespaceSelector: { matchLabels: { env: 'prod' } } } }] },
+              verifyImages: [{ imageReferences: ['*'] }],
+            },
+          ],
+        },
+      });
+      if (!compiled.ok) throw new Error(JSON.stringify(compiled.error));
+      return [compiled.value];
+    };
+
+    it('checks a Pod in a namespace with the label', async () => {
+      const reg = registry([DIGEST_1]);
+      await handleMutate(podRequest('registry.example/team/app:v1'), {
+        ...deps(selecting(), reg),
+        namespaceLabels: labelsOf({ env: 'prod' }),
+      });
+      expect(reg.resolved).toBe(1);
+    });
+
+    it('leaves a Pod in a namespace without it alone', async () => {
+      const reg = registry([DIGEST_1]);
+      await handleMutate(podRequest('registry.example/team/app:v1'), {
+        ...deps(selecting(), reg),
+        namespaceLabels: labelsOf({ env: 'dev' }),
+      });
+      expect(reg.resolved).toBe(0);
+    });
+  });
+
+  describe('when validationFailureActionOverrides audits namespaces by label', () => {
+    const overridden = () =>
+      policy(
+        {
+          imageReferences: ['*'],
+          mutateDigest: false,
+          attestors: [{ entries: [{ keys: { publicKeys: KEY, rekor: { ignoreTlog: true } } }] }],
+        },
+        { validationFailureActionOverrides: [{ action: 'Audit', namespaceSelector: { matchLabels: { env: 'dev' } } }] },
+      );
+
+    it('admits a failing image there with a warning', async () => {
+      const response = await handleMutate(podRequest('registry.example/team/app:v1'), {
+        ...deps([overridden()], registry([DIGEST_1])),
+        namespaceLabels: labelsOf({ env: 'dev' }),
+      });
+      expect(response.allowed).toBe(true);
+      expect(response.warnings).toHaveLength(1);
+    });
+
+    it('enforces elsewhere, and where the labels are not known', async () => {
+      for (const namespaceLabels of [labelsOf({ env: 'prod' }), () => undefined]) {
+        const response = await handleMutate(podRequest('registry.example/team/app:v1'), {
+          ...deps([overridden()], registry([DIGEST_1])),
+          namespaceLabels,
+        });
+        expect(response.allowed).toBe(false);
+      }
+    });
+  });
+});
+
 describe('toDeadlineMs', () => {
   it('keeps a fifth of the webhook timeout, at least half a second, for the answer', () => {
     expect(toDeadlineMs(10_000)).toBe(8_000);

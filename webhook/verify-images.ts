@@ -49,6 +49,8 @@ export interface VerifyImagesDeps {
    * Pull Secrets, when the webhook reads them: each admission's credentials are then the rules' secrets, the Pod's
    * own imagePullSecrets and the operator's --imagePullSecrets, in that order (registry-credentials.ts).
    */
+  /** The labels of a namespace, from the Namespace informer; for namespaceSelector in match, exclude and overrides. */
+  readonly namespaceLabels?: (namespace: string) => Readonly<Record<string, string>> | undefined;
   readonly pullSecrets?: {
     readonly lookup: PullSecretLookup;
     readonly operatorNamespace: string;
@@ -95,8 +97,9 @@ const PARALLEL_IMAGES = 4;
 
 export async function verifyAdmissionImages(input: VerifyImagesInput, deps: VerifyImagesDeps): Promise<VerifiedImages> {
   const credentials = toCredentials(input, deps);
-  const run = new AdmissionRun(input, credentials ? { ...deps, credentials: credentials.credentials } : deps);
-  const facts = toAdmissionFacts(input.request);
+  const namespace = input.request.namespace;
+  const facts = toAdmissionFacts(input.request, namespace ? deps.namespaceLabels?.(namespace) : undefined);
+  const run = new AdmissionRun(input, credentials ? { ...deps, credentials: credentials.credentials } : deps, facts);
   const results: RuleResult[] = [];
   for (const policy of input.policies) {
     for (const rule of policy.rules) {
@@ -161,9 +164,12 @@ class AdmissionRun {
   /** The object's images, once per extractor set: every rule without imageExtractors shares the built-in one. */
   readonly #extracted = new Map<CompiledImageExtractors | undefined, ReturnType<typeof extractImages>>();
 
-  constructor(input: VerifyImagesInput, deps: VerifyImagesDeps) {
+  readonly #facts: AdmissionFacts;
+
+  constructor(input: VerifyImagesInput, deps: VerifyImagesDeps, facts: AdmissionFacts) {
     this.#input = input;
     this.#deps = deps;
+    this.#facts = facts;
     this.budget = new WorkBudget(deps.limits);
     this.#discovery = new DiscoveryMemo({
       registry: deps.registry,
@@ -365,14 +371,22 @@ class AdmissionRun {
 
   /**
    * Kyverno's order (kyverno-verifyimages.md §4.1): an entry's own Enforce wins, else the first entry's own action,
-   * else the first override whose namespaces match the request's, else the policy's.
+   * else the first override that applies to the request's namespace (by its patterns and its namespaceSelector, both
+   * when both are given), else the policy's. When the namespace's labels are not known, an override by selector
+   * applies only if it would enforce: not knowing never makes a rule more lenient.
    */
   #failureAction(policy: CompiledPolicy, rule: CompiledRule): FailureAction {
     const own = rule.verifyImages.filter((e) => e.failureActionIsOwn);
     if (own.some((e) => e.failureAction === 'Enforce')) return 'Enforce';
     if (own.length > 0) return own[0]!.failureAction;
-    const namespace = this.#input.request.namespace ?? '';
-    const override = policy.failureActionOverrides.find((o) => o.namespaces.some((p) => p.matches(namespace)));
+    const namespace = this.#facts.namespace;
+    const labels = this.#facts.namespaceLabels;
+    const override = policy.failureActionOverrides.find((o) => {
+      if (o.namespaces.length === 0 && !o.namespaceSelector) return false;
+      if (o.namespaces.length > 0 && !o.namespaces.some((p) => p.matches(namespace))) return false;
+      if (!o.namespaceSelector) return true;
+      return labels ? o.namespaceSelector.matches(labels) : o.action === 'Enforce';
+    });
     return override?.action ?? rule.verifyImages[0]!.failureAction;
   }
 }

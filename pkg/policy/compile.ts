@@ -18,6 +18,7 @@ import {
 } from './compiled-policy.js';
 import { compileImageExtractors, type CompiledImageExtractors } from './image-extractors.js';
 import { compileResourceFilters } from './resource-filter.js';
+import { compileLabelSelector, type CompiledLabelSelector, type LabelSelector } from './resource-filter-labels.js';
 import { compileImageVerification, type VerificationContext } from './image-verification.js';
 
 /** Kyverno's webhook default (--webhookTimeout). */
@@ -133,11 +134,20 @@ class Compiler {
           .filter((t) => r[t] !== undefined)
           .map((t) => `${t} rule ${JSON.stringify(r.name)}`),
       ),
-      failureActionOverrides: (spec.validationFailureActionOverrides ?? []).map((o) => ({
-        action: /^enforce$/i.test(o.action ?? '') ? ('Enforce' as const) : ('Audit' as const),
-        namespaces: (o.namespaces ?? []).map((n) => compileImagePattern(n)),
-        ...(o.namespaceSelector ? { namespaceSelector: o.namespaceSelector } : {}),
-      })),
+      failureActionOverrides: (spec.validationFailureActionOverrides ?? []).map((o, i) => {
+        let namespaceSelector: CompiledLabelSelector | undefined;
+        if (o.namespaceSelector) {
+          const at = `spec.validationFailureActionOverrides[${i}].namespaceSelector`;
+          const compiled = compileLabelSelector(o.namespaceSelector as LabelSelector, at);
+          if (compiled.ok) namespaceSelector = compiled.value;
+          else for (const e of compiled.error) this.#fail('InvalidSpec', e.field, e.message);
+        }
+        return {
+          action: /^enforce$/i.test(o.action ?? '') ? ('Enforce' as const) : ('Audit' as const),
+          namespaces: (o.namespaces ?? []).map((n) => compileImagePattern(n)),
+          ...(namespaceSelector ? { namespaceSelector } : {}),
+        };
+      }),
       revision: `${typeof meta.uid === 'string' ? meta.uid : ''}/${typeof meta.generation === 'number' ? meta.generation : 0}/${typeof autogenAnnotation === 'string' ? autogenAnnotation : ''}`,
     });
   }

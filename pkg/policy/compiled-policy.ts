@@ -7,6 +7,7 @@ import type { ImagePattern, ImageReferencePattern } from '../imageref/index.js';
 import type { Authorities } from '../trust/index.js';
 import type { CompiledImageExtractors } from './image-extractors.js';
 import type { CompiledResourceFilter } from './resource-filter.js';
+import type { CompiledLabelSelector } from './resource-filter-labels.js';
 
 export type FailureAction = 'Audit' | 'Enforce';
 export type FailurePolicy = 'Fail' | 'Ignore';
@@ -190,7 +191,8 @@ export interface FailureActionOverride {
   readonly action: FailureAction;
   /** Namespace patterns, with Kyverno's wildcards. */
   readonly namespaces: readonly ImagePattern[];
-  readonly namespaceSelector?: unknown;
+  /** Namespaces by label, compiled; an override with both applies where both hold. */
+  readonly namespaceSelector?: CompiledLabelSelector;
 }
 
 /** Why a policy does not compile, with the field a person has to fix. */

@@ -452,4 +452,31 @@ describe('beyond the seed', () => {
     }, 'a Pod from the private registry to be admitted');
     expect(admitted.stderr).toBe('');
   });
+
+  it('selects namespaces by their labels, as they are now', async () => {
+    applied.push('by-label');
+    const policy = JSON.parse(scenarioPolicy('by-label', keyEntry(['*']))) as { spec: { rules: { match: unknown }[] } };
+    policy.spec.rules[0]!.match = {
+      any: [
+        { resources: { kinds: ['Pod'], namespaceSelector: { matchLabels: { 'imprimatur.io/e2e-verify': 'on' } } } },
+      ],
+    };
+    expect((await env.kubectl(['apply', '-f', '-'], JSON.stringify(policy))).code).toBe(0);
+    await eventually(async () => {
+      const ready = await readyCondition(env, 'clusterpolicy', 'by-label');
+      return ready?.status === 'True' ? ready : undefined;
+    }, 'by-label to be Ready');
+    const image = await pushRandomImage(env.vars['REGISTRY']!, 'admission/by-label');
+    expect((await run('unlabelled', image)).code).toBe(0);
+    expect((await env.kubectl(['label', 'namespace', NAMESPACE, 'imprimatur.io/e2e-verify=on'])).code).toBe(0);
+    try {
+      const refused = await eventually(async () => {
+        const ran = await run(`labelled-${Date.now()}`, image);
+        return ran.code === 0 ? undefined : ran;
+      }, 'the label to be seen');
+      expect(refused.stderr).toContain(':\n    signature not found: ');
+    } finally {
+      await env.kubectl(['label', 'namespace', NAMESPACE, 'imprimatur.io/e2e-verify-']);
+    }
+  });
 });

@@ -254,7 +254,7 @@ function readPullSecret(secret: V1Secret): Result<DockerConfig, string> {
  * Log fields for a failed list or watch. client-node's ApiException renders the whole response, headers included,
  * into its message: only the first line, the HTTP code and the API server's own message are kept.
  */
-function describeError(e: unknown): Record<string, string | number> {
+export function describeError(e: unknown): Record<string, string | number> {
   const fields: Record<string, string | number> = { error: errorFields(e).error.split('\n')[0]! };
   const { code, statusCode, body } = (e ?? {}) as { code?: unknown; statusCode?: unknown; body?: unknown };
   const status = [code, statusCode].find((c) => typeof c === 'number' && c >= 100 && c < 600);
