@@ -5,7 +5,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { join } from 'node:path';
-import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, Watch } from '@kubernetes/client-node';
 import { createLogger, errorFields, type Logger } from '../pkg/log/index.js';
 import { RuleCache } from '../pkg/policy/index.js';
 import { describeTrustRoot, type TrustRoot } from '../pkg/trust/index.js';
@@ -14,8 +14,10 @@ import { startOperator, type RunningOperator, type WebhookEndpoint } from '../op
 import {
   NamespaceLabels,
   PullSecretStore,
+  RoleBindings,
   serveHealth,
   startWebhook,
+  toUserRoles,
   type PassCache,
   type TlsMaterial,
 } from '../webhook/index.js';
@@ -80,6 +82,15 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     log: log.child({ component: 'namespaces' }),
   });
   await namespaces.start();
+  // Who is bound to which roles, for the roles and clusterRoles of match and exclude.
+  const rbac = kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+  const roleBindings = new RoleBindings({
+    listRoleBindings: (request) => rbac.listRoleBindingForAllNamespaces(request),
+    listClusterRoleBindings: (request) => rbac.listClusterRoleBinding(request),
+    watch: new Watch(kubeConfig),
+    log: log.child({ component: 'role-bindings' }),
+  });
+  await roleBindings.start();
   const webhook = await startWebhook({
     cache,
     tls,
@@ -90,6 +101,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
       registry,
       cache: passes,
       namespaceLabels: namespaces.labels,
+      userRoles: (userInfo) => (roleBindings.isSynced ? toUserRoles(userInfo, roleBindings) : undefined),
       pullSecrets: {
         lookup: pullSecrets.lookup,
         operatorNamespace: config.webhookServiceNamespace,
@@ -137,6 +149,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
   await webhook.close();
   await pullSecrets.stop();
   await namespaces.stop();
+  await roleBindings.stop();
   await new Promise<void>((resolve) => (probes ? probes.close(() => resolve()) : resolve()));
   return 0;
 }

@@ -12,6 +12,10 @@ import type { AdmissionRequest } from './admission-review.js';
 export function toAdmissionFacts(
   request: AdmissionRequest,
   namespaceLabels?: Readonly<Record<string, string>>,
+  userRoles: { readonly roles: readonly string[]; readonly clusterRoles: readonly string[] } = {
+    roles: [],
+    clusterRoles: [],
+  },
 ): AdmissionFacts {
   const metadata = field(request.object, 'metadata');
   const name = request.name || stringOf(field(metadata, 'name')) || stringOf(field(metadata, 'generateName'));
@@ -27,9 +31,9 @@ export function toAdmissionFacts(
     annotations: stringMap(field(metadata, 'annotations')),
     ...(namespaceLabels && request.namespace ? { namespaceLabels } : {}),
     userInfo: request.userInfo,
-    // Roles are resolved from RoleBindings by rules that need them; see verify-images.ts.
-    roles: [],
-    clusterRoles: [],
+    // Resolved from RoleBindings and ClusterRoleBindings by the caller, when a rule needs them.
+    roles: userRoles.roles,
+    clusterRoles: userRoles.clusterRoles,
   };
 }
 

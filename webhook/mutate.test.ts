@@ -415,6 +415,47 @@ describe('handleMutate, namespaces by their labels', () => {
   });
 });
 
+describe('handleMutate, roles', () => {
+  const excludingAdmins = () => {
+    const compiled = compile({
+      apiVersion: 'kyverno.io/v1',
+      kind: 'ClusterPolicy',
+      metadata: { name: 'not-admins', uid: 'u3', resourceVersion: '1' },
+      spec: {
+        validationFailureAction: 'Enforce',
+        rules: [
+          {
+            name: 'r',
+            match: { any: [{ resources: { kinds: ['Pod'] } }] },
+            exclude: { any: [{ clusterRoles: ['cluster-admin'] }] },
+            verifyImages: [{ imageReferences: ['*'] }],
+          },
+        ],
+      },
+    });
+    if (!compiled.ok) throw new Error(JSON.stringify(compiled.error));
+    return [compiled.value];
+  };
+
+  it.each([
+    ['a user bound to the excluded cluster role', ['cluster-admin'], 0],
+    ['a user who is not', ['view'], 1],
+  ])('leaves %s alone only when excluded', async (_who, clusterRoles, resolved) => {
+    const reg = registry([DIGEST_1]);
+    await handleMutate(podRequest('registry.example/team/app:v1'), {
+      ...deps(excludingAdmins(), reg),
+      userRoles: () => ({ roles: [], clusterRoles }),
+    });
+    expect(reg.resolved).toBe(resolved);
+  });
+
+  it('applies the rule when roles cannot be resolved: verified more, never less', async () => {
+    const reg = registry([DIGEST_1]);
+    await handleMutate(podRequest('registry.example/team/app:v1'), deps(excludingAdmins(), reg));
+    expect(reg.resolved).toBe(1);
+  });
+});
+
 describe('toDeadlineMs', () => {
   it('keeps a fifth of the webhook timeout, at least half a second, for the answer', () => {
     expect(toDeadlineMs(10_000)).toBe(8_000);

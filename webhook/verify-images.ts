@@ -49,6 +49,13 @@ export interface VerifyImagesDeps {
    * Pull Secrets, when the webhook reads them: each admission's credentials are then the rules' secrets, the Pod's
    * own imagePullSecrets and the operator's --imagePullSecrets, in that order (registry-credentials.ts).
    */
+  /**
+   * The roles ("<namespace>:<role>") and cluster roles bound to a user, from the RoleBinding informers; for the
+   * `roles` and `clusterRoles` of match and exclude. Without it, a rule that names roles applies whatever they are.
+   */
+  readonly userRoles?: (
+    userInfo: AdmissionRequest['userInfo'],
+  ) => { readonly roles: readonly string[]; readonly clusterRoles: readonly string[] } | undefined;
   /** The labels of a namespace, from the Namespace informer; for namespaceSelector in match, exclude and overrides. */
   readonly namespaceLabels?: (namespace: string) => Readonly<Record<string, string>> | undefined;
   readonly pullSecrets?: {
@@ -98,13 +105,17 @@ const PARALLEL_IMAGES = 4;
 export async function verifyAdmissionImages(input: VerifyImagesInput, deps: VerifyImagesDeps): Promise<VerifiedImages> {
   const credentials = toCredentials(input, deps);
   const namespace = input.request.namespace;
-  const facts = toAdmissionFacts(input.request, namespace ? deps.namespaceLabels?.(namespace) : undefined);
+  // Roles are resolved only when some rule asks about them: most policies never do.
+  const needsRoles = input.policies.some((p) => p.rules.some((r) => r.filter?.needsRoles));
+  // Undefined until the bindings are loaded: the rule then applies (see appliesTo).
+  const roles = needsRoles ? deps.userRoles?.(input.request.userInfo) : undefined;
+  const facts = toAdmissionFacts(input.request, namespace ? deps.namespaceLabels?.(namespace) : undefined, roles);
   const run = new AdmissionRun(input, credentials ? { ...deps, credentials: credentials.credentials } : deps, facts);
   const results: RuleResult[] = [];
   for (const policy of input.policies) {
     for (const rule of policy.rules) {
       if (!rule.kinds.has(input.request.kind.kind) || rule.verifyImages.length === 0) continue;
-      if (!appliesTo(rule, facts)) continue;
+      if (!appliesTo(rule, facts, roles !== undefined)) continue;
       const result = await run.rule(policy, rule);
       if (result) results.push(result);
     }
@@ -143,12 +154,13 @@ function toCredentials(input: VerifyImagesInput, deps: VerifyImagesDeps): Admiss
 }
 
 /**
- * Whether the rule's match and exclude select the request. Roles and cluster roles are not resolved yet (RoleBinding
- * informers come with registry credentials): a rule that names them applies, whatever its role conditions say, so
- * that images are verified more, never less.
+ * Whether the rule's match and exclude select the request. When roles could not be resolved (no RoleBinding
+ * informer), a rule that names them applies whatever its role conditions say, so that images are verified more,
+ * never less.
  */
-function appliesTo(rule: CompiledRule, facts: AdmissionFacts): boolean {
-  if (!rule.filter || rule.filter.needsRoles) return true;
+function appliesTo(rule: CompiledRule, facts: AdmissionFacts, rolesKnown: boolean): boolean {
+  if (!rule.filter) return true;
+  if (rule.filter.needsRoles && !rolesKnown) return true;
   return rule.filter.matches(facts);
 }
 

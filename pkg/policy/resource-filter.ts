@@ -61,8 +61,9 @@ export interface AdmissionFacts {
   readonly userInfo: { readonly username: string; readonly groups: readonly string[] };
   /**
    * "<ns>:<role>" and cluster role names bound to the user, resolved by the caller from informers as Kyverno's
-   * userinfo.GetRoleRef does: RoleBindings naming the user give "<binding ns>:<Role>", or the ClusterRole when the
-   * binding is in the request's namespace; ClusterRoleBindings give ClusterRoles. Read only when `needsRoles`.
+   * userinfo.GetRoleRef does: RoleBindings naming the user give "<binding ns>:<Role>", or their ClusterRole (in any
+   * namespace: Kyverno does not compare it with the request's); ClusterRoleBindings give ClusterRoles. Read only when
+   * `needsRoles` (webhook/user-roles.ts).
    */
   readonly roles: readonly string[];
   readonly clusterRoles: readonly string[];

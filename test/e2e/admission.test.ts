@@ -479,4 +479,59 @@ describe('beyond the seed', () => {
       await env.kubectl(['label', 'namespace', NAMESPACE, 'imprimatur.io/e2e-verify-']);
     }
   });
+
+  it('leaves alone a user bound to a cluster role the rule excludes', async () => {
+    const role = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'imprimatur-e2e-trusted' },
+      rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['create', 'get'] }],
+    };
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'imprimatur-e2e-trusted' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'imprimatur-e2e-trusted' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'trusted-dev' }],
+    };
+    expect(
+      (
+        await env.kubectl(
+          ['apply', '-f', '-'],
+          JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [role, binding] }),
+        )
+      ).code,
+    ).toBe(0);
+    try {
+      applied.push('not-trusted');
+      const policy = JSON.parse(scenarioPolicy('not-trusted', keyEntry(['*']))) as {
+        spec: { rules: { exclude?: unknown }[] };
+      };
+      policy.spec.rules[0]!.exclude = { any: [{ clusterRoles: ['imprimatur-e2e-trusted'] }] };
+      expect((await env.kubectl(['apply', '-f', '-'], JSON.stringify(policy))).code).toBe(0);
+      await eventually(async () => {
+        const ready = await readyCondition(env, 'clusterpolicy', 'not-trusted');
+        return ready?.status === 'True' ? ready : undefined;
+      }, 'not-trusted to be Ready');
+      const image = await pushRandomImage(env.vars['REGISTRY']!, 'admission/trusted');
+      const refused = await run('untrusted', image);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toContain(':\n    signature not found: ');
+      const admitted = await eventually(async () => {
+        const ran = await env.kubectl([
+          'run',
+          `trusted-${Date.now()}`,
+          `--image=${image}`,
+          '--restart=Never',
+          '-n',
+          NAMESPACE,
+          '--as=trusted-dev',
+        ]);
+        return ran.code === 0 ? ran : undefined;
+      }, 'the binding to be seen');
+      expect(admitted.stderr).toBe('');
+    } finally {
+      await env.kubectl(['delete', 'clusterrolebinding,clusterrole', 'imprimatur-e2e-trusted', '--ignore-not-found']);
+    }
+  });
 });
