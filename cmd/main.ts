@@ -62,11 +62,15 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
   const { tls, caPem } = await loadTls(config);
   // Set once the operator runs; the webhook, started first, records its Events through it.
   const running: { operator?: RunningOperator } = {};
-  const cache = new RuleCache();
+  // Verification results cached for a policy version that was replaced or deleted can never be hit again (the
+  // key holds the resourceVersion); they are dropped at once rather than left to age out.
+  const passes: PassCache = new VerificationCache({
+    ...(config.imageVerifyCache.enabled ? config.imageVerifyCache : { maxEntries: 0 }),
+    now: Date.now,
+  });
+  const cache = new RuleCache({ onRetired: (retired) => passes.invalidatePolicy(retired.uid) });
   // Registries on loopback speak plain HTTP, as go-containerregistry (so Kyverno and cosign) has it.
   const registry = new RegistryClient({ plainHttpForLoopback: true, userAgent: 'imprimatur-webhook' });
-  const c = config.imageVerifyCache;
-  const passes: PassCache = new VerificationCache({ ...(c.enabled ? c : { maxEntries: 0 }), now: Date.now });
   // Pull Secrets (--imagePullSecrets, each Pod's own, each rule's) from an informer, so a rotated one is used at once.
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const pullSecrets = new PullSecretStore({

@@ -20,7 +20,7 @@ export {
   type AdmissionOperation,
   type CompiledResourceFilter,
 } from './resource-filter.js';
-export { RuleCache } from './rule-cache.js';
+export { RuleCache, type RuleCacheOptions } from './rule-cache.js';
 export {
   toPolicyKey,
   type AttestorTrust,

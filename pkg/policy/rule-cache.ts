@@ -2,20 +2,39 @@
 // immutable snapshot array that is rebuilt only on writes, so the admission hot path does no copying.
 import type { CompiledPolicy } from './compiled-policy.js';
 
+export interface RuleCacheOptions {
+  /**
+   * Called with a compiled policy that was replaced by another version or removed: what was derived from it (the
+   * webhook's cached verification results) can be dropped.
+   */
+  readonly onRetired?: (retired: CompiledPolicy) => void;
+}
+
 export class RuleCache {
   readonly #byKey = new Map<string, CompiledPolicy>();
+  readonly #onRetired: ((retired: CompiledPolicy) => void) | undefined;
   #snapshot: readonly CompiledPolicy[] = [];
   #warm = false;
 
+  constructor(options: RuleCacheOptions = {}) {
+    this.#onRetired = options.onRetired;
+  }
+
   /** Adds or replaces a policy. */
   upsert(policy: CompiledPolicy): void {
+    const previous = this.#byKey.get(policy.key);
     this.#byKey.set(policy.key, policy);
     this.#rebuild();
+    if (previous && previous !== policy) this.#onRetired?.(previous);
   }
 
   /** Removes a policy; a no-op when it is absent. */
   remove(key: string): void {
-    if (this.#byKey.delete(key)) this.#rebuild();
+    const previous = this.#byKey.get(key);
+    if (!previous) return;
+    this.#byKey.delete(key);
+    this.#rebuild();
+    this.#onRetired?.(previous);
   }
 
   get(key: string): CompiledPolicy | undefined {
