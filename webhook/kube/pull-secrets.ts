@@ -8,21 +8,21 @@
 // dropped. A Secret's config is parsed once per resourceVersion. A Secret whose data is over MAX_PULL_SECRET_BYTES is
 // kept only as that reason, so no Secret costs more than a small DockerConfig however large the cluster lets it be.
 //
-// client-node stops a ListWatch on any error but 410 Gone; each is restarted here with backoff, as the operator's
-// policy informers are.
+// The list+watch itself, its paging and its restarts are slim-list-watch.ts's, shared with the other stores.
 import {
-  ListWatch,
-  type KubernetesListObject,
   type KubernetesObject,
   type V1ObjectMeta,
   type V1Secret,
   type V1SecretList,
   type Watch,
 } from '@kubernetes/client-node';
-import { errorFields, type Logger } from '../../pkg/log/index.js';
+import type { Logger } from '../../pkg/log/index.js';
 import { parseDockerCfg, parseDockerConfigJson, type DockerConfig } from '../../pkg/oci/index.js';
 import { err, type Result } from '../../pkg/result/index.js';
 import type { PullSecretLookup } from '../registry-credentials.js';
+import { SlimListWatch, type ListPageRequest } from './slim-list-watch.js';
+
+export { LIST_PAGE_SIZE } from './slim-list-watch.js';
 
 /** The Secret types that hold registry credentials, and the data key and format of each. */
 export const PULL_SECRET_TYPES = ['kubernetes.io/dockerconfigjson', 'kubernetes.io/dockercfg'] as const;
@@ -41,16 +41,11 @@ const FORMATS: Readonly<
  */
 export const MAX_PULL_SECRET_BYTES = 64 * 1024;
 
-/** Secrets per list request: one large cluster's Secrets are never all in memory at once, only as kept. */
-export const LIST_PAGE_SIZE = 500;
-
 const SECRETS_PATH = '/api/v1/secrets';
 
 /** The one page of a list request this store makes: CoreV1Api.listSecretForAllNamespaces takes exactly this. */
-export interface ListSecretsRequest {
+export interface ListSecretsRequest extends ListPageRequest {
   readonly fieldSelector: string;
-  readonly limit: number;
-  readonly _continue?: string;
 }
 
 export interface PullSecretStoreDeps {
@@ -72,27 +67,33 @@ interface KeptSecret extends KubernetesObject {
 /** A deleted Secret's stand-in: the informer only needs its name to forget it, so its data is not parsed. */
 const DELETED: Result<DockerConfig, string> = err('deleted');
 
-type WatchCallback = Parameters<Watch['watch']>[2];
-
 export class PullSecretStore {
   /** Resolves once every Secret type has been listed (or the store was stopped). */
   readonly synced: Promise<void>;
-  readonly #deps: PullSecretStoreDeps;
-  readonly #informers = new Map<PullSecretType, ListWatch<KeptSecret>>();
-  readonly #caughtUp = new Set<PullSecretType>();
-  readonly #failures = new Map<PullSecretType, number>();
-  readonly #restartTimers = new Map<PullSecretType, NodeJS.Timeout>();
-  #resolveSynced!: () => void;
-  #stopped = false;
+  readonly #watches: readonly SlimListWatch<V1Secret, KeptSecret>[];
 
   constructor(deps: PullSecretStoreDeps) {
-    this.#deps = deps;
-    this.synced = new Promise((resolve) => (this.#resolveSynced = resolve));
-    for (const type of PULL_SECRET_TYPES) this.#informers.set(type, this.#createInformer(type));
+    this.#watches = PULL_SECRET_TYPES.map((type) => {
+      const fieldSelector = `type=${type}`;
+      return new SlimListWatch<V1Secret, KeptSecret>({
+        what: 'pull Secret',
+        logFields: { type },
+        path: SECRETS_PATH,
+        fieldSelector,
+        listPage: (request) => deps.listSecrets({ fieldSelector, ...request }),
+        keep,
+        forget: (secret) => ({ metadata: slimMetadata(secret.metadata ?? {}), pullSecret: DELETED }),
+        watch: deps.watch,
+        log: deps.log,
+        ...(deps.restartBaseDelayMs !== undefined ? { restartBaseDelayMs: deps.restartBaseDelayMs } : {}),
+        ...(deps.restartMaxDelayMs !== undefined ? { restartMaxDelayMs: deps.restartMaxDelayMs } : {}),
+      });
+    });
+    this.synced = Promise.all(this.#watches.map((w) => w.synced)).then(() => undefined);
   }
 
   get isSynced(): boolean {
-    return this.#caughtUp.size === PULL_SECRET_TYPES.length;
+    return this.#watches.every((w) => w.isSynced);
   }
 
   /**
@@ -102,8 +103,8 @@ export class PullSecretStore {
    */
   readonly lookup: PullSecretLookup = (namespace, name) => {
     if (!this.isSynced) return err('pull Secrets are not loaded yet');
-    for (const informer of this.#informers.values()) {
-      const kept = informer.get(name, namespace);
+    for (const w of this.#watches) {
+      const kept = w.informer.get(name, namespace);
       if (kept !== undefined) return kept.pullSecret;
     }
     return undefined;
@@ -111,110 +112,27 @@ export class PullSecretStore {
 
   /** Lists and watches both Secret types. Never rejects: failures are logged and retried with backoff. */
   async start(): Promise<void> {
-    this.#stopped = false;
-    await Promise.all(
-      [...this.#informers].map(([type, informer]) => informer.start().catch((e: unknown) => this.#restart(type, e))),
-    );
+    await Promise.all(this.#watches.map((w) => w.start()));
   }
 
   async stop(): Promise<void> {
-    this.#stopped = true;
-    for (const timer of this.#restartTimers.values()) clearTimeout(timer);
-    this.#restartTimers.clear();
-    await Promise.all([...this.#informers.values()].map((informer) => informer.stop()));
-    this.#resolveSynced();
+    await Promise.all(this.#watches.map((w) => w.stop()));
   }
+}
 
-  #createInformer(type: PullSecretType): ListWatch<KeptSecret> {
-    const fieldSelector = `type=${type}`;
-    const keep = (secret: V1Secret): KeptSecret => {
-      const metadata = secret.metadata ?? {};
-      // Parse once per version: a relist after a restart brings every Secret again, mostly unchanged.
-      const previous = metadata.name ? informer.get(metadata.name, metadata.namespace) : undefined;
-      if (
-        previous !== undefined &&
-        previous.metadata.uid === metadata.uid &&
-        previous.metadata.resourceVersion !== undefined &&
-        previous.metadata.resourceVersion === metadata.resourceVersion
-      ) {
-        return previous;
-      }
-      return { metadata: slimMetadata(metadata), pullSecret: readPullSecret(secret) };
-    };
-    const list = async (): Promise<KubernetesListObject<KeptSecret>> => {
-      const items: KeptSecret[] = [];
-      let page: V1SecretList;
-      let next: string | undefined;
-      do {
-        page = await this.#deps.listSecrets({
-          fieldSelector,
-          limit: LIST_PAGE_SIZE,
-          ...(next ? { _continue: next } : {}),
-        });
-        for (const secret of page.items) items.push(keep(secret));
-        next = page.metadata?._continue;
-      } while (next);
-      this.#failures.delete(type);
-      // Every page of one list is one snapshot; the last page's resourceVersion is where the watch goes on from.
-      return { items, metadata: { resourceVersion: page.metadata?.resourceVersion } };
-    };
-    // The watch goes through here so that objects are reduced before the informer caches them (ListWatch has no hook
-    // for that), and so that the store knows when a list has been applied: ListWatch opens a watch only after.
-    // ListWatch types its watch as the Watch class, whose private fields no other object can have.
-    const watch = {
-      watch: (
-        path: string,
-        query: Record<string, string | number | boolean | undefined>,
-        callback: WatchCallback,
-        done: (e: unknown) => void,
-      ) => {
-        this.#markCaughtUp(type);
-        return this.#deps.watch.watch(
-          path,
-          query,
-          (phase, obj: V1Secret, raw) => {
-            this.#failures.delete(type);
-            if (phase === 'ADDED' || phase === 'MODIFIED') callback(phase, keep(obj), raw);
-            else if (phase === 'DELETED')
-              callback(phase, { metadata: slimMetadata(obj.metadata ?? {}), pullSecret: DELETED }, raw);
-            else callback(phase, obj, raw);
-          },
-          done,
-        );
-      },
-    } as unknown as Watch;
-    // autoStart=false: the constructor makes no request; start() does.
-    const informer = new ListWatch<KeptSecret>(SECRETS_PATH, watch, list, false, undefined, fieldSelector);
-    informer.on('error', (e: unknown) => this.#restart(type, e));
-    return informer;
+/** A Secret as kept, parsed once per version: a relist after a restart brings every Secret again, mostly unchanged. */
+function keep(secret: V1Secret, cached: (name: string, namespace?: string) => KeptSecret | undefined): KeptSecret {
+  const metadata = secret.metadata ?? {};
+  const previous = metadata.name ? cached(metadata.name, metadata.namespace) : undefined;
+  if (
+    previous !== undefined &&
+    previous.metadata.uid === metadata.uid &&
+    previous.metadata.resourceVersion !== undefined &&
+    previous.metadata.resourceVersion === metadata.resourceVersion
+  ) {
+    return previous;
   }
-
-  #markCaughtUp(type: PullSecretType): void {
-    if (this.#caughtUp.has(type)) return;
-    this.#caughtUp.add(type);
-    if (this.isSynced) this.#resolveSynced();
-  }
-
-  #restart(type: PullSecretType, error: unknown): void {
-    if (this.#stopped) return;
-    const failures = (this.#failures.get(type) ?? 0) + 1;
-    this.#failures.set(type, failures);
-    const base = this.#deps.restartBaseDelayMs ?? 500;
-    const delay = Math.min(base * 2 ** (failures - 1), this.#deps.restartMaxDelayMs ?? 30_000);
-    this.#deps.log.warn('pull Secret watch failed; restarting', { type, retryInMs: delay, ...describeError(error) });
-    clearTimeout(this.#restartTimers.get(type));
-    this.#restartTimers.set(
-      type,
-      setTimeout(() => {
-        this.#restartTimers.delete(type);
-        if (this.#stopped) return;
-        this.#informers
-          .get(type)!
-          .start()
-          .catch((e: unknown) => this.#restart(type, e));
-      }, delay),
-    );
-  }
+  return { metadata: slimMetadata(metadata), pullSecret: readPullSecret(secret) };
 }
 
 /** What the informer needs of a Secret's metadata: where it is, and its version, from which a watch resumes. */
@@ -248,24 +166,4 @@ function readPullSecret(secret: V1Secret): Result<DockerConfig, string> {
     return err(`its ${format.key} is not UTF-8 text`);
   }
   return format.parse(text);
-}
-
-/**
- * Log fields for a failed list or watch. client-node's ApiException renders the whole response, headers included,
- * into its message: only the first line, the HTTP code and the API server's own message are kept.
- */
-export function describeError(e: unknown): Record<string, string | number> {
-  const fields: Record<string, string | number> = { error: errorFields(e).error.split('\n')[0]! };
-  const { code, statusCode, body } = (e ?? {}) as { code?: unknown; statusCode?: unknown; body?: unknown };
-  const status = [code, statusCode].find((c) => typeof c === 'number' && c >= 100 && c < 600);
-  if (status !== undefined) fields['code'] = status as number;
-  if (typeof body === 'string') {
-    try {
-      const message = (JSON.parse(body) as { message?: unknown }).message;
-      if (typeof message === 'string') fields['error'] = message;
-    } catch {
-      // Not a metav1.Status; the first line already says what happened.
-    }
-  }
-  return fields;
 }

@@ -5,11 +5,8 @@
 // namespace, name, uid, resourceVersion, roleRef (kind and name) and subjects (kind, name and namespace); labels,
 // annotations and managed fields are dropped.
 //
-// client-node stops a ListWatch on any error but 410 Gone; each is restarted here with backoff, as
-// namespace-labels.ts does.
+// The list+watch itself, its paging and its restarts are slim-list-watch.ts's, shared with the other stores.
 import {
-  ListWatch,
-  type KubernetesListObject,
   type KubernetesObject,
   type RbacV1Subject,
   type V1ClusterRoleBindingList,
@@ -27,7 +24,7 @@ import {
   type SlimRoleRef,
   type SlimSubject,
 } from '../user-roles.js';
-import { describeError, LIST_PAGE_SIZE } from './pull-secrets.js';
+import { SlimListWatch, type ListPageRequest } from './slim-list-watch.js';
 
 const ROLE_BINDINGS_PATH = '/apis/rbac.authorization.k8s.io/v1/rolebindings';
 const CLUSTER_ROLE_BINDINGS_PATH = '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings';
@@ -36,10 +33,7 @@ const CLUSTER_ROLE_BINDINGS_PATH = '/apis/rbac.authorization.k8s.io/v1/clusterro
  * The one page of a list request this store makes: RbacAuthorizationV1Api.listRoleBindingForAllNamespaces and
  * .listClusterRoleBinding take exactly this.
  */
-export interface ListBindingsRequest {
-  readonly limit: number;
-  readonly _continue?: string;
-}
+export type ListBindingsRequest = ListPageRequest;
 
 export interface RoleBindingsDeps {
   /** One page of RoleBindings: `(request) => rbacV1Api.listRoleBindingForAllNamespaces(request)`. */
@@ -61,17 +55,17 @@ export interface SlimRoleBinding extends KubernetesObject {
 }
 export type SlimClusterRoleBinding = SlimRoleBinding;
 
-type WatchCallback = Parameters<Watch['watch']>[2];
+type RawBinding = { metadata?: V1ObjectMeta; roleRef?: V1RoleRef; subjects?: RbacV1Subject[] };
 type ListPage = (request: ListBindingsRequest) => Promise<{
-  items: { metadata?: V1ObjectMeta; roleRef?: V1RoleRef; subjects?: RbacV1Subject[] }[];
+  items: RawBinding[];
   metadata?: { _continue?: string; resourceVersion?: string };
 }>;
 
 export class RoleBindings implements GrantsBySubject {
   /** Resolves once both kinds of binding have been listed (or the store was stopped). */
   readonly synced: Promise<void>;
-  readonly #roleBindings: BindingWatch;
-  readonly #clusterRoleBindings: BindingWatch;
+  readonly #roleBindings: SlimListWatch<RawBinding, SlimRoleBinding>;
+  readonly #clusterRoleBindings: SlimListWatch<RawBinding, SlimRoleBinding>;
   /** Subject key → binding id → what that binding grants. */
   readonly #bySubject = new Map<string, Map<string, Grant>>();
   /** Binding id → the subject keys it is indexed under. */
@@ -79,8 +73,8 @@ export class RoleBindings implements GrantsBySubject {
 
   constructor(deps: RoleBindingsDeps) {
     const index = { put: this.#put, remove: this.#remove };
-    this.#roleBindings = new BindingWatch('RoleBinding', ROLE_BINDINGS_PATH, deps.listRoleBindings, deps, index);
-    this.#clusterRoleBindings = new BindingWatch(
+    this.#roleBindings = watchBindings('RoleBinding', ROLE_BINDINGS_PATH, deps.listRoleBindings, deps, index);
+    this.#clusterRoleBindings = watchBindings(
       'ClusterRoleBinding',
       CLUSTER_ROLE_BINDINGS_PATH,
       deps.listClusterRoleBindings,
@@ -105,7 +99,10 @@ export class RoleBindings implements GrantsBySubject {
     roleBindings: readonly SlimRoleBinding[];
     clusterRoleBindings: readonly SlimClusterRoleBinding[];
   } {
-    return { roleBindings: this.#roleBindings.list(), clusterRoleBindings: this.#clusterRoleBindings.list() };
+    return {
+      roleBindings: this.#roleBindings.informer.list(),
+      clusterRoleBindings: this.#clusterRoleBindings.informer.list(),
+    };
   }
 
   /** Lists and watches both kinds of binding. Never rejects: failures are logged and retried with backoff. */
@@ -146,114 +143,33 @@ interface Index {
   remove(id: string): void;
 }
 
-/** One kind of binding: a ListWatch that slims what it caches, feeds the index, and restarts with backoff. */
-class BindingWatch {
-  readonly synced: Promise<void>;
-  readonly #kind: string;
-  readonly #deps: RoleBindingsDeps;
-  readonly #informer: ListWatch<SlimRoleBinding>;
-  #caughtUp = false;
-  #failures = 0;
-  #restartTimer: NodeJS.Timeout | undefined;
-  #resolveSynced!: () => void;
-  #stopped = false;
-
-  constructor(kind: string, path: string, listPage: ListPage, deps: RoleBindingsDeps, index: Index) {
-    this.#kind = kind;
-    this.#deps = deps;
-    this.synced = new Promise((resolve) => (this.#resolveSynced = resolve));
-    this.#informer = this.#createInformer(path, listPage);
-    const id = (b: SlimRoleBinding) => `${kind}/${b.metadata.namespace ?? ''}/${b.metadata.name ?? ''}`;
-    const put = (b: SlimRoleBinding) => index.put(id(b), b);
-    this.#informer.on('add', put);
-    this.#informer.on('update', put);
-    this.#informer.on('delete', (b: SlimRoleBinding) => index.remove(id(b)));
-  }
-
-  get isSynced(): boolean {
-    return this.#caughtUp;
-  }
-
-  list(): readonly SlimRoleBinding[] {
-    return this.#informer.list();
-  }
-
-  async start(): Promise<void> {
-    this.#stopped = false;
-    await this.#informer.start().catch((e: unknown) => this.#restart(e));
-  }
-
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    clearTimeout(this.#restartTimer);
-    this.#restartTimer = undefined;
-    await this.#informer.stop();
-    this.#resolveSynced();
-  }
-
-  #createInformer(path: string, listPage: ListPage): ListWatch<SlimRoleBinding> {
-    const list = async (): Promise<KubernetesListObject<SlimRoleBinding>> => {
-      const items: SlimRoleBinding[] = [];
-      let page: Awaited<ReturnType<ListPage>>;
-      let next: string | undefined;
-      do {
-        page = await listPage({ limit: LIST_PAGE_SIZE, ...(next ? { _continue: next } : {}) });
-        for (const binding of page.items) items.push(keep(binding));
-        next = page.metadata?._continue;
-      } while (next);
-      this.#failures = 0;
-      // Every page of one list is one snapshot; the last page's resourceVersion is where the watch goes on from.
-      return { items, metadata: { resourceVersion: page.metadata?.resourceVersion } };
-    };
-    // As in namespace-labels.ts: objects are reduced before the informer caches them, and opening the watch (which
-    // ListWatch does only after applying a list) marks the store caught up.
-    const watch = {
-      watch: (
-        path: string,
-        query: Record<string, string | number | boolean | undefined>,
-        callback: WatchCallback,
-        done: (e: unknown) => void,
-      ) => {
-        this.#markCaughtUp();
-        return this.#deps.watch.watch(
-          path,
-          query,
-          (phase, obj: Parameters<typeof keep>[0], raw) => {
-            this.#failures = 0;
-            if (phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED') callback(phase, keep(obj), raw);
-            else callback(phase, obj, raw);
-          },
-          done,
-        );
-      },
-    } as unknown as Watch;
-    const informer = new ListWatch<SlimRoleBinding>(path, watch, list, false);
-    informer.on('error', (e: unknown) => this.#restart(e));
-    return informer;
-  }
-
-  #markCaughtUp(): void {
-    if (this.#caughtUp) return;
-    this.#caughtUp = true;
-    this.#resolveSynced();
-  }
-
-  #restart(error: unknown): void {
-    if (this.#stopped) return;
-    this.#failures += 1;
-    const base = this.#deps.restartBaseDelayMs ?? 500;
-    const delay = Math.min(base * 2 ** (this.#failures - 1), this.#deps.restartMaxDelayMs ?? 30_000);
-    this.#deps.log.warn(`${this.#kind} watch failed; restarting`, { retryInMs: delay, ...describeError(error) });
-    clearTimeout(this.#restartTimer);
-    this.#restartTimer = setTimeout(() => {
-      this.#restartTimer = undefined;
-      if (this.#stopped) return;
-      this.#informer.start().catch((e: unknown) => this.#restart(e));
-    }, delay);
-  }
+/** One kind of binding: a list+watch that slims what it caches and feeds the index. */
+function watchBindings(
+  kind: string,
+  path: string,
+  listPage: ListPage,
+  deps: RoleBindingsDeps,
+  index: Index,
+): SlimListWatch<RawBinding, SlimRoleBinding> {
+  const watch = new SlimListWatch<RawBinding, SlimRoleBinding>({
+    what: kind,
+    path,
+    listPage,
+    keep,
+    watch: deps.watch,
+    log: deps.log,
+    ...(deps.restartBaseDelayMs !== undefined ? { restartBaseDelayMs: deps.restartBaseDelayMs } : {}),
+    ...(deps.restartMaxDelayMs !== undefined ? { restartMaxDelayMs: deps.restartMaxDelayMs } : {}),
+  });
+  const id = (b: SlimRoleBinding) => `${kind}/${b.metadata.namespace ?? ''}/${b.metadata.name ?? ''}`;
+  const put = (b: SlimRoleBinding) => index.put(id(b), b);
+  watch.informer.on('add', put);
+  watch.informer.on('update', put);
+  watch.informer.on('delete', (b: SlimRoleBinding) => index.remove(id(b)));
+  return watch;
 }
 
-function keep(binding: { metadata?: V1ObjectMeta; roleRef?: V1RoleRef; subjects?: RbacV1Subject[] }): SlimRoleBinding {
+function keep(binding: RawBinding): SlimRoleBinding {
   const { namespace, name, uid, resourceVersion } = binding.metadata ?? {};
   const roleRef = { kind: String(binding.roleRef?.kind ?? ''), name: String(binding.roleRef?.name ?? '') };
   const subjects = (Array.isArray(binding.subjects) ? binding.subjects : []).map((s) => ({
