@@ -18,7 +18,7 @@ import {
   type VerifyFailure,
   type WorkLimits,
 } from '../pkg/cosign/index.js';
-import { parseImageRef, toKyvernoString, type ImageRef } from '../pkg/imageref/index.js';
+import { toKyvernoString, type ImageRef } from '../pkg/imageref/index.js';
 import type { DockerConfig } from '../pkg/oci/index.js';
 import type {
   AdmissionFacts,
@@ -335,13 +335,7 @@ class AdmissionRun {
         detail: `${entry.field}.attestations: attestations are not verified yet, so this entry admits no image`,
       });
     }
-    let repository: ImageRef = ref;
-    if (entry.repository) {
-      const parsed = parseImageRef(entry.repository);
-      if (!parsed.ok) return err({ reason: 'InvalidSignature', detail: `${entry.field}.repository: ${parsed.error}` });
-      repository = parsed.value;
-    }
-    const discovery = await this.#discovery.discover({ repository, digest });
+    const discovery = await this.#discovery.discover({ repository: entry.repository ?? ref, digest });
     if (!discovery.ok) return discovery;
     const checked = await checkSignatures(entry.attestors, discovery.value, digest, this.budget, signal);
     return checked.ok ? ok({ digest }) : checked;

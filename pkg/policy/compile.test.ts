@@ -570,3 +570,20 @@ describe('compileKeyAttestors', () => {
     expect(!bad.ok && bad.error[0]!.message).toContain('invalid public key');
   });
 });
+
+describe('compile, a signature repository', () => {
+  it('is parsed when the policy compiles, and a bad one names its field', () => {
+    const good = compile(
+      checkImagePolicy({ verifyImages: [{ image: '*', key: SEED_KEY, repository: 'ghcr.io/acme/sigs' }] }),
+    );
+    expect(good.ok && good.value.rules[0]!.verifyImages[0]!.repository).toEqual({
+      registry: 'ghcr.io',
+      repository: 'acme/sigs',
+      tag: 'latest',
+    });
+    const bad = errorsOf(checkImagePolicy({ verifyImages: [{ image: '*', key: SEED_KEY, repository: 'Not A Repo' }] }));
+    expect(bad).toContainEqual(
+      expect.objectContaining({ reason: 'InvalidSpec', field: 'spec.rules[0].verifyImages[0].repository' }),
+    );
+  });
+});

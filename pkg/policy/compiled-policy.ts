@@ -3,7 +3,7 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { PolicyKind, RuleType } from '../api/v1/index.js';
 import type { PolicyReason } from '../conditions/index.js';
-import type { ImagePattern, ImageReferencePattern } from '../imageref/index.js';
+import type { ImageRef, ImagePattern, ImageReferencePattern } from '../imageref/index.js';
 import type { Authorities } from '../trust/index.js';
 import type { CompiledImageExtractors } from './image-extractors.js';
 import type { CompiledResourceFilter } from './resource-filter.js';
@@ -133,7 +133,8 @@ export interface CompiledImageVerification {
   readonly skipImageReferences: readonly ImageReferencePattern[];
   readonly attestors: readonly CompiledAttestorSet[];
   readonly attestations: readonly CompiledAttestation[];
-  readonly repository?: string;
+  /** Where the entry's signatures are stored, when not beside the image (cosign's COSIGN_REPOSITORY), parsed. */
+  readonly repository?: ImageRef;
   /** The entry's own failureAction, else the policy's validationFailureAction. */
   readonly failureAction: FailureAction;
   /**

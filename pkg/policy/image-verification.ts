@@ -2,7 +2,7 @@
 // (image, key, issuer/subject/roots, annotations) converted as Kyverno's ImageVerification.Convert() does, except
 // where Convert() loses the key (see legacyAttestorSet).
 import type { ImageVerificationType } from '../api/v1/index.js';
-import { compileImageReferencePattern } from '../imageref/index.js';
+import { compileImageReferencePattern, parseImageRef, type ImageRef } from '../imageref/index.js';
 import type { AttestorCompiler, AttestorSet, Fail } from './attestors.js';
 import type {
   CompiledAttestation,
@@ -25,6 +25,13 @@ export function compileImageVerification(
 ): CompiledImageVerification {
   const { fail, attestors: compiler } = context;
   const type = iv.type ?? 'Cosign';
+  // Parsed here, once, rather than at each admission that reads signatures from it.
+  let repository: ImageRef | undefined;
+  if (iv.repository) {
+    const parsed = parseImageRef(iv.repository);
+    if (parsed.ok) repository = parsed.value;
+    else fail('InvalidSpec', `${field}.repository`, parsed.error);
+  }
   const failureAction = iv.failureAction ?? specAction;
   const mutateDigest = iv.mutateDigest ?? true;
   if (failureAction === 'Audit' && mutateDigest) {
@@ -80,7 +87,7 @@ export function compileImageVerification(
     skipImageReferences: patterns(iv.skipImageReferences ?? [], `${field}.skipImageReferences`),
     attestors,
     attestations,
-    ...(iv.repository ? { repository: iv.repository } : {}),
+    ...(repository ? { repository } : {}),
     failureAction,
     failureActionIsOwn: iv.failureAction !== undefined,
     registrySecrets: iv.imageRegistryCredentials?.secrets ?? [],
