@@ -162,6 +162,36 @@ describe('handleMutate', () => {
     });
   });
 
+  describe('when one image of a rule is in the cache and the one before it is not', () => {
+    it('answers each in the rule’s order, the cached one without the registry', async () => {
+      const cache: PassCache = new VerificationCache({ now: Date.now });
+      const reg = registry([DIGEST_1, DIGEST_2]);
+      const policies = [policy({ imageReferences: ['*'] })];
+      await handleMutate(podRequest('registry.example/team/cached:v1'), deps(policies, reg, cache));
+      const base = podRequest('registry.example/team/new:v1');
+      const twoImages = {
+        ...base,
+        object: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'web' },
+          spec: {
+            containers: [
+              { name: 'new', image: 'registry.example/team/new:v1' },
+              { name: 'cached', image: 'registry.example/team/cached:v1' },
+            ],
+          },
+        },
+      };
+      const response = await handleMutate(twoImages, deps(policies, reg, cache));
+      expect(reg.resolved).toBe(2);
+      expect(patchOf(response)).toEqual([
+        { op: 'replace', path: '/spec/containers/0/image', value: `registry.example/team/new:v1@${DIGEST_2}` },
+        { op: 'replace', path: '/spec/containers/1/image', value: `registry.example/team/cached:v1@${DIGEST_1}` },
+      ]);
+    });
+  });
+
   describe('when the registry cannot be reached', () => {
     const unreachable: OciFailure = {
       code: 'NETWORK',

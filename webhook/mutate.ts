@@ -12,9 +12,10 @@ import type { CompiledPolicy } from '../pkg/policy/index.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { decideAdmission, type RuleResult } from './decide.js';
 import { allowed, denied, patched, type AdmissionResponse } from './responses.js';
-import { toAnnotationPatches, type ImageVerification } from './verify-annotations.js';
+import type { ImageSummary } from './image-tally.js';
+import { toAnnotationPatches, VerificationRecord } from './verify-annotations.js';
 import { toViolationEvents, toViolationResource, type ViolationEvent } from './violation-events.js';
-import { verifyAdmissionImages, type ImageLog, type VerifyImagesDeps } from './verify-images.js';
+import { verifyAdmissionImages, type VerifyImagesDeps } from './verify-images.js';
 
 export interface MutateDeps extends VerifyImagesDeps {
   readonly policies: () => readonly CompiledPolicy[];
@@ -50,15 +51,15 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
   const timer = setTimeout(() => deadline.abort(new Error('the admission deadline passed')), toDeadlineMs(timeoutMs));
   const signal = deadline.signal;
   let results: readonly RuleResult[];
-  let verifications: readonly ImageVerification[] = [];
-  let images: readonly ImageLog[] = [];
+  let verifications = new VerificationRecord();
+  let images: readonly ImageSummary[] = [];
   let spent: object = {};
   let credentialProblems: readonly string[] = [];
   try {
     const verified = await verifyAdmissionImages({ request, policies: applicable, signal }, deps);
     results = verified.results;
     verifications = verified.verifications;
-    images = verified.log;
+    images = verified.images;
     spent = verified.spent;
     credentialProblems = verified.credentialProblems;
   } catch (e) {
@@ -71,7 +72,8 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
     { kind: request.kind.kind, namespace: request.namespace ?? '', name: request.name ?? '' },
     results,
   );
-  if (deps.recordEvent) {
+  // Events are of failures only: a warm admission that passed has none to look for.
+  if (deps.recordEvent && results.some((r) => r.images.some((i) => i.status === 'fail'))) {
     const events = toViolationEvents({
       resource: toViolationResource(request),
       denied: decision.$case === 'deny',
@@ -92,7 +94,7 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
   deps.log.info('admission', {
     ...line,
     allowed: decision.$case === 'admit',
-    images: summarise(images),
+    images,
     patched: decision.$case === 'admit' ? decision.patches.length : 0,
     warnings: decision.warnings.length,
     spent,
@@ -137,30 +139,5 @@ function unexpectedFailure(policies: readonly CompiledPolicy[], request: Admissi
           },
         ],
       })),
-  );
-}
-
-/**
- * The log line's images: one entry per image with how many rules passed, skipped or failed it, the reasons of its
- * failures and how many answers came from the cache, rather than one per image and rule (20 policies × 3 images
- * made the line the admission's largest cost).
- */
-function summarise(images: readonly ImageLog[]): object[] {
-  const byImage = new Map<
-    string,
-    { image: string; pass: number; skip: number; fail: number; cached: number; reasons: Set<string> }
-  >();
-  for (const i of images) {
-    let entry = byImage.get(i.image);
-    if (!entry) {
-      entry = { image: i.image, pass: 0, skip: 0, fail: 0, cached: 0, reasons: new Set() };
-      byImage.set(i.image, entry);
-    }
-    entry[i.status]++;
-    if (i.cached) entry.cached++;
-    if (i.reason) entry.reasons.add(`${i.policy}/${i.rule}: ${i.reason}`);
-  }
-  return [...byImage.values()].map(({ reasons, ...counts }) =>
-    reasons.size > 0 ? { ...counts, reasons: [...reasons] } : counts,
   );
 }

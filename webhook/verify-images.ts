@@ -35,7 +35,8 @@ import type { AdmissionRequest } from './admission-review.js';
 import type { ImageOutcome, RuleResult } from './decide.js';
 import { extractImages, type ExtractedImage } from './extract-images.js';
 import { toAdmissionCredentials, type AdmissionCredentials, type PullSecretLookup } from './registry-credentials.js';
-import { readScopedStatus, type ImageVerification } from './verify-annotations.js';
+import { ImageTally, type ImageSummary } from './image-tally.js';
+import { readScopedStatus, VerificationRecord } from './verify-annotations.js';
 
 /** The result cache: passes only, each with the digest verified, keyed by policy version, rule, entry and image. */
 export type PassCache = VerificationCache<undefined, VerifyFailure>;
@@ -78,23 +79,14 @@ export interface VerifyImagesInput {
   readonly signal: AbortSignal;
 }
 
-export interface ImageLog {
-  readonly image: string;
-  readonly policy: string;
-  readonly rule: string;
-  readonly status: ImageOutcome['status'];
-  readonly reason?: string;
-  readonly cached?: boolean;
-}
-
 export interface VerifiedImages {
   readonly results: readonly RuleResult[];
   /** Pull Secrets that were named but could not be used (missing, malformed), for the admission's log line. */
   readonly credentialProblems: readonly string[];
   /** What the kyverno.io/verify-images annotations record: each verified entry's images and their status. */
-  readonly verifications: readonly ImageVerification[];
-  /** One line per image and rule, for the admission's log line. */
-  readonly log: readonly ImageLog[];
+  readonly verifications: VerificationRecord;
+  /** One entry per image, for the admission's log line. */
+  readonly images: readonly ImageSummary[];
   /** What the work budget spent: requests, bytes, checks. */
   readonly spent: { readonly requests: number; readonly bytes: number; readonly checks: number };
 }
@@ -103,20 +95,29 @@ export interface VerifiedImages {
 const PARALLEL_IMAGES = 4;
 
 export async function verifyAdmissionImages(input: VerifyImagesInput, deps: VerifyImagesDeps): Promise<VerifiedImages> {
-  const credentials = toCredentials(input, deps);
+  // The built-in extraction serves the Pod's pull Secrets and every rule without imageExtractors.
+  const builtIn = extractImages(input.request.kind.kind, input.request.object);
+  const credentials = toCredentials(input, deps, builtIn);
   const namespace = input.request.namespace;
   // Roles are resolved only when some rule asks about them: most policies never do.
   const needsRoles = input.policies.some((p) => p.rules.some((r) => r.filter?.needsRoles));
   // Undefined until the bindings are loaded: the rule then applies (see appliesTo).
   const roles = needsRoles ? deps.userRoles?.(input.request.userInfo) : undefined;
   const facts = toAdmissionFacts(input.request, namespace ? deps.namespaceLabels?.(namespace) : undefined, roles);
-  const run = new AdmissionRun(input, credentials ? { ...deps, credentials: credentials.credentials } : deps, facts);
+  const run = new AdmissionRun(
+    input,
+    credentials ? { ...deps, credentials: credentials.credentials } : deps,
+    facts,
+    builtIn,
+  );
   const results: RuleResult[] = [];
   for (const policy of input.policies) {
     for (const rule of policy.rules) {
       if (!rule.kinds.has(input.request.kind.kind) || rule.verifyImages.length === 0) continue;
       if (!appliesTo(rule, facts, roles !== undefined)) continue;
-      const result = await run.rule(policy, rule);
+      const checked = run.rule(policy, rule);
+      // Most admissions are answered from the cache alone, without a promise to wait on.
+      const result = checked instanceof Promise ? await checked : checked;
       if (result) results.push(result);
     }
   }
@@ -125,7 +126,7 @@ export async function verifyAdmissionImages(input: VerifyImagesInput, deps: Veri
     results,
     credentialProblems: credentials?.problems ?? [],
     verifications: run.verifications,
-    log: run.log,
+    images: run.tally.summaries(),
     spent: { requests: budget.used('requests'), bytes: budget.used('bytes'), checks: budget.used('checks') },
   };
 }
@@ -135,10 +136,13 @@ export async function verifyAdmissionImages(input: VerifyImagesInput, deps: Veri
  * only to the registry host each names, so entries cannot use one another's elsewhere), then the Pod's own pull
  * Secrets, then the operator's.
  */
-function toCredentials(input: VerifyImagesInput, deps: VerifyImagesDeps): AdmissionCredentials | undefined {
+function toCredentials(
+  input: VerifyImagesInput,
+  deps: VerifyImagesDeps,
+  podSecrets: ReturnType<typeof extractImages>,
+): AdmissionCredentials | undefined {
   const secrets = deps.pullSecrets;
   if (!secrets) return undefined;
-  const podSecrets = extractImages(input.request.kind.kind, input.request.object);
   return toAdmissionCredentials({
     operatorNamespace: secrets.operatorNamespace,
     operatorPullSecrets: secrets.operatorPullSecrets,
@@ -164,10 +168,47 @@ function appliesTo(rule: CompiledRule, facts: AdmissionFacts, rolesKnown: boolea
   return rule.filter.matches(facts);
 }
 
+/** A rule's outcome for one image, with what the log and the annotations record of it. */
+interface Checked {
+  readonly outcome: ImageOutcome;
+  /** Whether the answer came without verifying: from the cache, or the old object of an UPDATE. */
+  readonly cached: boolean;
+  /** The image as the annotations name it: after pinning, the digest form, as Kyverno records it. */
+  readonly annotated: string;
+  /** Whether the annotations record it: entries that verify something are (Kyverno: not the digest-only ones). */
+  readonly recorded: boolean;
+}
+
+function isRecorded(entry: CompiledImageVerification): boolean {
+  return entry.attestors.length > 0 || entry.attestations.length > 0;
+}
+
+/** A slot whose answer is on its way. */
+const PLACEHOLDER: Checked = {
+  outcome: { status: 'fail', image: '', reason: 'Timeout', message: 'not verified' },
+  cached: false,
+  annotated: '',
+  recorded: false,
+};
+
+/** An image a rule's entry names, where the answer needs the registry (or the shared verification of another). */
+interface Pending {
+  readonly slot: number;
+  readonly entry: CompiledImageVerification;
+  readonly index: number;
+  readonly image: ExtractedImage;
+}
+
+/** How a policy is named: in the deny message and log (`name`, `ns/name`), and in the scoped annotation. */
+interface PolicyNames {
+  readonly shown: string;
+  readonly scoped: string;
+}
+
 class AdmissionRun {
   readonly budget: WorkBudget;
-  readonly log: ImageLog[] = [];
-  readonly verifications: ImageVerification[] = [];
+  readonly tally = new ImageTally();
+  readonly verifications = new VerificationRecord();
   readonly #input: VerifyImagesInput;
   readonly #deps: VerifyImagesDeps;
   readonly #discovery: DiscoveryMemo;
@@ -175,13 +216,22 @@ class AdmissionRun {
   readonly #oldImages = new Map<CompiledRule, ReadonlyMap<string, string>>();
   /** The object's images, once per extractor set: every rule without imageExtractors shares the built-in one. */
   readonly #extracted = new Map<CompiledImageExtractors | undefined, ReturnType<typeof extractImages>>();
+  /** Kyverno's string of each image, and of it pinned to the digest its rules verified: the same for every rule. */
+  readonly #shown = new Map<ExtractedImage, string>();
+  readonly #pins = new Map<ExtractedImage, { digest: string; pinned: string; annotated: string }>();
 
   readonly #facts: AdmissionFacts;
 
-  constructor(input: VerifyImagesInput, deps: VerifyImagesDeps, facts: AdmissionFacts) {
+  constructor(
+    input: VerifyImagesInput,
+    deps: VerifyImagesDeps,
+    facts: AdmissionFacts,
+    builtIn: ReturnType<typeof extractImages>,
+  ) {
     this.#input = input;
     this.#deps = deps;
     this.#facts = facts;
+    this.#extracted.set(undefined, builtIn);
     this.budget = new WorkBudget(deps.limits);
     this.#discovery = new DiscoveryMemo({
       registry: deps.registry,
@@ -191,12 +241,18 @@ class AdmissionRun {
     });
   }
 
-  /** The rule's outcome for each image its entries name; undefined when it names none (no rule response). */
-  async rule(policy: CompiledPolicy, rule: CompiledRule): Promise<RuleResult | undefined> {
-    const policyName = policy.ref.kind === 'Policy' ? `${policy.ref.namespace}/${policy.ref.name}` : policy.ref.name;
+  /**
+   * The rule's outcome for each image its entries name; undefined when it names none (no rule response). Answered at
+   * once when every image is skipped or a cache hit, else a promise.
+   */
+  rule(policy: CompiledPolicy, rule: CompiledRule): RuleResult | undefined | Promise<RuleResult | undefined> {
+    const names: PolicyNames = {
+      shown: policy.ref.kind === 'Policy' ? `${policy.ref.namespace}/${policy.ref.name}` : policy.ref.name,
+      scoped: `${policy.ref.namespace}/${policy.ref.name}`,
+    };
     const extracted = this.#extract(rule);
     const base = {
-      policy: policyName,
+      policy: names.shown,
       rule: rule.name,
       failurePolicy: policy.failurePolicy,
       failureAction: this.#failureAction(policy, rule),
@@ -206,70 +262,96 @@ class AdmissionRun {
       const outcome: ImageOutcome = { status: 'fail', image: '', reason: 'InvalidSignature', message: extracted.error };
       return { ...base, images: [outcome] };
     }
-    const tasks: { entry: CompiledImageVerification; image: ExtractedImage }[] = [];
-    for (const entry of rule.verifyImages) {
+    const checked: Checked[] = [];
+    let pending: Pending[] | undefined;
+    rule.verifyImages.forEach((entry, index) => {
       for (const image of extracted.value.images) {
-        if (entry.imageReferences.some((p) => p.matches(image.ref))) tasks.push({ entry, image });
+        if (!entry.imageReferences.some((p) => p.matches(image.ref))) continue;
+        const now = this.#checkNow(policy, rule, names, entry, index, image);
+        if (now) checked.push(now);
+        else (pending ??= []).push({ slot: checked.push(PLACEHOLDER) - 1, entry, index, image });
       }
-    }
-    if (tasks.length === 0) return undefined;
-    const outcomes: ImageOutcome[] = new Array<ImageOutcome>(tasks.length);
-    let next = 0;
-    const worker = async () => {
-      while (next < tasks.length) {
-        const i = next++;
-        const { entry, image } = tasks[i]!;
-        outcomes[i] = await this.#image(policy, rule, policyName, entry, image);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL_IMAGES, tasks.length) }, worker));
-    return { ...base, images: outcomes };
+    });
+    if (checked.length === 0) return undefined;
+    if (!pending) return this.#record(names, rule, base, checked);
+    return this.#checkLater(policy, rule, pending, checked).then(() => this.#record(names, rule, base, checked));
   }
 
-  async #image(
+  /** The rule's result, its outcomes counted for the log and recorded for the annotations, in the rule's order. */
+  #record(
+    names: PolicyNames,
+    rule: CompiledRule,
+    base: Omit<RuleResult, 'images'>,
+    checked: readonly Checked[],
+  ): RuleResult {
+    const images = checked.map((c) => {
+      const { outcome } = c;
+      if (c.recorded) this.verifications.add(names.scoped, rule.name, c.annotated, outcome.status);
+      this.tally.count(
+        outcome.image,
+        outcome.status,
+        c.cached,
+        outcome.status === 'fail' ? { policy: names.shown, rule: rule.name, reason: outcome.reason } : undefined,
+      );
+      return outcome;
+    });
+    return { ...base, images };
+  }
+
+  /** The answers that need no registry: a skipped image, an unchanged image of an UPDATE, a pass in the cache. */
+  #checkNow(
     policy: CompiledPolicy,
     rule: CompiledRule,
-    policyName: string,
+    names: PolicyNames,
     entry: CompiledImageVerification,
+    index: number,
     image: ExtractedImage,
-  ): Promise<ImageOutcome> {
-    const shown = toKyvernoString(image.ref);
-    const scopedPolicy = `${policy.ref.namespace}/${policy.ref.name}`;
-    // Entries that verify something are recorded in the annotations (Kyverno: not the digest-only ones).
-    const recorded = entry.attestors.length > 0 || entry.attestations.length > 0;
-    const logged = (outcome: ImageOutcome, cached?: boolean, annotated = shown): ImageOutcome => {
-      if (recorded) {
-        this.verifications.push({ policy: scopedPolicy, rule: rule.name, image: annotated, status: outcome.status });
-      }
-      this.log.push({
-        image: shown,
-        policy: policyName,
-        rule: rule.name,
-        status: outcome.status,
-        ...(outcome.status === 'fail' ? { reason: outcome.reason } : {}),
-        ...(cached !== undefined ? { cached } : {}),
-      });
-      return outcome;
-    };
+  ): Checked | undefined {
+    const shown = this.#shownOf(image);
     if (entry.skipImageReferences.some((p) => p.matchesPulledImage(image.ref))) {
-      const message = `skipping image reference image ${shown}, policy ${policyName} ruleName ${rule.name}`;
-      return logged({ status: 'skip', image: shown, message });
+      const message = `skipping image reference image ${shown}, policy ${names.shown} ruleName ${rule.name}`;
+      const outcome: ImageOutcome = { status: 'skip', image: shown, message };
+      return { outcome, cached: false, annotated: shown, recorded: isRecorded(entry) };
     }
     // Kyverno 1.19: an UPDATE that leaves the image as it was, which the old object's scoped annotation records as
     // verified by this rule, is not verified again. The incoming object's own annotations are never read.
     if (this.#input.request.operation === 'UPDATE' && this.#unchanged(rule, image)) {
-      const before = readScopedStatus(this.#input.request.oldObject, scopedPolicy, rule.name, shown);
+      const before = readScopedStatus(this.#input.request.oldObject, names.scoped, rule.name, shown);
       if (before === 'pass' || before === 'skip') {
-        return logged({ status: 'pass', image: shown, pointer: image.pointer }, true);
+        const outcome: ImageOutcome = { status: 'pass', image: shown, pointer: image.pointer };
+        return { outcome, cached: true, annotated: shown, recorded: isRecorded(entry) };
       }
     }
+    if (!entry.useCache || !this.#deps.cache) return undefined;
+    const hit = this.#deps.cache.lookup(toCacheKey(policy, rule.name, index, image.written));
+    return hit ? this.#passed(entry, image, hit.digest, true) : undefined;
+  }
+
+  /** The images that need the registry, a few at a time; each answer goes to its slot in `checked`. */
+  async #checkLater(
+    policy: CompiledPolicy,
+    rule: CompiledRule,
+    pending: readonly Pending[],
+    checked: Checked[],
+  ): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < pending.length) {
+        const task = pending[next++]!;
+        checked[task.slot] = await this.#verifyImage(policy, rule, task);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_IMAGES, pending.length) }, worker));
+  }
+
+  async #verifyImage(policy: CompiledPolicy, rule: CompiledRule, { entry, index, image }: Pending): Promise<Checked> {
+    const shown = this.#shownOf(image);
     const cache = entry.useCache ? this.#deps.cache : undefined;
     let verified: Result<CachedPass, VerifyFailure>;
-    let cached: boolean | undefined;
+    let cached = false;
     if (cache) {
-      const key = toCacheKey(policy, rule.name, rule.verifyImages.indexOf(entry), image.written);
       const answer = await cache.getOrVerify(
-        key,
+        toCacheKey(policy, rule.name, index, image.written),
         async (signal) => {
           const outcome = await this.#verify(entry, image.ref, signal);
           return outcome.ok
@@ -287,30 +369,45 @@ class AdmissionRun {
     } else {
       verified = await this.#verify(entry, image.ref, this.#input.signal);
     }
-    if (!verified.ok) {
-      return logged(
-        {
-          status: 'fail',
-          image: shown,
-          reason: verified.error.reason,
-          message: toFailureMessage(shown, verified.error),
-        },
-        cached,
-      );
-    }
-    const { digest } = verified.value;
-    const pin = entry.mutateDigest && image.ref.digest === undefined;
-    return logged(
-      {
-        status: 'pass',
-        image: shown,
-        pointer: image.pointer,
-        ...(pin ? { pinned: `${toKyvernoString({ ...image.ref, digest: undefined })}@${digest}` } : {}),
-      },
+    if (verified.ok) return this.#passed(entry, image, verified.value.digest, cached);
+    const { reason } = verified.error;
+    const message = toFailureMessage(shown, verified.error);
+    return {
+      outcome: { status: 'fail', image: shown, reason, message },
       cached,
-      // After pinning, the image is the digest form, as Kyverno records it.
-      pin ? toKyvernoString({ ...image.ref, digest }) : shown,
-    );
+      annotated: shown,
+      recorded: isRecorded(entry),
+    };
+  }
+
+  /** A pass: pinned to the digest verified when the entry pins and the object names no digest. */
+  #passed(entry: CompiledImageVerification, image: ExtractedImage, digest: string, cached: boolean): Checked {
+    const shown = this.#shownOf(image);
+    const recorded = isRecorded(entry);
+    if (!entry.mutateDigest || image.ref.digest !== undefined) {
+      return { outcome: { status: 'pass', image: shown, pointer: image.pointer }, cached, annotated: shown, recorded };
+    }
+    let pin = this.#pins.get(image);
+    if (pin?.digest !== digest) {
+      pin = {
+        digest,
+        pinned: `${toKyvernoString({ ...image.ref, digest: undefined })}@${digest}`,
+        annotated: toKyvernoString({ ...image.ref, digest }),
+      };
+      this.#pins.set(image, pin);
+    }
+    return {
+      outcome: { status: 'pass', image: shown, pointer: image.pointer, pinned: pin.pinned },
+      cached,
+      annotated: pin.annotated,
+      recorded,
+    };
+  }
+
+  #shownOf(image: ExtractedImage): string {
+    let shown = this.#shown.get(image);
+    if (shown === undefined) this.#shown.set(image, (shown = toKyvernoString(image.ref)));
+    return shown;
   }
 
   /**

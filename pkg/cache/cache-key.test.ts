@@ -19,6 +19,14 @@ describe('encodeCacheKey', () => {
     expect(new Set([a, b, c].map(encodeCacheKey)).size).toBe(3);
   });
 
+  it("keeps digits in one part from being read as another part's length or entry", () => {
+    const a = toCacheKey(policy, 'r', 1, '12:x');
+    const b = toCacheKey(policy, 'r', 11, '2:x');
+    const c = toCacheKey({ uid: 'u1', resourceVersion: ':1' }, 'r', 0, 'i');
+    const d = toCacheKey({ uid: 'u', resourceVersion: '1' }, '1:r', 0, 'i');
+    expect(new Set([a, b, c, d].map(encodeCacheKey)).size).toBe(4);
+  });
+
   it('tells the verifyImages entries of one rule apart', () => {
     expect(encodeCacheKey(toCacheKey(policy, 'r', 0, 'i'))).not.toBe(encodeCacheKey(toCacheKey(policy, 'r', 1, 'i')));
   });

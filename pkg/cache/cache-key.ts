@@ -26,9 +26,10 @@ export function toCacheKey(
 }
 
 /**
- * The string a key is stored under. JSON of an array of strings and a number: quoting and escaping make it
- * injective, whatever characters the parts hold (";", quotes, commas, brackets).
+ * The string a key is stored under: each part preceded by its length, which makes the encoding injective whatever
+ * characters the parts hold (";", quotes, digits), and costs a fraction of JSON (60 keys are made per admission).
  */
 export function encodeCacheKey(key: CacheKey): string {
-  return JSON.stringify([key.policyUid, key.policyResourceVersion, key.ruleName, key.entry, key.image]);
+  const { policyUid: uid, policyResourceVersion: version, ruleName: rule, image } = key;
+  return `${uid.length}:${uid}${version.length}:${version}${rule.length}:${rule}${key.entry}:${image.length}:${image}`;
 }

@@ -53,6 +53,32 @@ describe('ExpiringLru', () => {
     expect(lru.expirations).toBe(1);
   });
 
+  it('expires the next oldest entry on time after the oldest was dropped with its group', () => {
+    const t = clock();
+    const lru = new ExpiringLru<number>({ ttlMs: 1_000, maxEntries: 10, now: t.now });
+    lru.set('a', 'g', 1); // expires at 1,000
+    t.set(200);
+    lru.set('b', 'h', 2); // expires at 1,200
+    lru.deleteGroup('g');
+    t.set(1_100);
+    expect(lru.get('b')).toBe(2);
+    t.set(1_200);
+    expect(lru.get('b')).toBeUndefined();
+    expect(lru.expirations).toBe(1);
+  });
+
+  it('expires an entry stored after a clear, though the entries before it would have expired later', () => {
+    const t = clock(10_000);
+    const lru = new ExpiringLru<number>({ ttlMs: 1_000, maxEntries: 10, now: t.now });
+    lru.set('old', 'g', 1); // expires at 11,000
+    lru.clear();
+    t.set(5_000);
+    lru.set('new', 'g', 2); // expires at 6,000
+    t.set(6_000);
+    expect(lru.size).toBe(0);
+    expect(lru.expirations).toBe(1);
+  });
+
   it('drops a whole group and only that group', () => {
     const lru = new ExpiringLru<number>({ ttlMs: 1_000, maxEntries: 10, now: clock().now });
     lru.set('a', 'g', 1);

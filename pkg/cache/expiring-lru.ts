@@ -27,6 +27,7 @@ export class ExpiringLru<V> {
   readonly #byGroup = new Map<string, Set<string>>();
   #evictions = 0;
   #expirations = 0;
+  #nextExpiry = Infinity;
 
   constructor(options: ExpiringLruOptions) {
     this.#ttlMs = options.ttlMs;
@@ -36,11 +37,12 @@ export class ExpiringLru<V> {
 
   /** The live value of `key`, which becomes the most recently used. */
   get(key: string): V | undefined {
-    this.#dropExpired();
+    const now = this.#now();
+    this.#dropExpired(now);
     const entry = this.#byUse.get(key);
     if (!entry) return undefined;
     // A clock that stepped back can leave an expired entry behind a live one in #byAge; it is still never returned.
-    if (entry.expiresAt <= this.#now()) {
+    if (entry.expiresAt <= now) {
       this.#remove(key, entry);
       this.#expirations++;
       return undefined;
@@ -52,10 +54,14 @@ export class ExpiringLru<V> {
 
   /** Stores `value` for ttlMs from now, replacing any entry of `key`, and evicts beyond maxEntries. */
   set(key: string, group: string, value: V): void {
-    this.#dropExpired();
+    const now = this.#now();
+    this.#dropExpired(now);
     const old = this.#byUse.get(key);
     if (old) this.#remove(key, old);
-    this.#byUse.set(key, { group, value, expiresAt: this.#now() + this.#ttlMs });
+    const expiresAt = now + this.#ttlMs;
+    // Earlier than the oldest entry's only when the clock stepped back.
+    this.#nextExpiry = Math.min(this.#nextExpiry, expiresAt);
+    this.#byUse.set(key, { group, value, expiresAt });
     this.#byAge.add(key);
     const members = this.#byGroup.get(group);
     if (members) members.add(key);
@@ -98,14 +104,22 @@ export class ExpiringLru<V> {
     return this.#expirations;
   }
 
-  #dropExpired(): void {
-    const now = this.#now();
+  /**
+   * Drops the entries that have expired, oldest first. `#nextExpiry` is when the oldest entry expires (or earlier,
+   * after it was removed some other way), so that most uses, 60 per admission, skip the walk.
+   */
+  #dropExpired(now = this.#now()): void {
+    if (now < this.#nextExpiry) return;
     for (const key of this.#byAge) {
       const entry = this.#byUse.get(key)!;
-      if (entry.expiresAt > now) return;
+      if (entry.expiresAt > now) {
+        this.#nextExpiry = entry.expiresAt;
+        return;
+      }
       this.#remove(key, entry);
       this.#expirations++;
     }
+    this.#nextExpiry = Infinity;
   }
 
   #remove(key: string, entry: Entry<V>): void {

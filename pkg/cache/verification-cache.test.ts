@@ -58,6 +58,15 @@ describe('VerificationCache', () => {
       expect(c.stats()).toMatchObject({ hits: 2, misses: 1, entries: 1 });
     });
 
+    it('is found by lookup, without waiting, counted as a hit; a lookup that finds nothing counts nothing', async () => {
+      const c = cache();
+      expect(c.lookup(key)).toBeUndefined();
+      expect(c.stats()).toMatchObject({ hits: 0, misses: 0 });
+      await c.getOrVerify(key, answering(pass(DIGEST_A)));
+      expect(c.lookup(key)).toEqual(pass(DIGEST_A));
+      expect(c.stats()).toMatchObject({ hits: 1, misses: 1 });
+    });
+
     it('answers with the digest that was verified, though the tag has moved since', async () => {
       const c = cache();
       await c.getOrVerify(key, answering(pass(DIGEST_A)));

@@ -121,6 +121,16 @@ export class VerificationCache<T, F> {
   }
 
   /**
+   * The pass kept for `key`, counted as a hit; a miss is not counted here. For a caller that answers from the cache
+   * without waiting on a promise and calls getOrVerify (which counts the miss) only when nothing is kept.
+   */
+  lookup(key: CacheKey): Pass<T> | undefined {
+    const pass = this.#passes?.get(encodeCacheKey(key));
+    if (pass) this.#hits++;
+    return pass;
+  }
+
+  /**
    * The pass kept for `key`, else the outcome of `verify`, run once for every caller asking for `key` meanwhile.
    * Resolves with an Aborted answer when the caller's signal aborts first, and rejects when `verify` throws (nothing
    * is kept then, and the next caller verifies again).

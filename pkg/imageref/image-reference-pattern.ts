@@ -57,6 +57,8 @@ const DOCKER_HUB_SPELLINGS: readonly string[] = [DOCKER_HUB, ...DOCKER_HUB_ALIAS
 /** Compiles a pattern once, at policy compile time. `ref`s given to it are as parseImageRef returns them. */
 export function compileImageReferencePattern(source: string): ImageReferencePattern {
   const pattern = collapseStars(source);
+  // '*' matches every string, so every spelling of every image: no candidates to build (the common catch-all).
+  if (pattern === '*') return { source, matches: () => true, matchesPulledImage: () => true };
   const slash = pattern.indexOf('/');
   const host = slash === -1 ? undefined : pattern.slice(0, slash);
 
