@@ -121,6 +121,26 @@ describe('parseConfig', () => {
     });
   });
 
+  describe('with --allowInsecureRegistry', () => {
+    const allowed = (...argv: string[]) => {
+      const parsed = parseConfig(['--local', ...argv], {});
+      if (!parsed.ok) throw new Error(parsed.error);
+      return parsed.value.allowInsecureRegistry;
+    };
+
+    it.each([
+      [[], false],
+      [['--allowInsecureRegistry'], true],
+      [['--allowInsecureRegistry=true'], true],
+      [['--allowInsecureRegistry=false'], false],
+    ])('reads %j as %s', (argv, expected) => expect(allowed(...argv)).toBe(expected));
+
+    it('refuses a value that is not a boolean', () => {
+      const parsed = parseConfig(['--local', '--allowInsecureRegistry=yes'], {});
+      expect(!parsed.ok && parsed.error).toContain('--allowInsecureRegistry: invalid value "yes"');
+    });
+  });
+
   describe('boolean flags', () => {
     it('take a value after "=" as Go’s flags do', () => {
       const parsed = parseConfig(['--local=true', '--leader-elect=1'], {});

@@ -26,6 +26,8 @@ export interface Config {
   readonly imageVerifyCache: { readonly enabled: boolean; readonly ttlMs: number; readonly maxEntries: number };
   /** Secrets in the operator's namespace whose registry credentials every verification may use. */
   readonly imagePullSecrets: readonly string[];
+  /** Every registry is read without certificate checks, and over plain HTTP when it does not speak HTTPS. */
+  readonly allowInsecureRegistry: boolean;
   readonly leaderElection?: {
     readonly namespace: string;
     readonly name: string;
@@ -135,6 +137,11 @@ export const FLAGS = {
   imagePullSecrets: {
     type: 'string',
     help: "Comma-separated Secrets in the operator's namespace whose registry credentials verifications may use.",
+  },
+  allowInsecureRegistry: {
+    type: 'boolean',
+    default: false,
+    help: "Read every registry without checking its certificate, and over plain HTTP when it does not speak HTTPS (as a policy entry's imageRegistryCredentials.allowInsecureRegistry does for its images). For testing only.",
   },
 } as const;
 
@@ -279,6 +286,7 @@ export function parseConfig(
     ...(str('trusted-root') ? { trustedRoot: str('trusted-root')! } : {}),
     imageVerifyCache,
     imagePullSecrets,
+    allowInsecureRegistry: value('allowInsecureRegistry') === true,
     ...(value('leader-elect')
       ? {
           leaderElection: {

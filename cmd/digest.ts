@@ -13,19 +13,27 @@ Prints the digest IMAGE resolves to (the index digest for a multi-platform image
 
 Flags:
   --insecure-registry=HOST   speak plain HTTP to HOST (host[:port]); repeatable
+  --allow-insecure-registry  skip registries' certificate checks, and use plain HTTP when HTTPS fails (cosign's flag)
   --docker-config=FILE       credentials file (default: $DOCKER_CONFIG/config.json, then ~/.docker/config.json)
   --timeout=SECONDS          overall deadline (default 30)
 `;
 
 export interface RegistryFlags {
   readonly insecureRegistries: string[];
+  /** RegistryClientOptions.allowInsecureRegistry. */
+  readonly allowInsecureRegistry: boolean;
   readonly dockerConfig?: DockerConfig;
   readonly timeoutMs: number;
 }
 
 /** Reads the registry flags shared by the commands that talk to registries. */
 export function parseRegistryFlags(
-  values: { 'insecure-registry'?: string[]; 'docker-config'?: string; timeout?: string },
+  values: {
+    'insecure-registry'?: string[];
+    'allow-insecure-registry'?: boolean;
+    'docker-config'?: string;
+    timeout?: string;
+  },
   env: Readonly<Record<string, string | undefined>>,
 ): Result<RegistryFlags, string> {
   const timeout = Number(values.timeout ?? '30');
@@ -48,6 +56,7 @@ export function parseRegistryFlags(
   }
   return ok({
     insecureRegistries: values['insecure-registry'] ?? [],
+    allowInsecureRegistry: values['allow-insecure-registry'] === true,
     ...(dockerConfig ? { dockerConfig } : {}),
     timeoutMs: timeout * 1000,
   });
@@ -55,6 +64,7 @@ export function parseRegistryFlags(
 
 export const REGISTRY_FLAG_OPTIONS = {
   'insecure-registry': { type: 'string', multiple: true },
+  'allow-insecure-registry': { type: 'boolean' },
   'docker-config': { type: 'string' },
   timeout: { type: 'string' },
 } as const;
@@ -94,6 +104,7 @@ export async function runDigest(
   }
   const client = new RegistryClient({
     insecureRegistries: flags.value.insecureRegistries,
+    allowInsecureRegistry: flags.value.allowInsecureRegistry,
     ...(flags.value.dockerConfig ? { credentials: flags.value.dockerConfig } : {}),
   });
   const resolved = await client.resolveDigest(ref.value, { signal: AbortSignal.timeout(flags.value.timeoutMs) });

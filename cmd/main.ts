@@ -69,8 +69,17 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     now: Date.now,
   });
   const cache = new RuleCache({ onRetired: (retired) => passes.invalidatePolicy(retired.uid) });
+  if (config.allowInsecureRegistry) {
+    log.warn(
+      '--allowInsecureRegistry: registries are read without certificate checks, and over plain HTTP when they do not speak HTTPS',
+    );
+  }
   // Registries on loopback speak plain HTTP, as go-containerregistry (so Kyverno and cosign) has it.
-  const registry = new RegistryClient({ plainHttpForLoopback: true, userAgent: 'imprimatur-webhook' });
+  const registry = new RegistryClient({
+    plainHttpForLoopback: true,
+    allowInsecureRegistry: config.allowInsecureRegistry,
+    userAgent: 'imprimatur-webhook',
+  });
   // Pull Secrets (--imagePullSecrets, each Pod's own, each rule's) from an informer, so a rotated one is used at once.
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const pullSecrets = new PullSecretStore({

@@ -31,6 +31,7 @@ Flags:
   --trusted-root=FILE        Sigstore trusted_root.json with the Rekor keys that transparency-log entries are checked with
   --insecure-ignore-tlog     accept signatures without a transparency-log entry (as cosign's flag of that name)
   --insecure-registry=HOST   speak plain HTTP to HOST (host[:port]); repeatable
+  --allow-insecure-registry  skip registries' certificate checks, and use plain HTTP when HTTPS fails (cosign's flag)
   --docker-config=FILE       credentials file (default: $DOCKER_CONFIG/config.json, then ~/.docker/config.json)
   --timeout=SECONDS          overall deadline (default 30)
   --output=text|json         output format (default text)
@@ -145,6 +146,7 @@ export async function runVerifyImage(
   }
   const client = new RegistryClient({
     insecureRegistries: flags.value.insecureRegistries,
+    allowInsecureRegistry: flags.value.allowInsecureRegistry,
     ...(flags.value.dockerConfig ? { credentials: flags.value.dockerConfig } : {}),
   });
   const outcome = await verifyImage(

@@ -13,7 +13,7 @@ if [ ! -d "$STATE/pids" ] && [ ! -f "$STATE/env" ]; then
 fi
 
 # The API server first, then etcd (envtest's order); the registries last.
-for name in $(cd "$STATE/pids" 2>/dev/null && ls operator* 2>/dev/null) kube-apiserver etcd olareg registry olareg-basic olareg-token registry-basic registry-token token-server tsa rekor fulcio; do
+for name in $(cd "$STATE/pids" 2>/dev/null && ls operator* 2>/dev/null) kube-apiserver etcd olareg registry olareg-basic olareg-token registry-basic registry-token registry-tls token-server tsa rekor fulcio; do
   f="$STATE/pids/$name"
   [ -f "$f" ] || continue
   pid=$(cat "$f")

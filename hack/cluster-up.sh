@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts a local control plane and two OCI registries on loopback, on free ports:
 #   etcd + kube-apiserver (RBAC on, static-token admin), olareg (OCI referrers API) and distribution (none),
-#   each registry also once with basic auth and once with token auth; a local Rekor and Fulcio
+#   each registry also once with basic auth and once with token auth, and distribution once more over HTTPS with a
+#   self-signed certificate (for allowInsecureRegistry); a local Rekor and Fulcio
 #   (hack/fake-rekor.mjs, hack/fake-fulcio.mjs) and Sigstore's timestamp authority (timestamp-server).
 # Writes $STATE/kubeconfig and a sourceable $STATE/env and waits until every part answers. The env file sets:
 #   KUBECONFIG
@@ -10,6 +11,8 @@
 #   REGISTRY_TOKEN, REGISTRY_NOREFERRERS_TOKEN            the same with token auth
 #   REGISTRY_USER, REGISTRY_PASSWORD                      the one user of the auth registries
 #   REGISTRY_DOCKER_CONFIG                                a DOCKER_CONFIG folder holding that user's credentials
+#   REGISTRY_TLS, REGISTRY_TLS_CERT                       anonymous distribution over HTTPS, and its self-signed
+#                                                         certificate (SSL_CERT_FILE for tools that should trust it)
 #   REKOR_URL, TRUSTED_ROOT                               a local Rekor, and the trusted_root.json with its key
 #   FULCIO_URL                                            a local Fulcio with a CT log, also in TRUSTED_ROOT
 #   REKOR_PUBLIC_KEY, FULCIO_ROOT, CTLOG_PUBLIC_KEY       their keys and root, for cosign v2's environment variables
@@ -36,7 +39,7 @@ alive() { [ -f "$STATE/pids/$1" ] && kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/nu
 
 if [ -f "$STATE/env" ] && alive etcd && alive kube-apiserver && alive olareg && alive registry \
   && alive olareg-basic && alive olareg-token && alive registry-basic && alive registry-token && alive token-server \
-  && alive rekor && alive fulcio; then
+  && alive registry-tls && alive rekor && alive fulcio; then
   # shellcheck disable=SC1091
   . "$STATE/env"
   if "$BIN/kubectl" get --raw /readyz >/dev/null 2>&1; then
@@ -47,7 +50,7 @@ fi
 # Something is half up or stale: clear it first.
 "$ROOT/hack/cluster-down.sh" >/dev/null 2>&1 || true
 
-mkdir -p "$STATE"/{pids,logs,pki,etcd,registry-data,registry-basic-data,registry-token-data,docker}
+mkdir -p "$STATE"/{pids,logs,pki,etcd,registry-data,registry-basic-data,registry-token-data,registry-tls-data,docker}
 
 # free_ports N: N distinct free ports, all held open together while the kernel picks them. Asking one at a time can
 # give the same port twice; then two servers race for it, and a health check can be answered by the wrong one.
@@ -82,7 +85,7 @@ wait_for() {
 }
 
 read -r ETCD_PORT PEER_PORT API_PORT REG_PORT REG2_PORT BASIC_PORT TOKEN_PORT REG2_BASIC_PORT REG2_TOKEN_PORT \
-  TOKEN_SERVER_PORT REKOR_PORT FULCIO_PORT TSA_PORT < <(free_ports 13)
+  TOKEN_SERVER_PORT REKOR_PORT FULCIO_PORT TSA_PORT REG2_TLS_PORT < <(free_ports 14)
 
 # Service-account signing key (mandatory since 1.20) and the admin's static token.
 openssl ecparam -name prime256v1 -genkey -noout -out "$STATE/pki/sa.key" 2>/dev/null
@@ -175,14 +178,14 @@ start olareg-basic "$BIN/olareg" serve --addr 127.0.0.1 --port "$BASIC_PORT" --s
 start olareg-token "$BIN/olareg" serve --addr 127.0.0.1 --port "$TOKEN_PORT" --store-type mem --api-delete \
   --auth-token-opaque "$STATE/olareg-auth.yaml" --external-url "http://127.0.0.1:$TOKEN_PORT"
 
-registry_config() { # PORT DATA AUTH_YAML
+registry_config() { # PORT DATA AUTH_YAML [MORE_HTTP_FIELDS]
   cat <<EOF
 version: 0.1
 log: {level: warn}
 storage:
   filesystem: {rootdirectory: $2}
   delete: {enabled: true}
-http: {addr: "127.0.0.1:$1"}
+http: {addr: "127.0.0.1:$1"${4:-}}
 $3
 EOF
 }
@@ -204,11 +207,21 @@ registry_config "$REG2_TOKEN_PORT" "$STATE/registry-token-data" "auth:
     rootcertbundle: $STATE/pki/token.crt" >"$STATE/registry-token.yml"
 start registry-token "$BIN/registry" serve "$STATE/registry-token.yml"
 
+# distribution over HTTPS with a self-signed certificate for 127.0.0.1, which nothing trusts unless told to: what a
+# verifyImages entry's imageRegistryCredentials.allowInsecureRegistry is for.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=imprimatur-test-registry \
+  -addext subjectAltName=IP:127.0.0.1 -keyout "$STATE/pki/registry-tls.key" -out "$STATE/pki/registry-tls.crt" 2>/dev/null
+registry_config "$REG2_TLS_PORT" "$STATE/registry-tls-data" "" \
+  ", tls: {certificate: $STATE/pki/registry-tls.crt, key: $STATE/pki/registry-tls.key}" >"$STATE/registry-tls.yml"
+start registry-tls "$BIN/registry" serve "$STATE/registry-tls.yml"
+
 for r in olareg-basic:$BASIC_PORT olareg-token:$TOKEN_PORT registry-basic:$REG2_BASIC_PORT registry-token:$REG2_TOKEN_PORT; do
   # 401 is what an auth registry's ping answers.
   wait_for "${r%%:*}" 30 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${r##*:}/v2/)\" = 401 ]"
 done
 wait_for token-server 30 curl -fsS "http://127.0.0.1:$TOKEN_SERVER_PORT/token?service=x"
+# Checked against its own certificate: it must serve that one, for 127.0.0.1.
+wait_for registry-tls 30 curl -fsS --cacert "$STATE/pki/registry-tls.crt" "https://127.0.0.1:$REG2_TLS_PORT/v2/"
 
 for r in "127.0.0.1:$BASIC_PORT" "127.0.0.1:$TOKEN_PORT" "127.0.0.1:$REG2_BASIC_PORT" "127.0.0.1:$REG2_TOKEN_PORT"; do
   DOCKER_CONFIG="$STATE/docker" "$BIN/crane" auth login "$r" -u "$REGISTRY_USER" -p "$REGISTRY_PASSWORD" >/dev/null 2>&1
@@ -251,6 +264,8 @@ export REGISTRY_NOREFERRERS_TOKEN=127.0.0.1:$REG2_TOKEN_PORT
 export REGISTRY_USER=$REGISTRY_USER
 export REGISTRY_PASSWORD=$REGISTRY_PASSWORD
 export REGISTRY_DOCKER_CONFIG=$STATE/docker
+export REGISTRY_TLS=127.0.0.1:$REG2_TLS_PORT
+export REGISTRY_TLS_CERT=$STATE/pki/registry-tls.crt
 export REKOR_URL=http://127.0.0.1:$REKOR_PORT
 export TRUSTED_ROOT=$STATE/sigstore/trusted_root.json
 export FULCIO_URL=http://127.0.0.1:$FULCIO_PORT
@@ -262,4 +277,5 @@ EOF
 chmod 600 "$STATE/env"
 log "up: kube-apiserver https://127.0.0.1:$API_PORT, registry 127.0.0.1:$REG_PORT (referrers API), 127.0.0.1:$REG2_PORT (no referrers API)"
 log "with auth: basic 127.0.0.1:$BASIC_PORT and 127.0.0.1:$REG2_BASIC_PORT, token 127.0.0.1:$TOKEN_PORT and 127.0.0.1:$REG2_TOKEN_PORT"
+log "over HTTPS with a self-signed certificate: 127.0.0.1:$REG2_TLS_PORT"
 log "state in $STATE; use it with: . $STATE/env"

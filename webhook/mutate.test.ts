@@ -192,6 +192,26 @@ describe('handleMutate', () => {
     });
   });
 
+  describe('when one policy allows an insecure registry and another does not', () => {
+    it('reads the image for each in its own way: an insecure answer never serves the secure entry', async () => {
+      const reg = registry([DIGEST_1]);
+      const asked: (boolean | undefined)[] = [];
+      const resolveDigest = reg.resolveDigest;
+      const spy: ImageRegistry = {
+        ...reg,
+        resolveDigest: (ref, options) => {
+          asked.push(options?.insecure);
+          return resolveDigest(ref, options);
+        },
+      };
+      const insecure = policy({ imageReferences: ['*'], imageRegistryCredentials: { allowInsecureRegistry: true } });
+      const secure = { ...policy({ imageReferences: ['*'] }), key: 'ClusterPolicy//secure' };
+      const response = await handleMutate(podRequest('registry.example/team/app:v1'), deps([insecure, secure], spy));
+      expect(response.allowed).toBe(true);
+      expect(asked.map(Boolean).sort()).toEqual([false, true]);
+    });
+  });
+
   describe('when the registry cannot be reached', () => {
     const unreachable: OciFailure = {
       code: 'NETWORK',

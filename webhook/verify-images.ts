@@ -421,7 +421,8 @@ class AdmissionRun {
     ref: ImageRef,
     signal: AbortSignal,
   ): Promise<Result<CachedPass, VerifyFailure>> {
-    const resolved = await this.#resolve(ref);
+    const insecure = entry.allowInsecureRegistry;
+    const resolved = await this.#resolve(ref, insecure);
     if (!resolved.ok) return resolved;
     const { digest } = resolved.value;
     // An entry with neither attestors nor attestations only pins digests (Kyverno: no verification).
@@ -432,7 +433,7 @@ class AdmissionRun {
         detail: `${entry.field}.attestations: attestations are not verified yet, so this entry admits no image`,
       });
     }
-    const discovery = await this.#discovery.discover({ repository: entry.repository ?? ref, digest });
+    const discovery = await this.#discovery.discover({ repository: entry.repository ?? ref, digest, insecure });
     if (!discovery.ok) return discovery;
     const checked = await checkSignatures(entry.attestors, discovery.value, digest, this.budget, signal);
     return checked.ok ? ok({ digest }) : checked;
@@ -458,14 +459,19 @@ class AdmissionRun {
     return before.get(image.pointer) === image.written;
   }
 
-  #resolve(ref: ImageRef): Promise<Result<ResolvedImage, VerifyFailure>> {
-    const key = toKyvernoString(ref);
+  /**
+   * The digest of the image, once per admission. An entry with allowInsecureRegistry has its own: a digest read
+   * without certificate checks must never answer an entry that asked for them.
+   */
+  #resolve(ref: ImageRef, insecure: boolean): Promise<Result<ResolvedImage, VerifyFailure>> {
+    const key = `${insecure ? 'insecure ' : ''}${toKyvernoString(ref)}`;
     let found = this.#resolved.get(key);
     if (!found) {
       found = resolveImage(ref, {
         registry: this.#deps.registry,
         signal: this.#input.signal,
         ...(this.#deps.credentials ? { credentials: this.#deps.credentials } : {}),
+        insecure,
       });
       this.#resolved.set(key, found);
     }

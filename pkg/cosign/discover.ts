@@ -41,6 +41,8 @@ export interface DiscoverDeps {
   readonly signal?: AbortSignal;
   /** Credentials for this image's registries (a Pod's pull secrets); the client's own when absent. */
   readonly credentials?: DockerConfig;
+  /** Read the registries as insecure calls (CallOptions.insecure: Kyverno's allowInsecureRegistry). */
+  readonly insecure?: boolean;
 }
 
 export interface Discovery {
@@ -254,12 +256,13 @@ class DiscoveryRun {
 
   /** Every HTTP request a call sends (tokens, redirects, retries, pages) is charged to the budget. */
   #options(maxBytes: number): CallOptions {
-    const { signal, credentials, budget } = this.#deps;
+    const { signal, credentials, budget, insecure } = this.#deps;
     return {
       maxBytes,
       onRequest: () => budget.charge('requests', 1),
       ...(signal ? { signal } : {}),
       ...(credentials ? { credentials } : {}),
+      ...(insecure === true ? { insecure } : {}),
     };
   }
 

@@ -32,6 +32,23 @@ describe('DiscoveryMemo', () => {
     });
   });
 
+  describe('when one ask is insecure and another is not', () => {
+    it('discovers each, and only the insecure one reads the registry insecurely', async () => {
+      const insecure: (boolean | undefined)[] = [];
+      const memo = new DiscoveryMemo(deps, async (_location, d) => {
+        insecure.push(d.insecure);
+        return ok({ artifacts: [], problems: [], where: '' });
+      });
+      const a = await memo.discover({ ...at('team/app'), insecure: true });
+      const b = await memo.discover(at('team/app'));
+      expect(await memo.discover({ ...at('team/app'), insecure: false })).toBe(b);
+      expect(await memo.discover({ ...at('team/app'), insecure: true })).toBe(a);
+      expect(a).not.toBe(b);
+      expect(insecure).toEqual([true, false]);
+      expect(memo.size).toBe(2);
+    });
+  });
+
   describe('when images differ by repository or digest', () => {
     it('discovers each', async () => {
       let calls = 0;

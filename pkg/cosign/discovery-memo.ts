@@ -1,6 +1,8 @@
 // One discovery per image, however many rules name it: the signatures of a digest in a repository are read once per
 // admission, and every rule's attestor sets are checked against the same artifacts. The memo lives as long as the
-// caller keeps it (one admission); concurrent asks for the same location share one discovery in flight.
+// caller keeps it (one admission); concurrent asks for the same location share one discovery in flight. A discovery
+// made insecurely (allowInsecureRegistry) read what anyone on the path could have sent, so it answers only insecure
+// asks, and a secure one only secure asks.
 import type { Result } from '../result/index.js';
 import { discoverSignatures, type DiscoverDeps, type Discovery, type SignatureLocation } from './discover.js';
 import type { VerifyFailure } from './failure.js';
@@ -16,12 +18,15 @@ export class DiscoveryMemo {
     this.#discover = discover;
   }
 
-  discover(location: SignatureLocation): Promise<Result<Discovery, VerifyFailure>> {
-    const { registry, repository } = location.repository;
-    const key = `${registry}/${repository}@${location.digest}`;
+  /** The signatures at `location`, read as insecure calls when `insecure` (an entry's allowInsecureRegistry). */
+  discover(ask: SignatureLocation & { readonly insecure?: boolean }): Promise<Result<Discovery, VerifyFailure>> {
+    const { repository, digest } = ask;
+    const insecure = ask.insecure === true;
+    const key = JSON.stringify([repository.registry, repository.repository, digest, insecure]);
     let found = this.#byLocation.get(key);
     if (!found) {
-      found = this.#discover(location, this.#deps);
+      // The ask decides, whatever the admission's deps say: the key is made of it.
+      found = this.#discover({ repository, digest }, { ...this.#deps, insecure });
       this.#byLocation.set(key, found);
     }
     return found;

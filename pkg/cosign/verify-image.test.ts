@@ -16,7 +16,7 @@ import {
   toBlob,
   type StatementSubject,
 } from './testdata/signed-bundles.js';
-import { verifyImage } from './verify-image.js';
+import { resolveImage, verifyImage } from './verify-image.js';
 
 const IMAGE: ImageRef = { registry: 'registry.example', repository: 'team/app', tag: 'v1' };
 const DIGEST = computeDigest(Buffer.from('the image manifest'));
@@ -107,6 +107,22 @@ function keylessAttestor(annotations: Record<string, string> = {}): KeylessAttes
 }
 
 describe('verifyImage', () => {
+  describe('when the registries are to be read insecurely (allowInsecureRegistry)', () => {
+    it('makes every registry call insecure: resolving, listing, reading manifests and blobs', async () => {
+      const registry = fakeRegistry([{ payload: payload(DIGEST), signedBy: k1.privateKey }]);
+      const attestors = [set([keyAttestor(k1.publicKey, 'key1')])];
+      expect(await verifyImage({ image: IMAGE, attestors }, { registry, insecure: true })).toMatchObject({
+        verified: true,
+      });
+      expect(new Set(registry.calls)).toEqual(
+        new Set(['resolveDigest insecure', 'getManifest insecure', 'listReferrers insecure', 'getBlob insecure']),
+      );
+      registry.calls.length = 0;
+      expect(await verifyImage({ image: IMAGE, attestors }, { registry })).toMatchObject({ verified: true });
+      expect(new Set(registry.calls)).toEqual(new Set(['resolveDigest', 'getManifest', 'listReferrers', 'getBlob']));
+    });
+  });
+
   describe('when the image is signed by the policy’s key', () => {
     it('is verified, for the resolved digest', async () => {
       const registry = fakeRegistry([{ payload: payload(DIGEST), signedBy: k1.privateKey }]);
@@ -515,5 +531,14 @@ describe('when what a trusted signer signed or logged is malformed', () => {
         });
       },
     );
+  });
+});
+
+describe('resolveImage', () => {
+  it('resolves the digest with an insecure call when asked, and a secure one otherwise', async () => {
+    const registry = fakeRegistry([]);
+    expect(await resolveImage(IMAGE, { registry, insecure: true })).toMatchObject({ ok: true });
+    expect(await resolveImage(IMAGE, { registry })).toMatchObject({ ok: true });
+    expect(registry.calls).toEqual(['resolveDigest insecure', 'resolveDigest']);
   });
 });

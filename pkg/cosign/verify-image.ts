@@ -25,6 +25,11 @@ export interface VerifyDeps {
   readonly credentials?: DockerConfig;
   /** What the verification may cost in total; a fresh default budget when absent. */
   readonly budget?: WorkBudget;
+  /**
+   * Read the registries as insecure calls (CallOptions.insecure): Kyverno's allowInsecureRegistry, HTTPS without
+   * certificate checks and plain HTTP when HTTPS cannot be spoken.
+   */
+  readonly insecure?: boolean;
 }
 
 export interface VerifyRequest {
@@ -53,11 +58,12 @@ export type VerifyOutcome =
 /** Stage 1: the digest the image's tag (or digest) names in its registry. */
 export async function resolveImage(
   image: ImageRef,
-  deps: Pick<VerifyDeps, 'registry' | 'signal' | 'credentials'>,
+  deps: Pick<VerifyDeps, 'registry' | 'signal' | 'credentials' | 'insecure'>,
 ): Promise<Result<ResolvedImage, VerifyFailure>> {
   const options = {
     ...(deps.signal ? { signal: deps.signal } : {}),
     ...(deps.credentials ? { credentials: deps.credentials } : {}),
+    ...(deps.insecure === true ? { insecure: true } : {}),
   };
   const resolved = await deps.registry.resolveDigest(image, options);
   if (!resolved.ok) {
@@ -86,6 +92,7 @@ export async function verifyImage(request: VerifyRequest, deps: VerifyDeps): Pro
       budget,
       ...(deps.signal ? { signal: deps.signal } : {}),
       ...(deps.credentials ? { credentials: deps.credentials } : {}),
+      ...(deps.insecure === true ? { insecure: true } : {}),
     },
   );
   if (!discovered.ok) return failed(pinned, discovered.error, digest);

@@ -25,6 +25,11 @@ export interface AuthKey {
   readonly push?: boolean;
   /** credentialFingerprint of the credentials used. */
   readonly fingerprint: string;
+  /**
+   * Whether the request was insecure (transport.ts): a token it obtained may come from whoever sits on the path,
+   * and is never sent by a request that checks certificates.
+   */
+  readonly insecure?: boolean;
 }
 
 export const ANONYMOUS = 'anonymous';
@@ -74,5 +79,11 @@ export class AuthCache {
 }
 
 function keyOf(key: AuthKey): string {
-  return JSON.stringify([key.host, key.repository ?? '', key.push ? 'pull,push' : 'pull', key.fingerprint]);
+  return JSON.stringify([
+    key.host,
+    key.repository ?? '',
+    key.push ? 'pull,push' : 'pull',
+    key.fingerprint,
+    key.insecure === true ? 'insecure' : 'verified',
+  ]);
 }

@@ -1,3 +1,4 @@
+import { createServingCertificates } from '../tls/index.js';
 import { createDefaultFetch } from './default-fetch.js';
 import { fakeDns } from './testdata/fixtures.js';
 import { sendJson, startScriptedServer, type ScriptedServer } from './testdata/scripted-server.js';
@@ -45,5 +46,29 @@ describe('createDefaultFetch', () => {
       (e: unknown) => e,
     );
     expect((error as { cause?: { code?: string } }).cause?.code).toBe('ERR_ADDRESS_REFUSED');
+  });
+});
+
+describe('createDefaultFetch with insecureTls', () => {
+  let tls: ScriptedServer;
+
+  beforeAll(async () => {
+    const certificates = await createServingCertificates({ hosts: ['127.0.0.1'], validityDays: 1, now: new Date() });
+    tls = await startScriptedServer({ tls: { cert: certificates.certPem, key: certificates.keyPem } });
+    tls.handle((_req, res) => sendJson(res, 200, { ok: true }));
+  });
+
+  afterAll(() => tls.close());
+
+  it('skips the certificate check, on connections that requests checking it never reuse', async () => {
+    const fetch = createDefaultFetch();
+    const url = `https://127.0.0.1:${tls.port}/`;
+    expect((await fetch(url, { ...init(['loopback']), insecureTls: true })).status).toBe(200);
+    // The same address policy, and so the same pool but for the flag: the check is made all the same.
+    const error = await fetch(url, init(['loopback'])).catch((e: unknown) => e);
+    expect((error as { cause?: { code?: string } }).cause?.code).toMatch(/CERT|SIGNATURE/);
+    const unrestricted = await fetch(url, init()).catch((e: unknown) => e);
+    expect((unrestricted as { cause?: { code?: string } }).cause?.code).toMatch(/CERT|SIGNATURE/);
+    expect(tls.requests).toHaveLength(1);
   });
 });

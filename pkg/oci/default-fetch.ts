@@ -1,6 +1,6 @@
 // The HTTP client behind the transport: Node's own fetch for ordinary requests, undici's with an Agent when a
-// request needs more, namely the extra CA bundle, or an address policy (address-policy.ts) enforced where the
-// socket's address is resolved. undici is imported only then: it costs a tenth of a second at start-up, which the
+// request needs more, namely the extra CA bundle, an address policy (address-policy.ts) enforced where the
+// socket's address is resolved, or HTTPS without certificate checks (FetchInit.insecureTls). undici is imported only then: it costs a tenth of a second at start-up, which the
 // CLI would otherwise pay on every run.
 import { createFilteredLookup, describeAllowed, type AllowedAddresses, type ResolveHost } from './address-policy.js';
 import type { FetchInit, FetchLike, FetchLikeResponse } from './fetch-like.js';
@@ -12,15 +12,19 @@ export interface DefaultFetchOptions {
   readonly resolveHost?: ResolveHost;
 }
 
-type Send = (url: string, init: Omit<FetchInit, 'allowedAddresses'>) => Promise<FetchLikeResponse>;
+type Send = (url: string, init: Omit<FetchInit, 'allowedAddresses' | 'insecureTls'>) => Promise<FetchLikeResponse>;
 
 export function createDefaultFetch(options: DefaultFetchOptions = {}): FetchLike {
   const { caBundle, resolveHost } = options;
   let undici: Promise<typeof import('undici')> | undefined;
-  /** One Agent, and so one connection pool, per set of allowed kinds: a pooled socket was checked for that set. */
+  /**
+   * One Agent, and so one connection pool, per set of allowed kinds and per certificate checking: a pooled socket
+   * was checked for that set, and its certificate checked, or not.
+   */
   const agents = new Map<string, Promise<Send>>();
 
-  const viaAgent = (key: string, allowed: AllowedAddresses | undefined): Promise<Send> => {
+  const viaAgent = (allowed: AllowedAddresses | undefined, insecureTls: boolean): Promise<Send> => {
+    const key = `${insecureTls ? 'unverified' : 'verified'} ${allowed ? `only ${describeAllowed(allowed)}` : 'any'}`;
     let send = agents.get(key);
     if (!send) {
       send = (async () => {
@@ -29,6 +33,7 @@ export function createDefaultFetch(options: DefaultFetchOptions = {}): FetchLike
           connect: {
             ...(caBundle ? { ca: caBundle } : {}),
             ...(allowed ? { lookup: createFilteredLookup(allowed, resolveHost) } : {}),
+            ...(insecureTls ? { rejectUnauthorized: false } : {}),
           },
         });
         return async (url, init) => {
@@ -43,10 +48,9 @@ export function createDefaultFetch(options: DefaultFetchOptions = {}): FetchLike
     return send;
   };
 
-  return async (url, { allowedAddresses, ...init }) => {
-    if (allowedAddresses)
-      return (await viaAgent(`only ${describeAllowed(allowedAddresses)}`, allowedAddresses))(url, init);
-    if (caBundle) return (await viaAgent('any', undefined))(url, init);
+  return async (url, { allowedAddresses, insecureTls, ...init }) => {
+    const unverified = insecureTls === true;
+    if (allowedAddresses || caBundle || unverified) return (await viaAgent(allowedAddresses, unverified))(url, init);
     const res = await fetch(url, init);
     return { status: res.status, headers: res.headers, body: res.body as AsyncIterable<Uint8Array> | null };
   };

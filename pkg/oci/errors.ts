@@ -50,6 +50,8 @@ export class OciError extends Error {
   readonly code: OciErrorCode;
   readonly context: OciErrorContext;
   readonly detail: string | undefined;
+  /** The message's middle, as given: to restate the same failure with another detail. */
+  readonly summary: string;
 
   /** `summary` is the middle of the message; `detail` goes to OciFailure.detail. */
   constructor(
@@ -62,6 +64,7 @@ export class OciError extends Error {
     this.name = 'OciError';
     this.code = code;
     this.context = context;
+    this.summary = summary;
     this.detail = options?.detail === undefined ? undefined : sanitizeText(options.detail, MAX_DETAIL_LENGTH);
   }
 

@@ -12,6 +12,11 @@ export interface FetchInit {
    * addresses DNS gives at connect time. The transport has already refused IP-literal hosts outside the set.
    */
   readonly allowedAddresses?: AllowedAddresses;
+  /**
+   * HTTPS without checking the server's certificate (Kyverno's allowInsecureRegistry). Such requests get their own
+   * connections: a socket whose certificate was never checked must not serve a request that needs it checked.
+   */
+  readonly insecureTls?: boolean;
 }
 
 export interface FetchLikeResponse {

@@ -51,6 +51,11 @@ export interface RegistryClientOptions {
   readonly insecureRegistries?: Iterable<string>;
   /** Speak plain HTTP to registries on loopback, as go-containerregistry does; off by default. */
   readonly plainHttpForLoopback?: boolean;
+  /**
+   * Make every call insecure (CallOptions.insecure), as Kyverno's --allowInsecureRegistry does for all its
+   * registry access; off by default.
+   */
+  readonly allowInsecureRegistry?: boolean;
   /** PEM bundle of extra CAs for HTTPS registries. */
   readonly caBundle?: string;
   /** Credentials for calls that bring none of their own (CallOptions.credentials). */
@@ -93,6 +98,13 @@ export interface CallOptions {
    * concurrent identical calls counts for each of them. Exceptions it throws are ignored.
    */
   readonly onRequest?: () => void;
+  /**
+   * Kyverno's allowInsecureRegistry: HTTPS without checking the registry's certificate, and plain HTTP when HTTPS
+   * cannot be spoken (the handshake fails, the server speaks plain HTTP); token realms and redirects may then be
+   * plain HTTP too. Registries on loopback are tried over HTTPS first, plainHttpForLoopback notwithstanding.
+   * Nothing an insecure call obtains (connections, answers, tokens) is shared with calls that are not insecure.
+   */
+  readonly insecure?: boolean;
 }
 
 export interface FetchedManifest {
@@ -124,12 +136,14 @@ export class RegistryClient {
   readonly #maxReferrers: number;
   readonly #transport: RegistryTransport;
   readonly #credentials: DockerConfig | undefined;
+  readonly #allowInsecure: boolean;
 
   constructor(options: RegistryClientOptions = {}) {
     const limits: Required<OciLimits> = { ...DEFAULT_LIMITS, ...withoutUndefined(options.limits ?? {}) };
     this.limits = limits;
     this.#maxReferrers = limits.maxReferrers;
     this.#credentials = options.credentials;
+    this.#allowInsecure = options.allowInsecureRegistry === true;
     const resolveHost: ResolveHost = options.resolveHost ?? resolveWithDns;
     this.#transport = new RegistryTransport({
       fetch:
@@ -493,7 +507,7 @@ export class RegistryClient {
   #base(
     ref: ImageRef,
     options: CallOptions,
-  ): Pick<RegistryRequest, 'registry' | 'host' | 'repository' | 'signal' | 'credentials' | 'onRequest'> & {
+  ): Pick<RegistryRequest, 'registry' | 'host' | 'repository' | 'signal' | 'credentials' | 'onRequest' | 'insecure'> & {
     reference?: string;
   } {
     const credentials = options.credentials ?? this.#credentials;
@@ -504,6 +518,7 @@ export class RegistryClient {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(credentials ? { credentials } : {}),
       ...(options.onRequest ? { onRequest: options.onRequest } : {}),
+      ...(options.insecure === true || this.#allowInsecure ? { insecure: true } : {}),
     };
   }
 

@@ -11,6 +11,12 @@
 // Pod's pull secrets), so what is remembered (auth-cache.ts) and what is shared between concurrent callers is keyed
 // by a fingerprint of them: two callers with different credentials never share a token or an answer. A 401 from
 // any other origin (a redirect's target) is never answered, and nothing is learnt from it.
+//
+// An insecure request (Kyverno's allowInsecureRegistry, go-containerregistry's name.Insecure) speaks HTTPS without
+// checking the certificate and, when HTTPS cannot be spoken at all (the handshake fails, the server speaks plain
+// HTTP), plain HTTP; the scheme that worked is remembered per host for a while. Whatever an insecure request
+// obtains (its connections, its answer to concurrent callers, its tokens, the challenges it learns) may come from
+// whoever sits on the path, so none of it is ever shared with a request that is not insecure.
 import {
   allowedTargets,
   kindsOfHost,
@@ -87,6 +93,12 @@ export interface RegistryRequest {
   readonly credentials?: CredentialSource;
   /** Called once per HTTP request sent for this caller: token fetches, redirects and retries included. */
   readonly onRequest?: () => void;
+  /**
+   * HTTPS without certificate checks, falling back to plain HTTP when HTTPS cannot be spoken; plain HTTP is also
+   * accepted for token realms and redirects. Overrides plainHttpForLoopback; a registry in insecureRegistries is
+   * spoken to over plain HTTP all the same.
+   */
+  readonly insecure?: boolean;
 }
 
 export interface RegistryResponse {
@@ -100,11 +112,14 @@ export interface RegistryResponse {
 /** One round trip on behalf of one or more callers with the same credentials. */
 interface Exchange {
   readonly req: RegistryRequest;
+  readonly insecure: boolean;
   readonly credentials: RegistryCredentials | undefined;
   readonly authKey: AuthKey;
   readonly context: OciErrorContext;
   /** The registry's origin, e.g. https://ghcr.io: the only one that ever sees credentials or tokens. */
   readonly origin: string;
+  /** Whether the registry has answered at all, over the origin's scheme: then that scheme is the one it speaks. */
+  answered?: boolean;
   /** The deadline of the callers: aborts when every one of them has given up. */
   readonly signal: AbortSignal | undefined;
   /** Reports a request sent. */
@@ -112,6 +127,8 @@ interface Exchange {
   /** The kinds of address the registry is on, resolved once, when a realm or redirect needs them. */
   registryKinds?: Promise<ReadonlySet<AddressKind>>;
 }
+
+type Scheme = 'http' | 'https';
 
 /** What a failure to connect was trying to reach, for its message. */
 type Target = 'registry' | 'redirect' | 'token service';
@@ -128,12 +145,19 @@ const ERROR_BODY_LIMIT = 64 * 1024;
 const TOKEN_MARGIN_MS = 10_000;
 /** Registry hosts whose authentication scheme is remembered, least recently used forgotten first. */
 const MAX_REMEMBERED_HOSTS = 1024;
+/**
+ * How long the scheme an insecure registry answered on is used without trying HTTPS first again: long enough that
+ * admissions do not each pay a failed handshake, short enough that a registry that gains TLS is soon spoken to in it.
+ */
+export const INSECURE_SCHEME_TTL_MS = 5 * 60_000;
 
 export class RegistryTransport {
   readonly #options: TransportOptions;
   readonly #auth: AuthCache;
   /** How each host asked to be authenticated, learnt from its first 401 on its own origin. */
   readonly #challenges = new BoundedMap<string, AuthChallenge>(MAX_REMEMBERED_HOSTS);
+  /** The scheme each host answered insecure requests on, and until when it is used without trying the other. */
+  readonly #insecureSchemes = new BoundedMap<string, { scheme: Scheme; until: number }>(MAX_REMEMBERED_HOSTS);
   readonly #slots = new Map<string, Semaphore>();
   readonly #coalescer = new Coalescer<RegistryResponse>();
 
@@ -147,19 +171,17 @@ export class RegistryTransport {
    * caller still stops waiting at its own deadline.
    */
   async request(req: RegistryRequest): Promise<RegistryResponse> {
+    const insecure = req.insecure === true;
     const credentials = req.credentials?.lookup(req.registry);
     const fingerprint = credentialFingerprint(credentials);
-    const authKey: AuthKey = { host: req.host, repository: req.repository, push: req.push, fingerprint };
+    const authKey: AuthKey = { host: req.host, repository: req.repository, push: req.push, fingerprint, insecure };
     const context = contextOf(req);
-    const written = `${this.#scheme(req)}://${req.host}`;
-    // As URL spells it (no default port, lower case), so that comparisons with the origins of URLs hold.
-    const origin = URL.parse(written)?.origin ?? written;
-    const exchange = (signal: AbortSignal | undefined, sent: () => void): Exchange => ({
+    const exchange = (signal: AbortSignal | undefined, sent: () => void): Omit<Exchange, 'origin'> => ({
       req,
+      insecure,
       credentials,
       authKey,
       context,
-      origin,
       signal,
       sent,
     });
@@ -176,6 +198,7 @@ export class RegistryTransport {
       req.passStatuses ?? [],
       req.push ?? false,
       fingerprint,
+      insecure,
     ]);
     return this.#coalescer.join(
       key,
@@ -185,18 +208,49 @@ export class RegistryTransport {
     );
   }
 
-  async #send(ex: Exchange): Promise<RegistryResponse> {
+  async #send(ex: Omit<Exchange, 'origin'>): Promise<RegistryResponse> {
     const host = ex.req.host;
     const slots = this.#semaphore(host);
     const release = await slots.acquire(ex.signal).catch((e: unknown) => {
       throw this.#abortError(e, ex, ex.context);
     });
     try {
-      return await this.#withRetries(ex);
+      return await this.#overSchemes(ex);
     } finally {
       release();
       if (slots.idle && this.#slots.get(host) === slots) this.#slots.delete(host);
     }
+  }
+
+  /**
+   * The exchange in the scheme the registry is spoken to in; for an insecure request, in the scheme it last
+   * answered on (HTTPS when none is known), then in the other when the first could not even be connected over.
+   * Only a failure before the registry answered anything moves on: once it has answered, it speaks that scheme,
+   * and an error after that is the registry's.
+   */
+  async #overSchemes(base: Omit<Exchange, 'origin'>): Promise<RegistryResponse> {
+    const { req } = base;
+    const schemes = this.#schemes(req);
+    let first: { scheme: Scheme; error: unknown } | undefined;
+    for (const [i, scheme] of schemes.entries()) {
+      const ex: Exchange = { ...base, origin: originOf(scheme, req.host) };
+      try {
+        return await this.#withRetries(ex);
+      } catch (e) {
+        if (ex.answered || !isConnectFailure(e, ex)) throw e;
+        if (schemes.length > 1) this.#insecureSchemes.delete(req.host);
+        if (i === schemes.length - 1) throw first ? withFallbackDetail(first, { scheme, error: e }) : e;
+        first = { scheme, error: e };
+      } finally {
+        // Any answer, an error status included (a missing .sig tag is a 404), says which scheme the registry speaks.
+        // Learnt when it was not known: using it does not make it last longer, so HTTPS is tried again in time.
+        if (schemes.length > 1 && ex.answered && this.#insecureSchemes.get(req.host)?.scheme !== scheme) {
+          this.#insecureSchemes.set(req.host, { scheme, until: this.#options.now() + INSECURE_SCHEME_TTL_MS });
+        }
+      }
+    }
+    // schemes is never empty.
+    throw new OciError('BAD_RESPONSE', 'no scheme to speak to the registry in', base.context);
   }
 
   async #withRetries(ex: Exchange): Promise<RegistryResponse> {
@@ -218,7 +272,7 @@ export class RegistryTransport {
         authRetried = true;
         const challenge = parseWwwAuthenticate(res.headers.get('www-authenticate') ?? '');
         if (!challenge.ok) throw registryError(res.status, res.body, context, `WWW-Authenticate: ${challenge.error}`);
-        this.#challenges.set(req.host, challenge.value);
+        this.#challenges.set(challengeKey(ex), challenge.value);
         this.#auth.delete(ex.authKey);
         await this.#authenticate(ex, challenge.value);
         continue;
@@ -278,10 +332,12 @@ export class RegistryTransport {
           redirect: 'manual',
           signal,
           ...(allowed ? { allowedAddresses: allowed } : {}),
+          ...(ex.insecure ? { insecureTls: true } : {}),
         });
       } catch (e) {
         throw this.#fetchError(e, ex, context, signal, target);
       }
+      if (atRegistry) ex.answered = true;
       const status = res.status;
       if (status >= 300 && status < 400 && status !== 304) {
         const location = res.headers.get('location');
@@ -295,7 +351,7 @@ export class RegistryTransport {
         }
         const next = URL.parse(location, url.href);
         if (next === null) throw new OciError('BAD_RESPONSE', 'redirect to an invalid URL', { ...context, status });
-        if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.#isInsecure(req))) {
+        if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.#mayUsePlainHttp(ex))) {
           throw new OciError(
             'BAD_RESPONSE',
             'redirect to a URL that is not HTTPS',
@@ -336,7 +392,7 @@ export class RegistryTransport {
     if (realm === null || (realm.protocol !== 'https:' && realm.protocol !== 'http:')) {
       throw new OciError('BAD_RESPONSE', 'the token realm is not an http(s) URL', tokenContext);
     }
-    if (realm.protocol === 'http:' && !this.#isInsecure(req)) {
+    if (realm.protocol === 'http:' && !this.#mayUsePlainHttp(ex)) {
       throw new OciError('BAD_RESPONSE', 'the token realm is not HTTPS', tokenContext, {
         detail: `realm ${describeUrl(realm.href)}`,
       });
@@ -386,6 +442,7 @@ export class RegistryTransport {
         redirect: 'manual',
         signal,
         allowedAddresses: allowed,
+        ...(ex.insecure ? { insecureTls: true } : {}),
       });
     } catch (e) {
       throw this.#fetchError(e, ex, tokenContext, signal, 'token service');
@@ -422,7 +479,7 @@ export class RegistryTransport {
     const cached = this.#auth.get(ex.authKey);
     if (cached) return cached;
     // A host that wants Basic auth gets it on the first request: no need to be told again per repository.
-    if (this.#challenges.get(ex.req.host)?.scheme !== 'basic') return undefined;
+    if (this.#challenges.get(challengeKey(ex))?.scheme !== 'basic') return undefined;
     const basic = basicHeader(ex.credentials);
     return basic ? { header: basic, expiresAt: Number.POSITIVE_INFINITY } : undefined;
   }
@@ -484,7 +541,7 @@ export class RegistryTransport {
     });
   }
 
-  #abortError(e: unknown, ex: Exchange, context: OciErrorContext): OciError {
+  #abortError(e: unknown, ex: Pick<Exchange, 'signal'>, context: OciErrorContext): OciError {
     if (e instanceof OciError) return e;
     const byCaller = ex.signal?.aborted ?? false;
     return new OciError(
@@ -497,14 +554,31 @@ export class RegistryTransport {
     );
   }
 
-  #scheme(req: RegistryRequest): 'http' | 'https' {
-    return this.#isInsecure(req) ? 'http' : 'https';
+  /** The schemes to try, in order: one, or for an insecure request both, the one last answered on first. */
+  #schemes(req: RegistryRequest): readonly Scheme[] {
+    if (this.#isPlainHttpRegistry(req)) return ['http'];
+    if (req.insecure !== true) {
+      return this.#options.plainHttpForLoopback === true && isLoopbackHost(req.host) ? ['http'] : ['https'];
+    }
+    const known = this.#insecureSchemes.get(req.host);
+    if (known && known.until > this.#options.now())
+      return known.scheme === 'http' ? ['http', 'https'] : ['https', 'http'];
+    if (known) this.#insecureSchemes.delete(req.host);
+    return ['https', 'http'];
   }
 
-  #isInsecure(req: RegistryRequest): boolean {
-    if (this.#options.insecureRegistries.has(req.registry) || this.#options.insecureRegistries.has(req.host))
-      return true;
-    return this.#options.plainHttpForLoopback === true && isLoopbackHost(req.host);
+  /** Registries configured as plain HTTP ones (insecureRegistries). */
+  #isPlainHttpRegistry(req: RegistryRequest): boolean {
+    return this.#options.insecureRegistries.has(req.registry) || this.#options.insecureRegistries.has(req.host);
+  }
+
+  /**
+   * Whether a token realm or redirect may be plain HTTP: for a registry spoken to over plain HTTP by configuration,
+   * and for an insecure request, which accepts whatever is on the path anyway.
+   */
+  #mayUsePlainHttp(ex: Exchange): boolean {
+    if (ex.insecure || this.#isPlainHttpRegistry(ex.req)) return true;
+    return this.#options.plainHttpForLoopback === true && isLoopbackHost(ex.req.host);
   }
 
   #semaphore(host: string): Semaphore {
@@ -515,6 +589,39 @@ export class RegistryTransport {
     }
     return s;
   }
+}
+
+/** The origin of scheme://host, as URL spells it (no default port, lower case), so comparisons with URLs' hold. */
+function originOf(scheme: Scheme, host: string): string {
+  const written = `${scheme}://${host}`;
+  return URL.parse(written)?.origin ?? written;
+}
+
+/** How the registry asked to be authenticated is learnt, and used, apart for insecure requests. */
+function challengeKey(ex: Exchange): string {
+  return ex.insecure ? `insecure ${ex.req.host}` : ex.req.host;
+}
+
+/**
+ * Whether an exchange failed to connect at all (refused, reset, TLS handshake failed, or no answer within the
+ * per-request timeout): what makes an insecure request try the other scheme. The caller's own deadline is not.
+ */
+function isConnectFailure(e: unknown, ex: Exchange): boolean {
+  if (!(e instanceof OciError)) return false;
+  if (e.code === 'NETWORK') return true;
+  return e.code === 'TIMEOUT' && ex.signal?.aborted !== true;
+}
+
+/** The error of the last scheme tried, with what each scheme met in its detail, for logs. */
+function withFallbackDetail(
+  first: { scheme: Scheme; error: unknown },
+  last: { scheme: Scheme; error: unknown },
+): unknown {
+  if (!(first.error instanceof OciError) || !(last.error instanceof OciError)) return last.error;
+  const detail = [first, last]
+    .map(({ scheme, error }) => `over ${scheme}: ${(error as OciError).detail ?? (error as OciError).message}`)
+    .join('; ');
+  return new OciError(last.error.code, last.error.summary, last.error.context, { cause: last.error, detail });
 }
 
 function basicHeader(creds: RegistryCredentials | undefined): string | undefined {

@@ -125,6 +125,33 @@ describe('compile', () => {
     });
   });
 
+  describe('when an entry allows insecure registries', () => {
+    it('says so on the compiled entry, which otherwise does not', () => {
+      const entry = (imageRegistryCredentials?: object) => {
+        const compiled = compile(
+          checkImagePolicy({
+            verifyImages: [
+              {
+                imageReferences: ['*'],
+                key: SEED_KEY,
+                ...(imageRegistryCredentials ? { imageRegistryCredentials } : {}),
+              },
+            ],
+          }),
+        );
+        if (!compiled.ok) throw new Error(JSON.stringify(compiled.error));
+        return compiled.value.rules[0]!.verifyImages[0]!;
+      };
+      expect(entry({ allowInsecureRegistry: true, secrets: ['regcred'] })).toMatchObject({
+        allowInsecureRegistry: true,
+        registrySecrets: ['regcred'],
+      });
+      expect(entry({ allowInsecureRegistry: false }).allowInsecureRegistry).toBe(false);
+      expect(entry({ secrets: ['regcred'] }).allowInsecureRegistry).toBe(false);
+      expect(entry().allowInsecureRegistry).toBe(false);
+    });
+  });
+
   describe('when the failure action is Audit and mutateDigest is left at its default', () => {
     it('rejects the entry as Kyverno does', () => {
       const errors = errorsOf(checkImagePolicy({ spec: { validationFailureAction: 'Audit' } }));

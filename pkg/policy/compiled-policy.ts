@@ -144,6 +144,11 @@ export interface CompiledImageVerification {
   readonly failureActionIsOwn: boolean;
   /** imageRegistryCredentials.secrets: `name` (in the operator's namespace) or `namespace/name`. */
   readonly registrySecrets: readonly string[];
+  /**
+   * imageRegistryCredentials.allowInsecureRegistry: the entry's registries are read without certificate checks,
+   * and over plain HTTP when they do not speak HTTPS (the registry client's CallOptions.insecure).
+   */
+  readonly allowInsecureRegistry: boolean;
   readonly mutateDigest: boolean;
   readonly verifyDigest: boolean;
   readonly required: boolean;

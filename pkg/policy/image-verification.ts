@@ -91,6 +91,7 @@ export function compileImageVerification(
     failureAction,
     failureActionIsOwn: iv.failureAction !== undefined,
     registrySecrets: iv.imageRegistryCredentials?.secrets ?? [],
+    allowInsecureRegistry: iv.imageRegistryCredentials?.allowInsecureRegistry ?? false,
     mutateDigest,
     verifyDigest: iv.verifyDigest ?? true,
     required: iv.required ?? true,

@@ -3,7 +3,7 @@
 // API. Like the client, it reports each request it is sent to the caller's onRequest, refuses a manifest or blob larger
 // than the caller's maxBytes (TOO_LARGE), and answers in a later turn of the event loop, as a response arrives from
 // the network; unlike it, it does not check digests, so a test may serve one buffer under many digests. It counts
-// what it served.
+// what it served, and records each call made (with whether it was insecure).
 import type { ImageRef } from '../../imageref/index.js';
 import {
   computeDigest,
@@ -54,6 +54,8 @@ export interface BundleReferrer {
 export class FakeRegistry implements ImageRegistry {
   /** What was served: manifests, referrer lists and blobs, in bytes and requests. */
   readonly served = { bytes: 0, requests: 0 };
+  /** Each call made, in order: its method, and " insecure" when the call was (CallOptions.insecure). */
+  readonly calls: string[] = [];
   /** The failure to resolve the image with, if any. */
   resolveFailure: OciFailure | undefined;
   readonly digest: string;
@@ -107,6 +109,7 @@ export class FakeRegistry implements ImageRegistry {
   }
 
   async resolveDigest(_ref: ImageRef, options: CallOptions = {}): Promise<Result<Descriptor, OciFailure>> {
+    this.#record('resolveDigest', options);
     options.onRequest?.();
     await network();
     if (this.resolveFailure) return err(this.resolveFailure);
@@ -118,6 +121,7 @@ export class FakeRegistry implements ImageRegistry {
     reference?: string,
     options: CallOptions & { maxBytes?: number } = {},
   ): Promise<Result<FetchedManifest, OciFailure>> {
+    this.#record('getManifest', options);
     options.onRequest?.();
     await network();
     this.served.requests++;
@@ -133,6 +137,7 @@ export class FakeRegistry implements ImageRegistry {
     digest: string,
     options: CallOptions & { maxBytes?: number } = {},
   ): Promise<Result<Uint8Array, OciFailure>> {
+    this.#record('getBlob', options);
     options.onRequest?.();
     await network();
     this.served.requests++;
@@ -148,6 +153,7 @@ export class FakeRegistry implements ImageRegistry {
     _digest: string,
     options: CallOptions = {},
   ): Promise<Result<Referrers, OciFailure>> {
+    this.#record('listReferrers', options);
     options.onRequest?.();
     await network();
     this.served.requests++;
@@ -155,6 +161,10 @@ export class FakeRegistry implements ImageRegistry {
     const bytesRead = JSON.stringify({ schemaVersion: 2, manifests: this.#referrers }).length;
     this.served.bytes += bytesRead;
     return ok({ descriptors: this.#referrers, source: 'api', bytesRead, truncated: false });
+  }
+
+  #record(method: string, options: CallOptions): void {
+    this.calls.push(options.insecure === true ? `${method} insecure` : method);
   }
 
   #failure(code: OciFailure['code'], ref: ImageRef, reference?: string): OciFailure {

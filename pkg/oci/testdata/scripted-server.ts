@@ -1,6 +1,8 @@
 // A loopback HTTP server whose behaviour each test scripts: the hostile registry of the client's tests. It records
-// every request (method, path, headers) so tests can assert what the client sent, and where.
+// every request (method, path, headers) so tests can assert what the client sent, and where. With `tls`, it speaks
+// HTTPS with the certificate given.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -19,13 +21,19 @@ export interface ScriptedServer {
   close(): Promise<void>;
 }
 
-export async function startScriptedServer(): Promise<ScriptedServer> {
+export interface ScriptedServerOptions {
+  /** PEM certificate (chain) and key: the server speaks HTTPS. */
+  readonly tls?: { readonly cert: string; readonly key: string };
+}
+
+export async function startScriptedServer(options: ScriptedServerOptions = {}): Promise<ScriptedServer> {
   let handler: Handler = (_req, res) => void res.writeHead(500).end();
   const requests: RecordedRequest[] = [];
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     requests.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers });
     Promise.resolve(handler(req, res, requests.length)).catch(() => res.destroy());
-  });
+  };
+  const server: Server = options.tls ? createHttpsServer(options.tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

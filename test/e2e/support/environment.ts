@@ -11,7 +11,10 @@ export const STATE = process.env['IMPRIMATUR_E2E_STATE_DIR'] ?? join(ROOT, '.e2e
 
 export interface Environment {
   readonly kubeconfig: string;
-  /** Every variable of the state folder's env file (REGISTRY, REGISTRY_BASIC, REGISTRY_USER, ...). */
+  /**
+   * Every variable of the state folder's env file (REGISTRY, REGISTRY_BASIC, REGISTRY_USER, ...; hack/cluster-up.sh
+   * lists them), among them REGISTRY_TLS, a registry serving HTTPS with the self-signed certificate REGISTRY_TLS_CERT.
+   */
   readonly vars: Readonly<Record<string, string>>;
   kubectl(args: readonly string[], input?: string): Promise<CommandResult>;
 }

@@ -11,8 +11,11 @@ export interface RegistryTools {
   tool(name: string, args: readonly string[], extraEnv?: Record<string, string>): Promise<CommandResult>;
   /** Runs bin/imprimatur with the registries' credentials. */
   imprimatur(args: readonly string[]): Promise<CommandResult>;
-  /** Pushes a one-layer image with random content to host/repository:tag; returns its reference by digest. */
-  pushRandomImage(host: string, repository: string, tag?: string): Promise<string>;
+  /**
+   * Pushes a one-layer image with random content to host/repository:tag; returns its reference by digest. crane
+   * runs with `extraEnv` added (SSL_CERT_FILE for a registry with a certificate of its own).
+   */
+  pushRandomImage(host: string, repository: string, tag?: string, extraEnv?: Record<string, string>): Promise<string>;
 }
 
 export function registryTools(env: Environment, work: () => string): RegistryTools {
@@ -25,19 +28,16 @@ export function registryTools(env: Environment, work: () => string): RegistryToo
     tool,
     imprimatur: (args) =>
       runCommand(join(ROOT, 'bin', 'imprimatur'), args, { env: { ...process.env, DOCKER_CONFIG: dockerConfig } }),
-    async pushRandomImage(host, repository, tag = 'v1') {
+    async pushRandomImage(host, repository, tag = 'v1', extraEnv = {}) {
       const dir = mkdtempSync(join(work(), 'img-'));
       writeFileSync(join(dir, 'blob'), randomBytes(2048));
       const tar = await runCommand('tar', ['-C', dir, '-cf', join(dir, 'layer.tar'), 'blob']);
       if (tar.code !== 0) throw new Error(`tar failed: ${tar.stderr}`);
-      const pushed = await tool('crane', [
-        'append',
-        '--oci-empty-base',
-        '-f',
-        join(dir, 'layer.tar'),
-        '-t',
-        `${host}/${repository}:${tag}`,
-      ]);
+      const pushed = await tool(
+        'crane',
+        ['append', '--oci-empty-base', '-f', join(dir, 'layer.tar'), '-t', `${host}/${repository}:${tag}`],
+        extraEnv,
+      );
       if (pushed.code !== 0) throw new Error(`crane append failed: ${pushed.stderr}`);
       return pushed.stdout.trim();
     },
