@@ -16,6 +16,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const PREDICATES = join(ROOT, 'test', 'e2e', 'testdata', 'predicates');
 const BIN = join(ROOT, '.tools', 'bin');
 const OUT = join(ROOT, 'pkg', 'cosign', 'testdata', 'captured');
 const { REGISTRY_NOREFERRERS: REGISTRY, REKOR_URL, FULCIO_URL, TRUSTED_ROOT } = process.env;
@@ -143,6 +144,91 @@ const scenarios = [
     name: 'v3-keyless-bundle',
     about: 'cosign v3.1.3 sign keyless as alice@example.com (local Fulcio, SCT, Rekor), default bundle format',
     sign: (image) => signKeyless(image, ['--use-signing-config=false']),
+  },
+  {
+    name: 'v2-attest-legacy',
+    about:
+      'cosign v2.6.5 attest --key k1 --type https://example.com/CodeReview/v1 --rekor-url: a legacy .att DSSE layer ' +
+      'logged as a dsse entry, with a dev.sigstore.cosign/bundle annotation',
+    sign: (image) =>
+      run('cosign2', [
+        'attest',
+        ...['--key', `${key('k1')}.key`, '--rekor-url', REKOR_URL],
+        ...['--type', 'https://example.com/CodeReview/v1', '--predicate', join(PREDICATES, 'code-review.json'), image],
+      ]),
+  },
+  {
+    name: 'v3-attest-bundle',
+    about:
+      'cosign v3.1.3 attest --key k1 --type slsaprovenance1 and --type vuln --rekor-url (default format): two ' +
+      'Sigstore bundles with DSSE statements, as referrers',
+    sign: (image) => {
+      for (const [type, file] of [
+        ['slsaprovenance1', 'slsaprovenance1.json'],
+        ['vuln', 'vuln.json'],
+      ]) {
+        run('cosign', [
+          'attest',
+          ...['--key', `${key('k1')}.key`, '--use-signing-config=false', '--rekor-url', REKOR_URL],
+          ...['--type', type, '--predicate', join(PREDICATES, file), image],
+        ]);
+      }
+    },
+  },
+  {
+    name: 'v3-attest-legacy',
+    about:
+      'cosign v3.1.3 attest --key k1 --new-bundle-format=false: --type spdxjson, cyclonedx and custom (a text file), ' +
+      'three layers of the legacy .att manifest, logged',
+    sign: (image) => {
+      for (const [type, file] of [
+        ['spdxjson', 'spdx.json'],
+        ['cyclonedx', 'cyclonedx.json'],
+        ['custom', 'custom.txt'],
+      ]) {
+        run('cosign', [
+          'attest',
+          ...['--key', `${key('k1')}.key`, ...legacyV3, '--rekor-url', REKOR_URL],
+          ...['--type', type, '--predicate', join(PREDICATES, file), image],
+        ]);
+      }
+    },
+  },
+  {
+    name: 'v3-attest-copied',
+    about:
+      'an .att that cosign v3.1.3 attest --key k1 --new-bundle-format=false made for another image of the repository, ' +
+      'copied (crane copy) onto this image’s tag',
+    sign: (image, repository) => {
+      const other = pushImage(`${repository}-source`);
+      run('cosign', [
+        'attest',
+        ...['--key', `${key('k1')}.key`, ...legacyV3, '--rekor-url', REKOR_URL],
+        ...['--type', 'https://example.com/CodeReview/v1', '--predicate', join(PREDICATES, 'code-review.json'), other],
+      ]);
+      const tagOf = (ref) => `${ref.split('@')[1].replace(':', '-')}.att`;
+      run('crane', [
+        'copy',
+        `${REGISTRY}/${repository}-source:${tagOf(other)}`,
+        `${REGISTRY}/${repository}:${tagOf(image)}`,
+      ]);
+    },
+  },
+  {
+    name: 'v3-attest-keyless',
+    about:
+      'cosign v3.1.3 attest keyless as alice@example.com (local Fulcio, SCT, Rekor) --type slsaprovenance02, once in ' +
+      'the bundle format and once as a legacy .att layer',
+    sign: (image) => {
+      for (const format of [['--use-signing-config=false'], legacyV3]) {
+        run('cosign', [
+          'attest',
+          ...['--fulcio-url', FULCIO_URL, '--rekor-url', REKOR_URL, '--trusted-root', TRUSTED_ROOT],
+          ...['--identity-token', fulcioToken('alice@example.com'), ...format],
+          ...['--type', 'slsaprovenance02', '--predicate', join(PREDICATES, 'slsaprovenance02.json'), image],
+        ]);
+      }
+    },
   },
   { name: 'unsigned', about: 'an image nobody signed', sign: () => undefined },
 ];

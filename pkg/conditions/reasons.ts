@@ -59,6 +59,14 @@ export const VERIFY_REASONS = [
   'RegistryError',
   /** The verification's deadline passed first: an error, which the policy's failurePolicy decides. */
   'Timeout',
+  /** No attestation of the predicate type the policy asks for, where cosign puts them. */
+  'AttestationNotFound',
+  /** Attestations of the type exist, but none verifies with the attestation's attestors. */
+  'AttestationInvalidSignature',
+  /** An attestation verifies, but its statement's subjects do not name the image digest (a copied statement). */
+  'SubjectMismatch',
+  /** A verified attestation's predicate fails a condition (or the entry's validate.deny holds). */
+  'ConditionFailed',
 ] as const;
 
 export type VerifyReason = (typeof VERIFY_REASONS)[number];
@@ -77,6 +85,10 @@ export const DENY_LEADS: Readonly<Record<VerifyReason, string>> = Object.freeze(
   LimitExceeded: 'signature not found',
   RegistryError: 'registry error',
   Timeout: 'timed out',
+  AttestationNotFound: 'attestation not found',
+  AttestationInvalidSignature: 'invalid attestation signature',
+  SubjectMismatch: 'attestation subject mismatch',
+  ConditionFailed: 'attestation checks failed',
 });
 
 /** Reasons that are errors (the registry or the clock, not the image): failurePolicy decides them. */

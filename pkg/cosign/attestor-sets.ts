@@ -25,6 +25,8 @@ export interface Match extends SignatureMatch {
   readonly attestor: string;
   /** Which key of that field, when it holds several PEM blocks. */
   readonly keyIndex: number;
+  /** The artifact that matched, when the check collects every match (CheckContext.collect). */
+  readonly artifact?: SignedArtifact;
 }
 
 export interface CheckContext {
@@ -35,6 +37,11 @@ export interface CheckContext {
   readonly signal?: AbortSignal;
   /** Hands the event loop back; setImmediate by default. */
   readonly yieldControl?: () => Promise<void>;
+  /**
+   * Check every artifact against every attestor and return every match, each with its artifact: for attestations,
+   * whose every statement must satisfy the conditions, not just the first one found.
+   */
+  readonly collect?: boolean;
 }
 
 /** How long checks run before handing the event loop back. */
@@ -97,7 +104,7 @@ class CheckRun {
       case 'nested': {
         const result = await this.set(attestor.set);
         // A nested set counts as one entry of its parent, whatever it matched.
-        return result.ok ? ok(result.value.slice(0, 1)) : result;
+        return result.ok ? ok(this.#context.collect ? result.value : result.value.slice(0, 1)) : result;
       }
       case 'keyRef':
         return err(failure('InvalidSignature', `${attestor.field}: keys held in KMS or Secrets are not verified yet`));
@@ -116,6 +123,7 @@ class CheckRun {
     const claims: ClaimRequirement = { ...want, annotations: attestor.annotations };
     const failures = new FailureTracker();
     const label = attestor.label ?? attestor.field;
+    const collected: Match[] = [];
     for (const artifact of artifacts) {
       const stopped = await this.#pace();
       if (stopped) return err(stopped);
@@ -125,10 +133,13 @@ class CheckRun {
       const check = checkSafely(attestor, artifact, claims);
       if (check.$case === 'match') {
         const keyIndex = attestor.$case === 'key' ? attestor.keyIndex : 0;
-        return ok([{ attestor: label, keyIndex, ...check.match }]);
+        const match = { attestor: label, keyIndex, ...check.match };
+        if (!this.#context.collect) return ok([match]);
+        collected.push({ ...match, artifact });
       }
       if (check.$case === 'failure') failures.consider(check.failure);
     }
+    if (collected.length > 0) return ok(collected);
     return err(failures.orElse(failure('InvalidSignature', `no signature verifies with ${label}`)));
   }
 

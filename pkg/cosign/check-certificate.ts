@@ -62,6 +62,7 @@ export function checkWithCertificate(
       payload: artifact.message,
       signature: artifact.signature,
       signer: { certificate: certificate.root.toDER() },
+      ...(artifact.envelope ? { envelope: artifact.envelope } : {}),
     };
     const logged = verifyRekorBundle(artifact.rekor, signed, attestor.trust.authorities.tlogs);
     if (!logged.ok) return fail('InvalidSignature', `transparency log: ${logged.error}`);
@@ -109,13 +110,24 @@ function checkLegacyCertificate(
         ],
         timestampVerificationData: { rfc3161Timestamps: [] },
       },
-      messageSignature: {
-        messageDigest: {
-          algorithm: 'SHA2_256',
-          digest: createHash('sha256').update(artifact.message).digest('base64'),
-        },
-        signature: Buffer.from(artifact.signature).toString('base64'),
-      },
+      // A legacy attestation is a DSSE envelope, logged as one (a dsse entry); a signature, a message signature.
+      ...(artifact.envelope
+        ? {
+            dsseEnvelope: {
+              payload: Buffer.from(artifact.envelope.payload).toString('base64'),
+              payloadType: artifact.envelope.payloadType,
+              signatures: [{ sig: Buffer.from(artifact.signature).toString('base64'), keyid: '' }],
+            },
+          }
+        : {
+            messageSignature: {
+              messageDigest: {
+                algorithm: 'SHA2_256',
+                digest: createHash('sha256').update(artifact.message).digest('base64'),
+              },
+              signature: Buffer.from(artifact.signature).toString('base64'),
+            },
+          }),
     });
     const material: TrustMaterial = {
       ...attestor.trust.authorities,
@@ -124,7 +136,8 @@ function checkLegacyCertificate(
       },
     };
     const options = { tlogThreshold: 1, ctlogThreshold: attestor.trust.requireSct ? 1 : 0, timestampThreshold: 1 };
-    new Verifier(material, options).verify(toSignedEntity(bundle, Buffer.from(artifact.message)));
+    const entity = artifact.envelope ? toSignedEntity(bundle) : toSignedEntity(bundle, Buffer.from(artifact.message));
+    new Verifier(material, options).verify(entity);
     return undefined;
   } catch (e) {
     return describeSigstoreError(e);

@@ -27,7 +27,12 @@ export function checkWithKey(attestor: KeyAttestor, artifact: SignedArtifact, wa
     return matched({ ...base, scheme, ...(loggedAt ? { loggedAt: loggedAt.toISOString() } : {}) });
   }
   if (!attestor.trust.requireTlog) return matched({ ...base, scheme });
-  const signed = { payload: artifact.message, signature: artifact.signature, signer: { key: attestor.key } };
+  const signed = {
+    payload: artifact.message,
+    signature: artifact.signature,
+    signer: { key: attestor.key },
+    ...(artifact.envelope ? { envelope: artifact.envelope } : {}),
+  };
   const logged = verifyRekorBundle(artifact.rekor, signed, attestor.trust.authorities.tlogs);
   if (!logged.ok) return failed(failure('InvalidSignature', `${artifact.source}: transparency log: ${logged.error}`));
   return matched({ ...base, scheme, loggedAt: logged.value.integratedTime.toISOString() });

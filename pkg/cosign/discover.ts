@@ -6,6 +6,9 @@
 //     application/vnd.dev.cosign.artifact.sig.v1+json (cosign --registry-referrers-mode=oci-1-1);
 //   - Sigstore bundles, one per referrer manifest (cosign v3's default), found through the referrers API or its tag
 //     fallback.
+// Attestations are stored the same three ways: DSSE envelope layers of the manifest tagged sha256-<hex>.att (and
+// of referrer manifests of an attestation artifact type), and Sigstore bundles whose statement has a predicate type
+// other than cosign sign's. discoverAttestations reads those, as discoverSignatures reads signatures.
 //
 // Whoever can push to the repository decides what is there, so discovery is bounded by the verification's budget
 // (bytes, requests, artifacts) and looks first where real signatures are likely: referrers that declare another
@@ -20,11 +23,20 @@ import { err, ok, type Result } from '../result/index.js';
 import type { WorkBudget, WorkKind } from './budget.js';
 import { BUNDLE_MEDIA_TYPE_PREFIX, BUNDLE_PREDICATE_TYPE_ANNOTATION, toBundleArtifact } from './bundle-artifact.js';
 import { failure, fromRegistryFailure, type VerifyFailure } from './failure.js';
+import { isDsseLayer, toDsseArtifacts } from './dsse-artifact.js';
 import { isSignatureLayer, toLegacyArtifact } from './legacy-artifact.js';
 import type { SignedArtifact } from './signed-artifact.js';
 import { COSIGN_SIGN_PREDICATE_TYPE } from './statement.js';
 
 export const LEGACY_SIGNATURE_ARTIFACT_TYPE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
+/**
+ * Referrer manifests of DSSE attestation layers: cosign's artifact type for attestations, and the in-toto type that
+ * its WriteAttestationsReferrer gives them.
+ */
+export const LEGACY_ATTESTATION_ARTIFACT_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.dev.cosign.artifact.att.v1+json',
+  'application/vnd.in-toto+json',
+]);
 
 export type SignatureRegistry = Pick<RegistryClient, 'getManifest' | 'getBlob' | 'listReferrers'>;
 
@@ -84,11 +96,55 @@ interface BlobCandidate {
   readonly referrer?: string;
 }
 
+/** What one discovery looks for: signatures or attestations, each where cosign stores them. */
+interface Sought {
+  readonly noun: 'signatures' | 'attestations';
+  /** The legacy tag's suffix. */
+  readonly suffix: '.sig' | '.att';
+  /** Whether a layer of the legacy manifest (or of a legacy referrer manifest) holds one. */
+  readonly isLayer: (layer: Descriptor) => boolean;
+  /** Artifact types of referrer manifests laid out as the legacy manifest. */
+  readonly legacyArtifactTypes: ReadonlySet<string>;
+  /** Whether a bundle whose predicate type is declared as `declared` (undefined: not declared) may be one. */
+  readonly wantsBundle: (declared: string | undefined) => boolean;
+  /** Reads a legacy layer's blob. */
+  readonly toArtifacts: (source: string, layer: Descriptor, blob: Uint8Array) => Result<SignedArtifact[], string>;
+}
+
+const SIGNATURES: Sought = {
+  noun: 'signatures',
+  suffix: '.sig',
+  isLayer: isSignatureLayer,
+  legacyArtifactTypes: new Set([LEGACY_SIGNATURE_ARTIFACT_TYPE]),
+  wantsBundle: (declared) => declared === undefined || declared === COSIGN_SIGN_PREDICATE_TYPE,
+  toArtifacts: (source, layer, blob) => ok([toLegacyArtifact(source, layer, blob)]),
+};
+
+const ATTESTATIONS: Sought = {
+  noun: 'attestations',
+  suffix: '.att',
+  isLayer: isDsseLayer,
+  legacyArtifactTypes: LEGACY_ATTESTATION_ARTIFACT_TYPES,
+  wantsBundle: (declared) => declared !== COSIGN_SIGN_PREDICATE_TYPE,
+  toArtifacts: toDsseArtifacts,
+};
+
 export async function discoverSignatures(
   location: SignatureLocation,
   deps: DiscoverDeps,
 ): Promise<Result<Discovery, VerifyFailure>> {
-  return new DiscoveryRun(location, deps).run();
+  return new DiscoveryRun(location, deps, SIGNATURES).run();
+}
+
+/**
+ * The attestations of a digest: legacy .att layers, attestation referrers and attestation bundles, each read into
+ * signed artifacts (one per envelope signature), whatever their predicate type; the checks pick the types asked for.
+ */
+export async function discoverAttestations(
+  location: SignatureLocation,
+  deps: DiscoverDeps,
+): Promise<Result<Discovery, VerifyFailure>> {
+  return new DiscoveryRun(location, deps, ATTESTATIONS).run();
 }
 
 class DiscoveryRun {
@@ -96,13 +152,15 @@ class DiscoveryRun {
   readonly #digest: string;
   readonly #deps: DiscoverDeps;
   readonly #where: string;
+  readonly #sought: Sought;
   readonly #problems: string[] = [];
   #registryFailure: OciFailure | undefined;
   #stoppedBy: WorkKind | undefined;
   /** A limit that left something unread, reported once the reading that is still allowed is done. */
   #pendingStop: WorkKind | undefined;
 
-  constructor(location: SignatureLocation, deps: DiscoverDeps) {
+  constructor(location: SignatureLocation, deps: DiscoverDeps, sought: Sought) {
+    this.#sought = sought;
     const { registry, repository } = location.repository;
     this.#image = { registry, repository };
     this.#digest = location.digest;
@@ -111,7 +169,8 @@ class DiscoveryRun {
   }
 
   async run(): Promise<Result<Discovery, VerifyFailure>> {
-    const tag = `${this.#digest.replace(':', '-')}.sig`;
+    const sought = this.#sought;
+    const tag = `${this.#digest.replace(':', '-')}${sought.suffix}`;
     const [sig, referrers] = await Promise.all([this.#sigManifest(tag), this.#referrers()]);
     if (!sig.ok) return sig;
     if (!referrers.ok) return referrers;
@@ -119,7 +178,7 @@ class DiscoveryRun {
     const add = (source: string, layer: Descriptor, referrer?: string) =>
       candidates.push({ order: candidates.length, source, layer, ...(referrer ? { referrer } : {}) });
     for (const [i, layer] of (sig.value ?? []).entries()) {
-      if (isSignatureLayer(layer)) add(`${tag} layer ${i}`, layer);
+      if (sought.isLayer(layer)) add(`${tag} layer ${i}`, layer);
     }
     // The .sig layers are known already and cost a request each: read them before the referrers can spend the
     // budget. Then the referrer manifests, with a quarter of the requests left kept back for their blobs, so that a
@@ -129,12 +188,12 @@ class DiscoveryRun {
     if (!manifests.ok) return manifests;
     for (const m of manifests.value) {
       if (m.kind === 'bundle') add(`referrer ${m.digest}`, m.layers[0]!, m.digest);
-      else m.layers.forEach((layer, i) => isSignatureLayer(layer) && add(`referrer ${m.digest} layer ${i}`, layer));
+      else m.layers.forEach((layer, i) => sought.isLayer(layer) && add(`referrer ${m.digest} layer ${i}`, layer));
     }
     artifacts.push(...(await this.#readBlobs(candidates)));
     if (this.#pendingStop) this.#stoppedBy ??= this.#pendingStop;
     if (this.#deps.signal?.aborted) {
-      return err(failure('Timeout', `the deadline passed while signatures were read from ${this.#where}`));
+      return err(failure('Timeout', `the deadline passed while ${this.#sought.noun} were read from ${this.#where}`));
     }
     return ok({
       artifacts,
@@ -178,16 +237,18 @@ class DiscoveryRun {
   }
 
   /**
-   * The referrer manifests that may hold signatures: legacy signature manifests, and bundles that do not declare
-   * another predicate type. Those declaring cosign's signature type are read first; `reserve` requests are left
-   * unspent for the blobs.
+   * The referrer manifests that may hold what is sought: legacy manifests of its artifact type, and bundles that do
+   * not declare a predicate type it does not want (for signatures, cosign sign's; for attestations, any other). Those
+   * that declare one are read first; `reserve` requests are left unspent for the blobs.
    */
   async #referrerManifests(
     descriptors: readonly Descriptor[],
     reserve: number,
   ): Promise<Result<{ kind: 'bundle' | 'legacy'; digest: string; layers: readonly Descriptor[] }[], VerifyFailure>> {
+    const sought = this.#sought;
+    const isLegacy = (d: Descriptor) => d.artifactType !== undefined && sought.legacyArtifactTypes.has(d.artifactType);
     const wanted = descriptors
-      .filter((d) => d.artifactType === LEGACY_SIGNATURE_ARTIFACT_TYPE || mayBeSignatureBundle(d))
+      .filter((d) => isLegacy(d) || mayBeBundle(d, sought))
       .map((d, order) => ({ d, order, rank: d.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION] ? 0 : 1 }))
       .sort((a, b) => a.rank - b.rank || a.order - b.order);
     const found: { order: number; kind: 'bundle' | 'legacy'; digest: string; layers: readonly Descriptor[] }[] = [];
@@ -206,18 +267,18 @@ class DiscoveryRun {
       if (!fetched.ok) return void this.#unreadable(`referrer ${d.digest}`, fetched.error);
       const m = fetched.value.manifest;
       if (m.kind !== 'manifest') return;
-      if (d.artifactType === LEGACY_SIGNATURE_ARTIFACT_TYPE) {
+      if (isLegacy(d)) {
         found.push({ order, kind: 'legacy', digest: d.digest, layers: m.layers });
         return;
       }
       const declared = m.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION];
       const [layer] = m.layers;
       if (m.layers.length !== 1 || !layer!.mediaType.startsWith(BUNDLE_MEDIA_TYPE_PREFIX)) return;
-      if (declared !== undefined && declared !== COSIGN_SIGN_PREDICATE_TYPE) return;
+      if (!sought.wantsBundle(declared)) return;
       found.push({ order, kind: 'bundle', digest: d.digest, layers: m.layers });
     });
     if (this.#deps.signal?.aborted) {
-      return err(failure('Timeout', `the deadline passed while signatures were read from ${this.#where}`));
+      return err(failure('Timeout', `the deadline passed while ${this.#sought.noun} were read from ${this.#where}`));
     }
     // Manifests were left unread to keep requests for blobs: the reading stopped at the request limit, though the
     // blobs of what was read are still read.
@@ -241,13 +302,12 @@ class DiscoveryRun {
       budget.take('artifacts');
       const blob = await this.#deps.registry.getBlob(this.#image, c.layer.digest, this.#options(c.layer.size));
       if (!blob.ok) return void this.#unreadable(c.source, blob.error);
-      if (c.referrer === undefined) {
-        read.push({ order: c.order, artifact: toLegacyArtifact(c.source, c.layer, blob.value) });
-        return;
-      }
-      const bundle = toBundleArtifact(c.source, c.referrer, blob.value);
-      if (bundle.ok) read.push({ order: c.order, artifact: bundle.value });
-      else this.#problem(bundle.error);
+      const artifacts =
+        c.referrer === undefined
+          ? this.#sought.toArtifacts(c.source, c.layer, blob.value)
+          : mapOk(toBundleArtifact(c.source, c.referrer, blob.value), (a) => [a]);
+      if (artifacts.ok) read.push(...artifacts.value.map((artifact) => ({ order: c.order, artifact })));
+      else this.#problem(artifacts.error);
       // Parsing a bundle of up to 1 MiB takes milliseconds; other admissions go between two of them.
       await new Promise((resolve) => setImmediate(resolve));
     });
@@ -268,7 +328,7 @@ class DiscoveryRun {
 
   #fatal(f: OciFailure): Result<never, VerifyFailure> {
     if (f.code === 'TIMEOUT' && this.#deps.signal?.aborted) {
-      return err(failure('Timeout', `the deadline passed while signatures were read from ${this.#where}`));
+      return err(failure('Timeout', `the deadline passed while ${this.#sought.noun} were read from ${this.#where}`));
     }
     return err(fromRegistryFailure(f));
   }
@@ -288,11 +348,14 @@ class DiscoveryRun {
   }
 }
 
-/** A referrer that may be a signature bundle: it says it is a bundle, or says nothing, and claims no other type. */
-function mayBeSignatureBundle(d: Descriptor): boolean {
+/** A referrer that may be a sought bundle: it says it is a bundle, or says nothing, and declares no unwanted type. */
+function mayBeBundle(d: Descriptor, sought: Sought): boolean {
   if (d.artifactType !== undefined && !d.artifactType.startsWith(BUNDLE_MEDIA_TYPE_PREFIX)) return false;
-  const declared = d.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION];
-  return declared === undefined || declared === COSIGN_SIGN_PREDICATE_TYPE;
+  return sought.wantsBundle(d.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION]);
+}
+
+function mapOk<T, U, E>(r: Result<T, E>, f: (value: T) => U): Result<U, E> {
+  return r.ok ? ok(f(r.value)) : r;
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time, in order of start. */

@@ -2,31 +2,59 @@
 // admission, and every rule's attestor sets are checked against the same artifacts. The memo lives as long as the
 // caller keeps it (one admission); concurrent asks for the same location share one discovery in flight. A discovery
 // made insecurely (allowInsecureRegistry) read what anyone on the path could have sent, so it answers only insecure
-// asks, and a secure one only secure asks.
+// asks, and a secure one only secure asks. Attestations are read the same way, once per admission for every rule
+// that asks for them.
 import type { Result } from '../result/index.js';
-import { discoverSignatures, type DiscoverDeps, type Discovery, type SignatureLocation } from './discover.js';
+import {
+  discoverAttestations,
+  discoverSignatures,
+  type DiscoverDeps,
+  type Discovery,
+  type SignatureLocation,
+} from './discover.js';
 import type { VerifyFailure } from './failure.js';
 
 export class DiscoveryMemo {
   readonly #deps: DiscoverDeps;
   readonly #discover: typeof discoverSignatures;
+  readonly #discoverAttestations: typeof discoverAttestations;
   readonly #byLocation = new Map<string, Promise<Result<Discovery, VerifyFailure>>>();
 
   /** `deps` are the admission's: its registry client, budget, deadline and credentials. */
-  constructor(deps: DiscoverDeps, discover: typeof discoverSignatures = discoverSignatures) {
+  constructor(
+    deps: DiscoverDeps,
+    discover: typeof discoverSignatures = discoverSignatures,
+    attestations: typeof discoverAttestations = discoverAttestations,
+  ) {
     this.#deps = deps;
     this.#discover = discover;
+    this.#discoverAttestations = attestations;
   }
 
   /** The signatures at `location`, read as insecure calls when `insecure` (an entry's allowInsecureRegistry). */
   discover(ask: SignatureLocation & { readonly insecure?: boolean }): Promise<Result<Discovery, VerifyFailure>> {
+    return this.#memo('signatures', ask, this.#discover);
+  }
+
+  /** The attestations at `location`, as `discover` reads signatures. */
+  discoverAttestations(
+    ask: SignatureLocation & { readonly insecure?: boolean },
+  ): Promise<Result<Discovery, VerifyFailure>> {
+    return this.#memo('attestations', ask, this.#discoverAttestations);
+  }
+
+  #memo(
+    what: 'signatures' | 'attestations',
+    ask: SignatureLocation & { readonly insecure?: boolean },
+    discover: typeof discoverSignatures,
+  ): Promise<Result<Discovery, VerifyFailure>> {
     const { repository, digest } = ask;
     const insecure = ask.insecure === true;
-    const key = JSON.stringify([repository.registry, repository.repository, digest, insecure]);
+    const key = JSON.stringify([what, repository.registry, repository.repository, digest, insecure]);
     let found = this.#byLocation.get(key);
     if (!found) {
       // The ask decides, whatever the admission's deps say: the key is made of it.
-      found = this.#discover({ repository, digest }, { ...this.#deps, insecure });
+      found = discover({ repository, digest }, { ...this.#deps, insecure });
       this.#byLocation.set(key, found);
     }
     return found;

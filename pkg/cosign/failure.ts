@@ -30,13 +30,17 @@ export function fromRegistryFailure(f: OciFailure): VerifyFailure {
  */
 const SPECIFICITY: ReadonlyMap<VerifyReason, number> = new Map<VerifyReason, number>([
   ['SignatureNotFound', 0],
+  ['AttestationNotFound', 0],
   ['InvalidSignature', 1],
+  ['AttestationInvalidSignature', 1],
   ['LimitExceeded', 2],
   ['IdentityMismatch', 3],
   ['AnnotationMismatch', 4],
   ['DigestMismatch', 5],
-  ['Timeout', 6],
-  ['RegistryError', 7],
+  ['SubjectMismatch', 5],
+  ['ConditionFailed', 6],
+  ['Timeout', 7],
+  ['RegistryError', 8],
 ]);
 
 export function isMoreTelling(a: VerifyFailure, than: VerifyFailure | undefined): boolean {

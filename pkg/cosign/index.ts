@@ -1,6 +1,15 @@
 export { checkAttestorSets, type CheckContext, type Match } from './attestor-sets.js';
+export {
+  checkAttestations,
+  COSIGN_CUSTOM_PREDICATE_TYPE,
+  type AttestationsContext,
+  type ConditionsOutcome,
+  type EvaluateAttestation,
+  type VerifiedAttestations,
+} from './check-attestations.js';
 export { DEFAULT_WORK_LIMITS, WorkBudget, type WorkKind, type WorkLimits } from './budget.js';
 export {
+  discoverAttestations,
   discoverSignatures,
   type DiscoverDeps,
   type Discovery,

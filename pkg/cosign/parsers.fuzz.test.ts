@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeDigest, type Descriptor } from '../oci/index.js';
 import { toBundleArtifact } from './bundle-artifact.js';
+import { DSSE_MEDIA_TYPE, toDsseArtifacts } from './dsse-artifact.js';
 import { checkClaims, type ClaimRequirement } from './check-claims.js';
 import {
   BUNDLE_ANNOTATION,
@@ -423,6 +424,40 @@ describe('the parsers of signed and logged bytes, given arbitrary input', () => 
       });
     }
     expect(violations.filter((v) => v.target === 'toBundleArtifact')).toEqual([]);
+  });
+
+  it('toDsseArtifacts and checkClaims return, with safe messages', () => {
+    for (let i = 0; i < ROUNDS; i++) {
+      fuzz.begin();
+      let input: Uint8Array;
+      if (fuzz.chance(0.1)) {
+        input = fuzz.bytes(2048);
+      } else if (fuzz.chance(0.6)) {
+        // An envelope around any statement, with any signatures.
+        const envelope = {
+          payloadType: fuzz.chance(0.9) ? IN_TOTO_PAYLOAD_TYPE : fuzz.string(),
+          payload: Buffer.from(fuzz.text(() => fuzz.statement())).toString(fuzz.chance(0.8) ? 'base64' : 'base64url'),
+          signatures: fuzz.chance(0.9) ? [{ sig: Buffer.from(fuzz.bytes(72)).toString('base64') }] : PLACEHOLDER,
+        };
+        const text = JSON.stringify(envelope);
+        input = Buffer.from(text.replace(JSON.stringify(PLACEHOLDER), () => fuzz.json(1)));
+      } else {
+        // Anything in place of a member.
+        const text = JSON.stringify({ payloadType: PLACEHOLDER, payload: PLACEHOLDER, signatures: PLACEHOLDER });
+        input = Buffer.from(text.replaceAll(JSON.stringify(PLACEHOLDER), () => fuzz.json(1)));
+      }
+      const layer: Descriptor = {
+        mediaType: DSSE_MEDIA_TYPE,
+        digest: computeDigest(input),
+        size: input.length,
+        annotations: fuzz.chance(0.5) ? { [BUNDLE_ANNOTATION]: fuzz.text(() => fuzz.rekor()) } : {},
+      };
+      run('toDsseArtifacts', input, () => {
+        const artifacts = toDsseArtifacts('sha256-fuzz.att layer 0', layer, input);
+        return artifacts.ok ? artifacts.value.flatMap(messagesOf) : [artifacts.error];
+      });
+    }
+    expect(violations.filter((v) => v.target === 'toDsseArtifacts')).toEqual([]);
   });
 
   it('toLegacyArtifact and checkClaims return, with safe messages', () => {

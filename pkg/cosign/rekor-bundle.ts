@@ -3,8 +3,10 @@
 // (SET) over the entry it logged. Checked offline, as cosign's VerifyBundle does (cosign-formats.md §2.5):
 //   1. the SET is a signature by a trusted Rekor key, chosen by the entry's logID, valid at the integrated time,
 //      over the RFC 8785 canonical JSON of {body, integratedTime, logID, logIndex};
-//   2. the logged entry (hashedrekord or rekord 0.0.1) is this signature: same signature bytes, same key or
-//      certificate, and the SHA-256 of this payload.
+//   2. the logged entry is this signature: for a signature (hashedrekord or rekord 0.0.1), the same signature bytes,
+//      the same key or certificate, and the hash of this payload; for an attestation (dsse 0.0.1, what cosign attest
+//      logs), the SHA-256 of this envelope as stored and of its payload, and this signature by this key or
+//      certificate among the entry's signatures.
 // The integrated time it proves is when the signature existed, which is the time a certificate is checked at.
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { json as canonicalJson } from '@sigstore/core';
@@ -18,9 +20,12 @@ type TLogAuthority = TrustMaterial['tlogs'][number];
 export type Signer = { readonly key: KeyObject } | { readonly certificate: Uint8Array };
 
 export interface LoggedSignature {
+  /** The signed bytes: the simple-signing payload, or a DSSE envelope's pre-authentication encoding. */
   readonly payload: Uint8Array;
   readonly signature: Uint8Array;
   readonly signer: Signer;
+  /** For an attestation: the envelope as stored and its decoded payload, which a dsse entry hashes. */
+  readonly envelope?: { readonly bytes: Uint8Array; readonly payload: Uint8Array };
 }
 
 export interface TlogProof {
@@ -145,6 +150,12 @@ function checkEntry(body: Buffer, signed: LoggedSignature): Result<void, string>
   }
   if (!isObject(entry)) return err('the logged body is not a JSON object');
   const { kind, apiVersion } = entry;
+  if (signed.envelope) {
+    if (kind !== 'dsse' || apiVersion !== '0.0.1') {
+      return err(`entries of kind ${quoteText(kind)} ${quoteText(apiVersion)} do not hold attestations`);
+    }
+    return checkDsseEntry(child(entry, 'spec'), signed, signed.envelope);
+  }
   if ((kind !== 'hashedrekord' && kind !== 'rekord') || apiVersion !== '0.0.1') {
     return err(`entries of kind ${quoteText(kind)} ${quoteText(apiVersion)} do not hold signatures`);
   }
@@ -166,6 +177,35 @@ function checkEntry(body: Buffer, signed: LoggedSignature): Result<void, string>
     return err('the logged hash is not the hash of this payload');
   }
   return ok(undefined);
+}
+
+/** Entries read from a dsse entry's signature list; cosign logs one. */
+const MAX_LOGGED_SIGNATURES = 16;
+
+/** A dsse 0.0.1 entry must hash this envelope and its payload, and list this signature by this signer. */
+function checkDsseEntry(
+  spec: Record<string, unknown> | undefined,
+  signed: LoggedSignature,
+  envelope: NonNullable<LoggedSignature['envelope']>,
+): Result<void, string> {
+  const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+  const envelopeHash = child(spec, 'envelopeHash');
+  if (envelopeHash?.['algorithm'] !== 'sha256' || envelopeHash['value'] !== sha256(envelope.bytes)) {
+    return err('the logged envelope hash is not the hash of this envelope');
+  }
+  const payloadHash = child(spec, 'payloadHash');
+  if (payloadHash?.['algorithm'] !== 'sha256' || payloadHash['value'] !== sha256(envelope.payload)) {
+    return err('the logged payload hash is not the hash of this payload');
+  }
+  const logged = spec?.['signatures'];
+  if (!Array.isArray(logged)) return err('the logged entry lists no signatures');
+  const mine = Buffer.from(signed.signature);
+  const listed = logged.slice(0, MAX_LOGGED_SIGNATURES).some((s: unknown) => {
+    if (!isObject(s) || typeof s['signature'] !== 'string' || typeof s['verifier'] !== 'string') return false;
+    if (!Buffer.from(s['signature'], 'base64').equals(mine)) return false;
+    return isSigner(Buffer.from(s['verifier'], 'base64').toString('utf8'), signed.signer);
+  });
+  return listed ? ok(undefined) : err('the logged entry does not list this signature by this signer');
 }
 
 function child(value: Record<string, unknown> | undefined, key: string): Record<string, unknown> | undefined {

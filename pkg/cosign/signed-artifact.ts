@@ -15,7 +15,8 @@ import type { RekorBundle } from './rekor-bundle.js';
 import type { SimpleSigningClaims } from './simple-signing.js';
 import type { InTotoStatement } from './statement.js';
 
-export type ArtifactFormat = 'simple-signing' | 'sigstore-bundle';
+/** A legacy .sig layer, a Sigstore bundle, or a legacy .att layer (a DSSE envelope). */
+export type ArtifactFormat = 'simple-signing' | 'sigstore-bundle' | 'dsse-envelope';
 
 /** What the signature says about the image, parsed from the signed bytes. */
 export type Claims =
@@ -43,6 +44,11 @@ export interface SignedArtifact {
   readonly certificate?: Result<SigningCertificate, string>;
   /** Legacy: the dev.sigstore.cosign/bundle annotation, parsed but not verified. */
   readonly rekor?: Result<RekorBundle, string>;
+  /**
+   * Legacy attestations: the envelope as stored (the Rekor entry hashes these bytes) and its decoded payload, which
+   * a dsse transparency-log entry hashes too.
+   */
+  readonly envelope?: { readonly bytes: Uint8Array; readonly payload: Uint8Array; readonly payloadType: string };
   /** Bundles: the bundle and its signed entity for @sigstore/verify, built once. */
   readonly sigstore?: { readonly bundle: Bundle; readonly entity: SignedEntity };
 }

@@ -1,0 +1,206 @@
+// Stage 3 for attestations: a verifyImages entry's attestations against what discoverAttestations found, as Kyverno's
+// verifyAttestations does (kyverno-verifyimages.md §3.8), every attestation of the entry in turn:
+//   1. the attestations whose statement has the type asked for; none is AttestationNotFound;
+//   2. the attestation's attestor sets, every one of them, against those, collecting every statement that verifies
+//      (a signature by another key is AttestationInvalidSignature; a statement signed for another digest, copied
+//      from another image, SubjectMismatch);
+//   3. the conditions, against the predicate of every verified statement of the type: one that fails is
+//      ConditionFailed, naming the condition and carrying its message.
+// The predicate of the first verified statement of a named attestation is kept for the entry's validate.deny.
+//
+// The statements are a signer's JSON, read only after their signature verified with the policy's attestors; the
+// conditions evaluate over them within the bounds pkg/conditions keeps.
+import type { CompiledAttestation } from '../policy/index.js';
+import { err, ok, type Result } from '../result/index.js';
+import { quoteText } from '../text/index.js';
+import { checkAttestorSets } from './attestor-sets.js';
+import type { WorkBudget } from './budget.js';
+import type { Discovery } from './discover.js';
+import { failure, type VerifyFailure } from './failure.js';
+import type { SignedArtifact } from './signed-artifact.js';
+import type { InTotoStatement } from './statement.js';
+
+/** cosign attest's custom predicate type: its predicate is `{Data, Timestamp}`, Data the file as a string. */
+export const COSIGN_CUSTOM_PREDICATE_TYPE = 'https://cosign.sigstore.dev/attestation/v1';
+
+/** What evaluating an attestation's conditions against one predicate came to. */
+export type ConditionsOutcome =
+  | { readonly pass: true }
+  | { readonly pass: false; readonly failures: readonly { readonly field: string; readonly message: string }[] };
+
+/** Evaluates the attestation's compiled conditions against a predicate; err when they cannot be evaluated. */
+export type EvaluateAttestation = (
+  attestation: CompiledAttestation,
+  predicate: unknown,
+) => Result<ConditionsOutcome, { readonly field: string; readonly message: string }>;
+
+export interface AttestationsContext {
+  readonly digest: string;
+  readonly budget: WorkBudget;
+  readonly signal?: AbortSignal;
+  readonly evaluate: EvaluateAttestation;
+}
+
+export interface VerifiedAttestations {
+  /** Each named attestation's predicate (its first verified statement's), for validate.deny. */
+  readonly named: ReadonlyMap<string, unknown>;
+  /** How many statements verified and passed their conditions, over all the attestations. */
+  readonly statements: number;
+}
+
+/** Condition messages quoted in one failure, at most. */
+const MAX_FAILURES_SHOWN = 5;
+/** Other predicate types named when the one asked for is missing, at most. */
+const MAX_TYPES_SHOWN = 3;
+
+export async function checkAttestations(
+  attestations: readonly CompiledAttestation[],
+  discovery: Discovery,
+  context: AttestationsContext,
+): Promise<Result<VerifiedAttestations, VerifyFailure>> {
+  const named = new Map<string, unknown>();
+  let statements = 0;
+  for (const attestation of attestations) {
+    const checked = await checkAttestation(attestation, discovery, context);
+    if (!checked.ok) return checked;
+    statements += checked.value.length;
+    if (attestation.name !== undefined && !named.has(attestation.name)) named.set(attestation.name, checked.value[0]);
+  }
+  return ok({ named, statements });
+}
+
+/**
+ * The predicates of the verified statements of one attestation (at least one), all of which passed its conditions,
+ * or why there are none.
+ */
+async function checkAttestation(
+  attestation: CompiledAttestation,
+  discovery: Discovery,
+  context: AttestationsContext,
+): Promise<Result<Record<string, unknown>[], VerifyFailure>> {
+  const type = attestation.predicateType;
+  const candidates = discovery.artifacts.filter((a) => statementOf(a)?.predicateType === type);
+  if (candidates.length === 0) return err(notFound(attestation, discovery));
+  const verified = await checkAttestorSets(attestation.attestors, {
+    artifacts: candidates,
+    want: { digest: context.digest, predicateType: type },
+    budget: context.budget,
+    ...(context.signal ? { signal: context.signal } : {}),
+    collect: true,
+  });
+  if (!verified.ok) return err(toAttestationFailure(verified.error));
+  // Every statement of the type that an attestor verified, once however many attestors verified it.
+  const seen = new Set<SignedArtifact>();
+  const found: InTotoStatement[] = [];
+  for (const match of verified.value) {
+    if (!match.artifact || seen.has(match.artifact)) continue;
+    seen.add(match.artifact);
+    const statement = statementOf(match.artifact);
+    if (statement) found.push(statement);
+  }
+  if (found.length === 0) {
+    return err(
+      failure('AttestationInvalidSignature', `${attestation.field}: no statement of ${quoteText(type)} verified`),
+    );
+  }
+  const predicates: Record<string, unknown>[] = [];
+  for (const [i, statement] of found.entries()) {
+    const predicate = toConditionsInput(statement);
+    if (!predicate.ok) {
+      return err(failure('ConditionFailed', `${attestation.field}: predicate ${quoteText(type)}: ${predicate.error}`));
+    }
+    const outcome = context.evaluate(attestation, predicate.value);
+    if (!outcome.ok) {
+      return err(
+        failure('ConditionFailed', `predicate ${quoteText(type)}: ${outcome.error.field}: ${outcome.error.message}`),
+      );
+    }
+    if (!outcome.value.pass) {
+      const shown = outcome.value.failures.slice(0, MAX_FAILURES_SHOWN).map((f) => `${f.field}: ${f.message}`);
+      const more = outcome.value.failures.length - shown.length;
+      const which = found.length > 1 ? ` (statement ${i + 1} of ${found.length})` : '';
+      return err(
+        failure(
+          'ConditionFailed',
+          `predicate ${quoteText(type)}${which}: ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`,
+        ),
+      );
+    }
+    predicates.push(predicate.value);
+  }
+  return ok(predicates);
+}
+
+/** The artifact's in-toto statement, when its claims are one. */
+function statementOf(artifact: SignedArtifact): InTotoStatement | undefined {
+  const claims = artifact.claims;
+  return claims.ok && claims.value.$case === 'in-toto' ? claims.value : undefined;
+}
+
+/**
+ * The predicate as conditions see it, at the root of their JSON: it must be an object (Kyverno: "failed to extract
+ * predicate from statement"). cosign's custom predicate carries the attested file as the string Data, which is read
+ * as JSON when it is JSON, as Kyverno does.
+ */
+function toConditionsInput(statement: InTotoStatement): Result<Record<string, unknown>, string> {
+  const predicate = statement.predicate;
+  if (typeof predicate !== 'object' || predicate === null || Array.isArray(predicate)) {
+    return err('the statement has no predicate object to check the conditions against');
+  }
+  const record = predicate as Record<string, unknown>;
+  if (statement.predicateType !== COSIGN_CUSTOM_PREDICATE_TYPE || typeof record['Data'] !== 'string') return ok(record);
+  try {
+    return ok({ ...record, Data: JSON.parse(record['Data']) as unknown });
+  } catch {
+    return ok(record);
+  }
+}
+
+/** No attestation of the type: a registry that failed, or a limit, says more than "not found". */
+function notFound(attestation: CompiledAttestation, discovery: Discovery): VerifyFailure {
+  const type = quoteText(attestation.predicateType);
+  if (discovery.registryFailure) {
+    const f = discovery.registryFailure;
+    return {
+      reason: 'RegistryError',
+      detail: `no attestation of predicate type ${type} could be read: ${f.message}`,
+      ociCode: f.code,
+      ...(f.detail ? { diagnostic: f.detail } : {}),
+    };
+  }
+  if (discovery.stoppedBy) {
+    return failure(
+      'LimitExceeded',
+      `no attestation of predicate type ${type} among those read from ${discovery.where} before the ` +
+        `${discovery.stoppedBy} limit`,
+    );
+  }
+  const others = [
+    ...new Set(discovery.artifacts.map((a) => statementOf(a)?.predicateType).filter((t) => t !== undefined)),
+  ];
+  const found =
+    others.length === 0
+      ? 'none were found'
+      : `found only ${others
+          .slice(0, MAX_TYPES_SHOWN)
+          .map((t) => quoteText(t))
+          .join(', ')}${others.length > MAX_TYPES_SHOWN ? ` and ${others.length - MAX_TYPES_SHOWN} more` : ''}`;
+  const problems = discovery.problems.length > 0 ? `; unreadable: ${discovery.problems.join('; ')}` : '';
+  return failure(
+    'AttestationNotFound',
+    `${attestation.field}: no attestation of predicate type ${type} in ${discovery.where} (${found})${problems}`,
+  );
+}
+
+/** The signature vocabulary, said of attestations. */
+function toAttestationFailure(f: VerifyFailure): VerifyFailure {
+  switch (f.reason) {
+    case 'InvalidSignature':
+    case 'SignatureNotFound':
+      return { ...f, reason: 'AttestationInvalidSignature' };
+    case 'DigestMismatch':
+      return { ...f, reason: 'SubjectMismatch' };
+    default:
+      return f;
+  }
+}
