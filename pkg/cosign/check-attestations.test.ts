@@ -10,7 +10,7 @@ import { compileAttestorSet, type CompiledAttestation } from '../policy/index.js
 import { err, ok } from '../result/index.js';
 import { parseTrustedRoot } from '../trust/index.js';
 import { WorkBudget } from './budget.js';
-import { checkAttestations, type EvaluateAttestation } from './check-attestations.js';
+import { checkAttestations, checkAttestationStatements, type EvaluateAttestation } from './check-attestations.js';
 import { discoverAttestations, discoverSignatures } from './discover.js';
 import { CAPTURED, readCaptured, serveCaptured, type CapturedRegistry } from './testdata/captured-registry.js';
 
@@ -82,7 +82,11 @@ afterAll(async () => {
   await registry.close();
 });
 
-async function check(scenario: Scenario, attestations: CompiledAttestation[], evaluate = passing()) {
+async function check(
+  scenario: Scenario,
+  attestations: CompiledAttestation[],
+  evaluate: EvaluateAttestation = passing(),
+) {
   const image = parseImageRef(`${registry.host}/${captured[scenario].repository}:v1`);
   if (!image.ok) throw new Error(image.error);
   const budget = new WorkBudget();
@@ -194,6 +198,37 @@ describe('checkAttestations on captured cosign output', () => {
       const outcome = await check('v2-attest-legacy', [attestation(CODE_REVIEW, key('k1.pub'))], evaluate);
       expect(outcome).toMatchObject({ ok: false, error: { reason: 'ConditionFailed' } });
       expect(!outcome.ok && outcome.error.detail).toContain('variable repo.url could not be resolved');
+    });
+  });
+
+  describe('when one of several verified statements of the type fails its conditions', () => {
+    it('fails the attestation, and reports each statement with its own outcome', async () => {
+      let calls = 0;
+      const secondFails: EvaluateAttestation = () =>
+        ++calls === 2
+          ? ok({ pass: false, failures: [{ field: 'conditions[0].any[0]', message: 'nope' }] })
+          : ok({ pass: true });
+      const slsa = attestation(SLSA_V02, keyless('alice@example.com'));
+      const outcome = await check('v3-attest-keyless', [slsa], secondFails);
+      expect(outcome).toMatchObject({ ok: false, error: { reason: 'ConditionFailed' } });
+      expect(!outcome.ok && outcome.error.detail).toContain('(statement 2 of 2)');
+
+      calls = 0;
+      const image = parseImageRef(`${registry.host}/${captured['v3-attest-keyless'].repository}:v1`);
+      if (!image.ok) throw new Error(image.error);
+      const budget = new WorkBudget();
+      const digest = captured['v3-attest-keyless'].digest;
+      const discovery = await discoverAttestations({ repository: image.value, digest }, { registry: client, budget });
+      if (!discovery.ok) throw new Error(discovery.error.detail);
+      const statements = await checkAttestationStatements(slsa, discovery.value, {
+        digest,
+        budget,
+        evaluate: secondFails,
+      });
+      expect(statements.ok && statements.value.map((s) => s.failure?.reason)).toEqual([undefined, 'ConditionFailed']);
+      expect(statements.ok && new Set(statements.value.map((s) => s.format))).toEqual(
+        new Set(['sigstore-bundle', 'dsse-envelope']),
+      );
     });
   });
 

@@ -61,23 +61,41 @@ export async function checkAttestations(
   const named = new Map<string, unknown>();
   let statements = 0;
   for (const attestation of attestations) {
-    const checked = await checkAttestation(attestation, discovery, context);
+    const checked = await checkAttestationStatements(attestation, discovery, context);
     if (!checked.ok) return checked;
+    // Every statement of the type must pass (Kyverno); the first that does not is the failure.
+    const failed = checked.value.find((s) => s.failure);
+    if (failed?.failure) return err(failed.failure);
     statements += checked.value.length;
-    if (attestation.name !== undefined && !named.has(attestation.name)) named.set(attestation.name, checked.value[0]);
+    if (attestation.name !== undefined && !named.has(attestation.name)) {
+      named.set(attestation.name, checked.value[0]!.predicate);
+    }
   }
   return ok({ named, statements });
 }
 
+/** One verified statement of an attestation, and what its conditions came to. */
+export interface StatementOutcome {
+  /** Where the statement was found (`sha256-….att layer 0`, `referrer sha256:…`). */
+  readonly source: string;
+  readonly format: SignedArtifact['format'];
+  /** The attestor that verified it (its policy field or label). */
+  readonly attestor: string;
+  /** The predicate as the conditions saw it (a custom predicate's Data parsed when it is JSON). */
+  readonly predicate: unknown;
+  /** Undefined when the conditions held; else the failure, ConditionFailed. */
+  readonly failure?: VerifyFailure;
+}
+
 /**
- * The predicates of the verified statements of one attestation (at least one), all of which passed its conditions,
- * or why there are none.
+ * Every verified statement of one attestation, each with the outcome of the conditions; or, when no statement of its
+ * type verifies with its attestors, why. What checkAttestations requires of each attestation, and what the CLI prints.
  */
-async function checkAttestation(
+export async function checkAttestationStatements(
   attestation: CompiledAttestation,
   discovery: Discovery,
   context: AttestationsContext,
-): Promise<Result<Record<string, unknown>[], VerifyFailure>> {
+): Promise<Result<StatementOutcome[], VerifyFailure>> {
   const type = attestation.predicateType;
   const candidates = discovery.artifacts.filter((a) => statementOf(a)?.predicateType === type);
   if (candidates.length === 0) return err(notFound(attestation, discovery));
@@ -91,44 +109,40 @@ async function checkAttestation(
   if (!verified.ok) return err(toAttestationFailure(verified.error));
   // Every statement of the type that an attestor verified, once however many attestors verified it.
   const seen = new Set<SignedArtifact>();
-  const found: InTotoStatement[] = [];
+  const found: { artifact: SignedArtifact; attestor: string; statement: InTotoStatement }[] = [];
   for (const match of verified.value) {
     if (!match.artifact || seen.has(match.artifact)) continue;
     seen.add(match.artifact);
     const statement = statementOf(match.artifact);
-    if (statement) found.push(statement);
+    if (statement) found.push({ artifact: match.artifact, attestor: match.attestor, statement });
   }
   if (found.length === 0) {
     return err(
       failure('AttestationInvalidSignature', `${attestation.field}: no statement of ${quoteText(type)} verified`),
     );
   }
-  const predicates: Record<string, unknown>[] = [];
-  for (const [i, statement] of found.entries()) {
-    const predicate = toConditionsInput(statement);
-    if (!predicate.ok) {
-      return err(failure('ConditionFailed', `${attestation.field}: predicate ${quoteText(type)}: ${predicate.error}`));
-    }
-    const outcome = context.evaluate(attestation, predicate.value);
-    if (!outcome.ok) {
-      return err(
-        failure('ConditionFailed', `predicate ${quoteText(type)}: ${outcome.error.field}: ${outcome.error.message}`),
-      );
-    }
-    if (!outcome.value.pass) {
+  return ok(
+    found.map(({ artifact, attestor, statement }, i): StatementOutcome => {
+      const base = { source: artifact.source, format: artifact.format, attestor };
+      const which = found.length > 1 ? ` (statement ${i + 1} of ${found.length})` : '';
+      const input = toConditionsInput(statement);
+      if (!input.ok) {
+        const detail = `${attestation.field}: predicate ${quoteText(type)}${which}: ${input.error}`;
+        return { ...base, predicate: statement.predicate, failure: failure('ConditionFailed', detail) };
+      }
+      const outcome = context.evaluate(attestation, input.value);
+      const predicate = input.value;
+      if (!outcome.ok) {
+        const detail = `predicate ${quoteText(type)}${which}: ${outcome.error.field}: ${outcome.error.message}`;
+        return { ...base, predicate, failure: failure('ConditionFailed', detail) };
+      }
+      if (outcome.value.pass) return { ...base, predicate };
       const shown = outcome.value.failures.slice(0, MAX_FAILURES_SHOWN).map((f) => `${f.field}: ${f.message}`);
       const more = outcome.value.failures.length - shown.length;
-      const which = found.length > 1 ? ` (statement ${i + 1} of ${found.length})` : '';
-      return err(
-        failure(
-          'ConditionFailed',
-          `predicate ${quoteText(type)}${which}: ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`,
-        ),
-      );
-    }
-    predicates.push(predicate.value);
-  }
-  return ok(predicates);
+      const detail = `predicate ${quoteText(type)}${which}: ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
+      return { ...base, predicate, failure: failure('ConditionFailed', detail) };
+    }),
+  );
 }
 
 /** The artifact's in-toto statement, when its claims are one. */

@@ -1,10 +1,12 @@
 export { checkAttestorSets, type CheckContext, type Match } from './attestor-sets.js';
 export {
   checkAttestations,
+  checkAttestationStatements,
   COSIGN_CUSTOM_PREDICATE_TYPE,
   type AttestationsContext,
   type ConditionsOutcome,
   type EvaluateAttestation,
+  type StatementOutcome,
   type VerifiedAttestations,
 } from './check-attestations.js';
 export { DEFAULT_WORK_LIMITS, WorkBudget, type WorkKind, type WorkLimits } from './budget.js';
