@@ -8,11 +8,13 @@
 // image under the same policy version pins that digest without asking the registry again, even if the tag has moved
 // since (Kyverno's cache pinned whatever the tag named at the time: CVE-2026-122321).
 import {
+  checkAttestations,
   checkSignatures,
   DiscoveryMemo,
   resolveImage,
   toFailureMessage,
   WorkBudget,
+  type EvaluateAttestation,
   type ImageRegistry,
   type ResolvedImage,
   type VerifyFailure,
@@ -29,6 +31,7 @@ import type {
   FailureAction,
 } from '../pkg/policy/index.js';
 import { toCacheKey, type VerificationCache } from '../pkg/cache/index.js';
+import { evaluateConditions, evaluateDeny } from '../pkg/conditions/index.js';
 import { err, ok, type Result } from '../pkg/result/index.js';
 import { toAdmissionFacts } from './admission-facts.js';
 import type { AdmissionRequest } from './admission-review.js';
@@ -65,6 +68,8 @@ export interface VerifyImagesDeps {
     readonly operatorPullSecrets: readonly string[];
   };
   readonly limits?: Partial<WorkLimits>;
+  /** The wall clock, in ms since the epoch, for the time functions of attestation conditions; Date.now by default. */
+  readonly wallClock?: () => number;
 }
 
 /** What a pass is: the digest that was verified, which the Pod is pinned to. */
@@ -219,6 +224,9 @@ class AdmissionRun {
   /** Kyverno's string of each image, and of it pinned to the digest its rules verified: the same for every rule. */
   readonly #shown = new Map<ExtractedImage, string>();
   readonly #pins = new Map<ExtractedImage, { digest: string; pinned: string; annotated: string }>();
+  /** Every predicate type the admission's rules ask for: one discovery of attestations reads them all, and no other. */
+  readonly #predicateTypes: ReadonlySet<string>;
+  readonly #evaluate: EvaluateAttestation;
 
   readonly #facts: AdmissionFacts;
 
@@ -232,6 +240,13 @@ class AdmissionRun {
     this.#deps = deps;
     this.#facts = facts;
     this.#extracted.set(undefined, builtIn);
+    this.#predicateTypes = new Set(
+      input.policies.flatMap((p) =>
+        p.rules.flatMap((r) => r.verifyImages.flatMap((e) => e.attestations.map((a) => a.predicateType))),
+      ),
+    );
+    const now = deps.wallClock ?? Date.now;
+    this.#evaluate = (attestation, predicate) => evaluateConditions(attestation.conditions, predicate, { now });
     this.budget = new WorkBudget(deps.limits);
     this.#discovery = new DiscoveryMemo({
       registry: deps.registry,
@@ -426,17 +441,41 @@ class AdmissionRun {
     if (!resolved.ok) return resolved;
     const { digest } = resolved.value;
     // An entry with neither attestors nor attestations only pins digests (Kyverno: no verification).
-    if (entry.attestors.length === 0 && entry.attestations.length === 0) return ok({ digest });
-    if (entry.attestations.length > 0) {
-      return err({
-        reason: 'InvalidSignature',
-        detail: `${entry.field}.attestations: attestations are not verified yet, so this entry admits no image`,
-      });
+    const repository = entry.repository ?? ref;
+    if (entry.attestors.length > 0) {
+      const discovery = await this.#discovery.discover({ repository, digest, insecure });
+      if (!discovery.ok) return discovery;
+      const checked = await checkSignatures(entry.attestors, discovery.value, digest, this.budget, signal);
+      // A signature that fails fetches no attestation.
+      if (!checked.ok) return checked;
     }
-    const discovery = await this.#discovery.discover({ repository: entry.repository ?? ref, digest, insecure });
-    if (!discovery.ok) return discovery;
-    const checked = await checkSignatures(entry.attestors, discovery.value, digest, this.budget, signal);
-    return checked.ok ? ok({ digest }) : checked;
+    if (entry.attestations.length > 0) {
+      const predicateTypes = this.#predicateTypes;
+      const found = await this.#discovery.discoverAttestations({ repository, digest, insecure, predicateTypes });
+      if (!found.ok) return found;
+      const context = { digest, budget: this.budget, signal, evaluate: this.#evaluate };
+      const attested = await checkAttestations(entry.attestations, found.value, context);
+      if (!attested.ok) return attested;
+      const denied = this.#deny(entry, attested.value.named);
+      if (denied) return err(denied);
+    }
+    return ok({ digest });
+  }
+
+  /**
+   * The entry's validate.deny, with the named attestations' predicates in its context (Kyverno 1.19): a failure
+   * when it holds (or cannot be evaluated), else undefined.
+   */
+  #deny(entry: CompiledImageVerification, named: ReadonlyMap<string, unknown>): VerifyFailure | undefined {
+    if (!entry.validate) return undefined;
+    const now = this.#deps.wallClock ?? Date.now;
+    const verdict = evaluateDeny(entry.validate, Object.fromEntries(named), { now });
+    if (!verdict.ok) {
+      return { reason: 'ConditionFailed', detail: `${verdict.error.field}: ${verdict.error.message}` };
+    }
+    return verdict.value.deny
+      ? { reason: 'ConditionFailed', detail: `validation in verifyImages failed: ${verdict.value.message}` }
+      : undefined;
   }
 
   #extract(rule: CompiledRule): ReturnType<typeof extractImages> {

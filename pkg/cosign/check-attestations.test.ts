@@ -232,6 +232,32 @@ describe('checkAttestations on captured cosign output', () => {
     });
   });
 
+  describe('when the deadline passes while statements are evaluated', () => {
+    it('stops with Timeout rather than evaluating the rest', async () => {
+      const image = parseImageRef(`${registry.host}/${captured['v3-attest-keyless'].repository}:v1`);
+      if (!image.ok) throw new Error(image.error);
+      const budget = new WorkBudget();
+      const digest = captured['v3-attest-keyless'].digest;
+      const discovery = await discoverAttestations({ repository: image.value, digest }, { registry: client, budget });
+      if (!discovery.ok) throw new Error(discovery.error.detail);
+      const deadline = new AbortController();
+      let evaluated = 0;
+      const abortingOnFirst: EvaluateAttestation = () => {
+        evaluated++;
+        deadline.abort();
+        return ok({ pass: true });
+      };
+      const outcome = await checkAttestations([attestation(SLSA_V02, keyless('alice@example.com'))], discovery.value, {
+        digest,
+        budget,
+        signal: deadline.signal,
+        evaluate: abortingOnFirst,
+      });
+      expect(outcome).toMatchObject({ ok: false, error: { reason: 'Timeout' } });
+      expect(evaluated).toBe(1);
+    });
+  });
+
   describe('when several attestations are asked for', () => {
     it('needs every one of them', async () => {
       const both = await check('v3-attest-bundle', [

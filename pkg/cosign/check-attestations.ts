@@ -121,28 +121,55 @@ export async function checkAttestationStatements(
       failure('AttestationInvalidSignature', `${attestation.field}: no statement of ${quoteText(type)} verified`),
     );
   }
-  return ok(
-    found.map(({ artifact, attestor, statement }, i): StatementOutcome => {
-      const base = { source: artifact.source, format: artifact.format, attestor };
-      const which = found.length > 1 ? ` (statement ${i + 1} of ${found.length})` : '';
-      const input = toConditionsInput(statement);
-      if (!input.ok) {
-        const detail = `${attestation.field}: predicate ${quoteText(type)}${which}: ${input.error}`;
-        return { ...base, predicate: statement.predicate, failure: failure('ConditionFailed', detail) };
-      }
-      const outcome = context.evaluate(attestation, input.value);
-      const predicate = input.value;
-      if (!outcome.ok) {
-        const detail = `predicate ${quoteText(type)}${which}: ${outcome.error.field}: ${outcome.error.message}`;
-        return { ...base, predicate, failure: failure('ConditionFailed', detail) };
-      }
-      if (outcome.value.pass) return { ...base, predicate };
-      const shown = outcome.value.failures.slice(0, MAX_FAILURES_SHOWN).map((f) => `${f.field}: ${f.message}`);
-      const more = outcome.value.failures.length - shown.length;
-      const detail = `predicate ${quoteText(type)}${which}: ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
-      return { ...base, predicate, failure: failure('ConditionFailed', detail) };
-    }),
-  );
+  const outcomes: StatementOutcome[] = [];
+  for (const [i, { artifact, attestor, statement }] of found.entries()) {
+    // Each evaluation is bounded by pkg/conditions; their number by the admission's checks, and their time by its
+    // deadline, with the event loop handed back between two of them.
+    await yieldToEventLoop();
+    if (context.signal?.aborted) {
+      return err(failure('Timeout', 'the deadline passed while attestation conditions were evaluated'));
+    }
+    if (!context.budget.take('checks')) {
+      return err(
+        failure('LimitExceeded', `attestation conditions not evaluated: ${context.budget.describe('checks')}`),
+      );
+    }
+    outcomes.push(evaluateStatement(attestation, context, { artifact, attestor, statement }, i, found.length));
+  }
+  return ok(outcomes);
+}
+
+/** The conditions of `attestation` against one verified statement. */
+function evaluateStatement(
+  attestation: CompiledAttestation,
+  context: AttestationsContext,
+  { artifact, attestor, statement }: { artifact: SignedArtifact; attestor: string; statement: InTotoStatement },
+  index: number,
+  count: number,
+): StatementOutcome {
+  const type = attestation.predicateType;
+  const base = { source: artifact.source, format: artifact.format, attestor };
+  const which = count > 1 ? ` (statement ${index + 1} of ${count})` : '';
+  const input = toConditionsInput(statement);
+  if (!input.ok) {
+    const detail = `${attestation.field}: predicate ${quoteText(type)}${which}: ${input.error}`;
+    return { ...base, predicate: statement.predicate, failure: failure('ConditionFailed', detail) };
+  }
+  const outcome = context.evaluate(attestation, input.value);
+  const predicate = input.value;
+  if (!outcome.ok) {
+    const detail = `predicate ${quoteText(type)}${which}: ${outcome.error.field}: ${outcome.error.message}`;
+    return { ...base, predicate, failure: failure('ConditionFailed', detail) };
+  }
+  if (outcome.value.pass) return { ...base, predicate };
+  const shown = outcome.value.failures.slice(0, MAX_FAILURES_SHOWN).map((f) => `${f.field}: ${f.message}`);
+  const more = outcome.value.failures.length - shown.length;
+  const detail = `predicate ${quoteText(type)}${which}: ${shown.join('; ')}${more > 0 ? `; and ${more} more` : ''}`;
+  return { ...base, predicate, failure: failure('ConditionFailed', detail) };
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 /** The artifact's in-toto statement, when its claims are one. */

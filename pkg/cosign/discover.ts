@@ -23,7 +23,7 @@ import { err, ok, type Result } from '../result/index.js';
 import type { WorkBudget, WorkKind } from './budget.js';
 import { BUNDLE_MEDIA_TYPE_PREFIX, BUNDLE_PREDICATE_TYPE_ANNOTATION, toBundleArtifact } from './bundle-artifact.js';
 import { failure, fromRegistryFailure, type VerifyFailure } from './failure.js';
-import { isDsseLayer, toDsseArtifacts } from './dsse-artifact.js';
+import { isDsseLayer, PREDICATE_TYPE_ANNOTATION, toDsseArtifacts } from './dsse-artifact.js';
 import { isSignatureLayer, toLegacyArtifact } from './legacy-artifact.js';
 import type { SignedArtifact } from './signed-artifact.js';
 import { COSIGN_SIGN_PREDICATE_TYPE } from './statement.js';
@@ -120,14 +120,23 @@ const SIGNATURES: Sought = {
   toArtifacts: (source, layer, blob) => ok([toLegacyArtifact(source, layer, blob)]),
 };
 
-const ATTESTATIONS: Sought = {
-  noun: 'attestations',
-  suffix: '.att',
-  isLayer: isDsseLayer,
-  legacyArtifactTypes: LEGACY_ATTESTATION_ARTIFACT_TYPES,
-  wantsBundle: (declared) => declared !== COSIGN_SIGN_PREDICATE_TYPE,
-  toArtifacts: toDsseArtifacts,
-};
+/**
+ * Attestations, of the predicate types asked for when given: an envelope or bundle that declares another type is not
+ * read (its declaration is unsigned, but a type it lies about would not be taken anyway: the checks read the type
+ * from the signed statement).
+ */
+function attestationsOf(predicateTypes: ReadonlySet<string> | undefined): Sought {
+  const wanted = (declared: string | undefined) =>
+    declared === undefined || predicateTypes === undefined || predicateTypes.has(declared);
+  return {
+    noun: 'attestations',
+    suffix: '.att',
+    isLayer: (layer) => isDsseLayer(layer) && wanted(layer.annotations?.[PREDICATE_TYPE_ANNOTATION]),
+    legacyArtifactTypes: LEGACY_ATTESTATION_ARTIFACT_TYPES,
+    wantsBundle: (declared) => declared !== COSIGN_SIGN_PREDICATE_TYPE && wanted(declared),
+    toArtifacts: toDsseArtifacts,
+  };
+}
 
 export async function discoverSignatures(
   location: SignatureLocation,
@@ -138,13 +147,15 @@ export async function discoverSignatures(
 
 /**
  * The attestations of a digest: legacy .att layers, attestation referrers and attestation bundles, each read into
- * signed artifacts (one per envelope signature), whatever their predicate type; the checks pick the types asked for.
+ * signed artifacts (one per envelope signature). With `predicateTypes`, those that declare another type are left
+ * unread; the checks pick the types they ask for from the signed statements.
  */
 export async function discoverAttestations(
   location: SignatureLocation,
   deps: DiscoverDeps,
+  predicateTypes?: ReadonlySet<string>,
 ): Promise<Result<Discovery, VerifyFailure>> {
-  return new DiscoveryRun(location, deps, ATTESTATIONS).run();
+  return new DiscoveryRun(location, deps, attestationsOf(predicateTypes)).run();
 }
 
 class DiscoveryRun {

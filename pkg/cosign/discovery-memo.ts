@@ -33,24 +33,30 @@ export class DiscoveryMemo {
 
   /** The signatures at `location`, read as insecure calls when `insecure` (an entry's allowInsecureRegistry). */
   discover(ask: SignatureLocation & { readonly insecure?: boolean }): Promise<Result<Discovery, VerifyFailure>> {
-    return this.#memo('signatures', ask, this.#discover);
+    return this.#memo(['signatures'], ask, this.#discover);
   }
 
-  /** The attestations at `location`, as `discover` reads signatures. */
+  /**
+   * The attestations at `location`, as `discover` reads signatures. `predicateTypes` are the types the admission
+   * asks for, in all its rules, so that one discovery serves them all and reads no other.
+   */
   discoverAttestations(
-    ask: SignatureLocation & { readonly insecure?: boolean },
+    ask: SignatureLocation & { readonly insecure?: boolean; readonly predicateTypes?: ReadonlySet<string> },
   ): Promise<Result<Discovery, VerifyFailure>> {
-    return this.#memo('attestations', ask, this.#discoverAttestations);
+    const types = ask.predicateTypes;
+    return this.#memo(types ? ['attestations', [...types].sort()] : ['attestations'], ask, (location, deps) =>
+      this.#discoverAttestations(location, deps, types),
+    );
   }
 
   #memo(
-    what: 'signatures' | 'attestations',
+    what: readonly unknown[],
     ask: SignatureLocation & { readonly insecure?: boolean },
     discover: typeof discoverSignatures,
   ): Promise<Result<Discovery, VerifyFailure>> {
     const { repository, digest } = ask;
     const insecure = ask.insecure === true;
-    const key = JSON.stringify([what, repository.registry, repository.repository, digest, insecure]);
+    const key = JSON.stringify([...what, repository.registry, repository.repository, digest, insecure]);
     let found = this.#byLocation.get(key);
     if (!found) {
       // The ask decides, whatever the admission's deps say: the key is made of it.

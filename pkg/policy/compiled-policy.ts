@@ -2,7 +2,7 @@
 // request is decided here: legacy fields converted, defaults applied, keys parsed, patterns compiled.
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { PolicyKind, RuleType } from '../api/v1/index.js';
-import type { PolicyReason } from '../conditions/index.js';
+import type { CompiledConditions, CompiledDeny, PolicyReason } from '../conditions/index.js';
 import type { ImageRef, ImagePattern, ImageReferencePattern } from '../imageref/index.js';
 import type { Authorities } from '../trust/index.js';
 import type { CompiledImageExtractors } from './image-extractors.js';
@@ -120,8 +120,8 @@ export interface CompiledAttestation {
   readonly name?: string;
   readonly predicateType: string;
   readonly attestors: readonly CompiledAttestorSet[];
-  /** Conditions are kept as written; they are evaluated against each predicate. */
-  readonly conditions: readonly unknown[];
+  /** The conditions every verified statement's predicate must satisfy, compiled (pkg/conditions). */
+  readonly conditions: CompiledConditions;
 }
 
 export interface CompiledImageVerification {
@@ -133,6 +133,11 @@ export interface CompiledImageVerification {
   readonly skipImageReferences: readonly ImageReferencePattern[];
   readonly attestors: readonly CompiledAttestorSet[];
   readonly attestations: readonly CompiledAttestation[];
+  /**
+   * validate.deny across the named attestations, evaluated once they all verified (Kyverno 1.19); absent when the
+   * entry has no deny conditions.
+   */
+  readonly validate?: CompiledDeny;
   /** Where the entry's signatures are stored, when not beside the image (cosign's COSIGN_REPOSITORY), parsed. */
   readonly repository?: ImageRef;
   /** The entry's own failureAction, else the policy's validationFailureAction. */

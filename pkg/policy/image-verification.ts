@@ -10,7 +10,7 @@ import type {
   CompiledImageVerification,
   FailureAction,
 } from './compiled-policy.js';
-import { findExpressionErrors } from './condition-expressions.js';
+import { compileConditions, compileDeny, type CompiledConditions } from '../conditions/index.js';
 
 export interface VerificationContext {
   readonly fail: Fail;
@@ -68,18 +68,21 @@ export function compileImageVerification(
       sets.push(legacy);
       legacyUsed = true;
     }
-    for (const e of findExpressionErrors(a.conditions ?? [], `${at}.conditions`)) {
-      fail('InvalidSpec', e.field, e.message);
-    }
+    // Compiled once, here: a typo is a Ready=False naming the field, and admissions only evaluate.
+    const compiled = compileConditions(a.conditions ?? [], `${at}.conditions`);
+    if (!compiled.ok) for (const e of compiled.error) fail('InvalidSpec', e.field, e.message);
+    const conditions: CompiledConditions = compiled.ok ? compiled.value : { field: `${at}.conditions`, blocks: [] };
     return {
       field: at,
       ...(a.name !== undefined ? { name: a.name } : {}),
       predicateType,
       attestors: sets,
-      conditions: a.conditions ?? [],
+      conditions,
     };
   });
   if (legacy && !legacyUsed) attestors.push(legacy);
+  const deny = iv.validate ? compileDeny(iv.validate, `${field}.validate`) : undefined;
+  if (deny && !deny.ok) for (const e of deny.error) fail('InvalidSpec', e.field, e.message);
   return {
     field,
     type,
@@ -87,6 +90,7 @@ export function compileImageVerification(
     skipImageReferences: patterns(iv.skipImageReferences ?? [], `${field}.skipImageReferences`),
     attestors,
     attestations,
+    ...(deny?.ok && deny.value.conditions ? { validate: deny.value } : {}),
     ...(repository ? { repository } : {}),
     failureAction,
     failureActionIsOwn: iv.failureAction !== undefined,
