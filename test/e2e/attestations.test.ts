@@ -40,7 +40,7 @@ beforeAll(async () => {
 }, 300_000);
 
 afterAll(async () => {
-  await env.kubectl(['delete', 'cpol', 'attest-code-review', 'attest-types', '--ignore-not-found']);
+  await env.kubectl(['delete', 'cpol', 'attest-code-review', 'attest-types', 'attest-deny', '--ignore-not-found']);
   await env.kubectl(['delete', 'namespace', NAMESPACE, '--wait=false']);
   await operator?.stop();
   rmSync(work, { recursive: true, force: true });
@@ -280,5 +280,78 @@ describe('a policy over the predicate types cosign attest knows', () => {
     expect(ran.code).not.toBe(0);
     expect(ran.stderr).toContain('attestation not found: ');
     expect(ran.stderr).toContain('https://cosign.sigstore.dev/attestation/vuln/v1');
+  });
+});
+
+describe('validate.deny across named attestations', () => {
+  beforeAll(async () => {
+    const publicKeys = readFileSync(join(work, 'k1.pub'), 'utf8');
+    const attestors = [{ entries: [{ keys: { publicKeys } }] }];
+    const policy = {
+      apiVersion: 'kyverno.io/v1',
+      kind: 'ClusterPolicy',
+      metadata: { name: 'attest-deny' },
+      spec: {
+        validationFailureAction: 'Enforce',
+        failurePolicy: 'Fail',
+        webhookTimeoutSeconds: 15,
+        rules: [
+          {
+            name: 'provenance-and-review',
+            match: { any: [{ resources: { kinds: ['Pod'], namespaces: [NAMESPACE] } }] },
+            verifyImages: [
+              {
+                imageReferences: [`${env.vars['REGISTRY']}/attest/deny*`],
+                attestations: [
+                  { name: 'provenance', type: 'https://slsa.dev/provenance/v1', attestors },
+                  { name: 'review', type: CODE_REVIEW, attestors },
+                ],
+                validate: {
+                  message: 'built from {{ provenance.buildDefinition.externalParameters.repository }}',
+                  deny: {
+                    conditions: {
+                      any: [
+                        {
+                          key: '{{ provenance.buildDefinition.externalParameters.repository }}',
+                          operator: 'NotEquals',
+                          value: '{{ review.repo.uri }}',
+                          message: 'the reviewed repository is not the one built',
+                        },
+                      ],
+                    },
+                  },
+                },
+              },
+            ],
+          },
+        ],
+      },
+    };
+    await apply(JSON.stringify(policy), 'attest-deny');
+  }, 60_000);
+
+  afterAll(async () => {
+    await env.kubectl(['delete', 'cpol', 'attest-deny', '--ignore-not-found']);
+  }, 60_000);
+
+  it('admits an image whose provenance and review name the same repository', async () => {
+    const image = await pushRandomImage(env.vars['REGISTRY']!, 'attest/deny-same');
+    await attest('cosign', 'k1', image, 'slsaprovenance1', 'slsaprovenance1.json', true);
+    await attest('cosign', 'k1', image, CODE_REVIEW, 'code-review.json', true);
+    const ran = await run('deny-same', image);
+    expect(ran.stderr).toBe('');
+    expect(ran.stdout.trim()).toBe('pod/deny-same created');
+  });
+
+  it('denies one whose review is of another repository, with the message and the condition’s', async () => {
+    const image = await pushRandomImage(env.vars['REGISTRY']!, 'attest/deny-other');
+    await attest('cosign', 'k1', image, 'slsaprovenance1', 'slsaprovenance1.json', true);
+    await attest('cosign', 'k1', image, CODE_REVIEW, 'code-review-other-repository.json', true);
+    const ran = await run('deny-other', image);
+    expect(ran.code).not.toBe(0);
+    expect(ran.stderr).toContain(
+      'attestation checks failed: validation in verifyImages failed: built from https://github.com/example/my-project; ' +
+        'the reviewed repository is not the one built',
+    );
   });
 });
