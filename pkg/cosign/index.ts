@@ -20,6 +20,7 @@ export {
 } from './discover.js';
 export { DiscoveryMemo } from './discovery-memo.js';
 export { toFailureMessage, type VerifyFailure } from './failure.js';
+export { PREDICATE_TYPE_SHORTHANDS, resolvePredicateType } from './predicate-types.js';
 export type { ArtifactFormat, Claims, SignedArtifact } from './signed-artifact.js';
 export type { SignatureMatch } from './signature-check.js';
 export { verifyRawSignature, type SignatureScheme } from './signature-schemes.js';

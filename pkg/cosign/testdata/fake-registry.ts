@@ -22,6 +22,7 @@ export const BUNDLE_MEDIA_TYPE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
 export const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 export const CERTIFICATE_ANNOTATION = 'dev.sigstore.cosign/certificate';
 export const BUNDLE_ANNOTATION = 'dev.sigstore.cosign/bundle';
+export const DSSE_MEDIA_TYPE = 'application/vnd.dsse.envelope.v1+json';
 const PREDICATE_TYPE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 const COSIGN_SIGN_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -101,6 +102,44 @@ export class FakeRegistry implements ImageRegistry {
       ...(annotations ? { annotations } : {}),
     });
     return manifest.digest;
+  }
+
+  /**
+   * DSSE envelope layers in a referrer manifest of `artifactType` (how cosign's WriteAttestationsReferrer stores
+   * legacy attestations), each layer declaring its predicate type; returns the referrer's digest.
+   */
+  putAttestationReferrer(
+    artifactType: string,
+    layers: readonly { readonly envelope: Uint8Array; readonly annotations: Readonly<Record<string, string>> }[],
+  ): string {
+    const descriptors = layers.map((l) => {
+      const digest = computeDigest(l.envelope);
+      this.#blobs.set(digest, l.envelope);
+      return { mediaType: DSSE_MEDIA_TYPE, digest, size: l.envelope.length, annotations: l.annotations };
+    });
+    const manifest = toManifest({
+      artifactType,
+      config: EMPTY_CONFIG,
+      layers: descriptors,
+      subject: { mediaType: OCI_MANIFEST, digest: this.digest, size: 400 },
+    });
+    this.#manifests.set(manifest.digest, manifest);
+    this.#referrers.push({ mediaType: OCI_MANIFEST, digest: manifest.digest, size: manifest.bytes.length, artifactType });
+    return manifest.digest;
+  }
+
+  /** The .att manifest, with DSSE envelope layers. */
+  putAttestations(
+    layers: readonly { readonly envelope: Uint8Array; readonly annotations: Readonly<Record<string, string>> }[],
+  ): void {
+    const descriptors = layers.map((l) => {
+      const digest = computeDigest(l.envelope);
+      this.#blobs.set(digest, l.envelope);
+      return { mediaType: DSSE_MEDIA_TYPE, digest, size: l.envelope.length, annotations: l.annotations };
+    });
+    const att = toManifest({ layers: descriptors, config: EMPTY_CONFIG });
+    this.#manifests.set(`${this.digest.replace(':', '-')}.att`, att);
+    this.#manifests.set(att.digest, att);
   }
 
   /** A blob under `digest`, whatever its content. */
