@@ -10,10 +10,12 @@ Usage:
   imprimatur digest IMAGE    print the digest IMAGE resolves to, as crane digest does
   imprimatur verify-image IMAGE --key FILE
                              verify IMAGE's cosign signatures, as admission does
+  imprimatur verify-attestation IMAGE --key FILE --type TYPE [--policy FILE]
+                             verify IMAGE's cosign attestations and their conditions, as admission does
   imprimatur version         print the version
   imprimatur --help          show this help
 
-Run 'imprimatur run --help' for the flags of run.
+Run 'imprimatur COMMAND --help' for the flags of a command.
 `;
 
 export async function cli(args: readonly string[]): Promise<number> {
@@ -38,6 +40,8 @@ export async function cli(args: readonly string[]): Promise<number> {
       return (await import('./main.js')).runManager(rest);
     case 'verify-image':
       return (await import('./verify-image.js')).runVerifyImage(rest, process.env);
+    case 'verify-attestation':
+      return (await import('./verify-attestation.js')).runVerifyAttestation(rest, process.env);
     case 'digest':
       return (await import('./digest.js')).runDigest(rest, process.env);
     default:

@@ -1,15 +1,15 @@
 // `imprimatur verify-image IMAGE --key FILE`: verifies an image's signatures on the code path admission uses. The
-// flags become one attestor set, compiled by the policy compiler with each key labelled by its file, and verified by
-// pkg/cosign's stages (resolve, discover, check), exactly as the webhook does.
-import { readFileSync } from 'node:fs';
+// flags become one attestor set (verification-flags.ts), compiled by the policy compiler with each key labelled by its
+// file, and verified by pkg/cosign's stages (resolve, discover, check), exactly as the webhook does.
 import { parseArgs } from 'node:util';
 import { verifyImage } from '../pkg/cosign/index.js';
 import { parseImageRef } from '../pkg/imageref/index.js';
-import { RegistryClient } from '../pkg/oci/index.js';
-import { compileKeyAttestors, compileKeylessAttestor } from '../pkg/policy/index.js';
-import { parseRegistryFlags, REGISTRY_FLAG_OPTIONS } from './digest.js';
-import { loadTrustedRoot } from './trusted-root.js';
-import { err, ok, type Result } from '../pkg/result/index.js';
+import {
+  checkSignerFlags,
+  readVerificationFlags,
+  registryClientOf,
+  VERIFICATION_FLAG_OPTIONS,
+} from './verification-flags.js';
 
 export const VERIFY_USAGE = `Usage: imprimatur verify-image IMAGE --key FILE [flags]
        imprimatur verify-image IMAGE --certificate-identity ID --certificate-oidc-issuer URL [flags]
@@ -50,18 +50,7 @@ export async function runVerifyImage(
     parsed = parseArgs({
       args: [...args],
       options: {
-        ...REGISTRY_FLAG_OPTIONS,
-        key: { type: 'string', multiple: true },
-        count: { type: 'string' },
-        annotations: { type: 'string', short: 'a', multiple: true },
-        repository: { type: 'string' },
-        'trusted-root': { type: 'string' },
-        'insecure-ignore-tlog': { type: 'boolean', default: false },
-        'insecure-ignore-sct': { type: 'boolean', default: false },
-        'certificate-identity': { type: 'string' },
-        'certificate-identity-regexp': { type: 'string' },
-        'certificate-oidc-issuer': { type: 'string' },
-        'certificate-oidc-issuer-regexp': { type: 'string' },
+        ...VERIFICATION_FLAG_OPTIONS,
         output: { type: 'string', default: 'text' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -76,86 +65,23 @@ export async function runVerifyImage(
     return 0;
   }
   if (positionals.length !== 1) return fail(`expected exactly one IMAGE\n\n${VERIFY_USAGE}`);
-  const identity = {
-    subject: values['certificate-identity'],
-    subjectRegExp: values['certificate-identity-regexp'],
-    issuer: values['certificate-oidc-issuer'],
-    issuerRegExp: values['certificate-oidc-issuer-regexp'],
-  };
-  const keyless = Object.values(identity).some((v) => v !== undefined);
-  if (keyless && values.key?.length) return fail('--key and --certificate-identity* flags do not go together');
-  if (keyless && !identity.subject && !identity.subjectRegExp)
-    return fail('--certificate-identity or --certificate-identity-regexp is required for keyless verification');
-  if (!keyless && !values.key?.length)
-    return fail('--key: at least one public key file is required (or --certificate-identity for keyless)');
+  const signers = checkSignerFlags(values);
+  if (signers) return fail(signers);
   if (values.output !== 'text' && values.output !== 'json')
     return fail(`--output: invalid value ${JSON.stringify(values.output)}: expected text or json`);
   const image = parseImageRef(positionals[0]!);
   if (!image.ok) return fail(image.error);
-  let repository;
-  if (values.repository) {
-    const repo = parseImageRef(values.repository);
-    if (!repo.ok) return fail(`--repository: ${repo.error}`);
-    repository = repo.value;
-  }
-  const keys: string[] = [];
-  for (const file of values.key ?? []) {
-    try {
-      keys.push(readFileSync(file, 'utf8'));
-    } catch (e) {
-      return fail(`--key: cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-    }
-  }
-  const count = values.count === undefined ? undefined : Number(values.count);
-  if (count !== undefined && (!Number.isInteger(count) || count < 1))
-    return fail(`--count: invalid value ${JSON.stringify(values.count)}`);
-  const flags = parseRegistryFlags(values, env);
+  const flags = readVerificationFlags(values, env);
   if (!flags.ok) return fail(flags.error);
-  const annotations = parseAnnotations(values.annotations ?? []);
-  if (!annotations.ok) return fail(annotations.error);
-
-  // One attestor entry per file, so that a match names its file.
-  const trustRoot = loadTrustedRoot(values['trusted-root']);
-  if (!trustRoot.ok) return fail(trustRoot.error);
-  const policyOptions = {
-    ...(count !== undefined ? { count } : {}),
-    ignoreTlog: values['insecure-ignore-tlog'],
-    ignoreSct: values['insecure-ignore-sct'],
-    trustRoot: trustRoot.value,
-    annotations: annotations.value,
-  };
-  const compiled = keyless
-    ? compileKeylessAttestor(identity, policyOptions)
-    : compileKeyAttestors(keys, { ...policyOptions, labels: values.key ?? [] });
-  if (!compiled.ok) {
-    // Field paths of the generated policy mean nothing here; the message says what is wrong with the keys.
-    const missing = compiled.error.filter((e) => e.reason === 'MissingTrustRoot');
-    if (missing.some((e) => e.field.endsWith('rekor'))) {
-      return fail(
-        'signatures are checked against the Rekor transparency log, and no Rekor key is known: give --trusted-root, ' +
-          'or --insecure-ignore-tlog to accept signatures without a log entry',
-      );
-    }
-    if (missing.length > 0) {
-      return fail(
-        'keyless signatures are checked against a Fulcio CA and CT log, and --trusted-root holds none' +
-          (missing.some((e) => e.field.endsWith('ctlog')) ? ' (or give --insecure-ignore-sct to skip the CT log)' : ''),
-      );
-    }
-    return fail(`${keyless ? 'keyless' : '--key'}: ${compiled.error.map((e) => e.message).join('; ')}`);
-  }
-  const client = new RegistryClient({
-    insecureRegistries: flags.value.insecureRegistries,
-    allowInsecureRegistry: flags.value.allowInsecureRegistry,
-    ...(flags.value.dockerConfig ? { credentials: flags.value.dockerConfig } : {}),
-  });
+  const { attestors, repository, registry } = flags.value;
+  const keyless = flags.value.identity !== undefined;
   const outcome = await verifyImage(
     {
       image: image.value,
-      attestors: [compiled.value],
+      attestors: [attestors],
       ...(repository ? { repository } : {}),
     },
-    { registry: client, signal: AbortSignal.timeout(flags.value.timeoutMs) },
+    { registry: registryClientOf(registry), signal: AbortSignal.timeout(registry.timeoutMs) },
   );
   // A key is named by its file, the label it was compiled with.
   const keyNames = outcome.verified
@@ -183,17 +109,4 @@ export async function runVerifyImage(
     if (outcome.diagnostic) process.stderr.write(`  registry detail: ${outcome.diagnostic}\n`);
   }
   return outcome.verified ? 0 : 1;
-}
-
-/** `-a key=value` flags, as cosign takes them; a key given twice is an error rather than a silent choice. */
-function parseAnnotations(flags: readonly string[]): Result<Record<string, string>, string> {
-  const out: Record<string, string> = {};
-  for (const flag of flags) {
-    const eq = flag.indexOf('=');
-    if (eq <= 0) return err(`--annotations: invalid value ${JSON.stringify(flag)}: expected KEY=VALUE`);
-    const key = flag.slice(0, eq);
-    if (Object.hasOwn(out, key)) return err(`--annotations: ${JSON.stringify(key)} is given twice`);
-    out[key] = flag.slice(eq + 1);
-  }
-  return ok(out);
 }

@@ -149,6 +149,9 @@ function evaluateStatement(
 ): StatementOutcome {
   const type = attestation.predicateType;
   const base = { source: artifact.source, format: artifact.format, attestor };
+  // No conditions: nothing reads the predicate, which may then be anything, a plain-text SPDX document included
+  // (Kyverno too passes before it looks at the predicate).
+  if (attestation.conditions.blocks.length === 0) return { ...base, predicate: statement.predicate };
   const which = count > 1 ? ` (statement ${index + 1} of ${count})` : '';
   const input = toConditionsInput(statement);
   if (!input.ok) {

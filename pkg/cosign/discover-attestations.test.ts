@@ -1,8 +1,11 @@
 // discoverAttestations on a registry in memory: where attestations are looked for, and what is left unread.
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { computeDigest } from '../oci/index.js';
+import { compileConditions } from '../conditions/index.js';
+import { compileAttestorSet, type CompiledAttestation } from '../policy/index.js';
 import { toPreAuthenticationEncoding } from './bundle-artifact.js';
 import { WorkBudget } from './budget.js';
+import { checkAttestations } from './check-attestations.js';
 import { discoverAttestations } from './discover.js';
 import { FakeRegistry } from './testdata/fake-registry.js';
 
@@ -11,12 +14,12 @@ const REPOSITORY = { registry: 'registry.example', repository: 'team/app' };
 const KEY = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 
 /** A DSSE envelope over a statement of `predicateType` about the image, signed with KEY. */
-function envelope(predicateType: string): Uint8Array {
+function envelope(predicateType: string, predicate: unknown = { note: predicateType }): Uint8Array {
   const statement = {
     _type: 'https://in-toto.io/Statement/v0.1',
     predicateType,
     subject: [{ name: 'registry.example/team/app', digest: { sha256: IMAGE.slice('sha256:'.length) } }],
-    predicate: { note: predicateType },
+    predicate,
   };
   const payload = Buffer.from(JSON.stringify(statement));
   const sig = sign('sha256', toPreAuthenticationEncoding('application/vnd.in-toto+json', payload), KEY.privateKey);
@@ -100,5 +103,44 @@ describe('discoverAttestations', () => {
       expect(found.artifacts).toEqual([]);
       expect(registry.calls.filter((c) => c === 'getManifest')).toHaveLength(1);
     });
+  });
+});
+
+describe('checkAttestations on a plain-text predicate (cosign attest --type spdx)', () => {
+  const spdx = 'SPDXVersion: SPDX-2.3\nDataLicense: CC0-1.0\n';
+  const publicKeys = KEY.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const set = compileAttestorSet({ entries: [{ keys: { publicKeys, rekor: { ignoreTlog: true } } }] });
+  if (!set.ok) throw new Error(set.error.map((e) => e.message).join('; '));
+
+  async function check(conditions: CompiledAttestation['conditions']) {
+    const registry = new FakeRegistry(IMAGE);
+    registry.putAttestations([
+      { envelope: envelope('https://spdx.dev/Document', spdx), annotations: declared('https://spdx.dev/Document') },
+    ]);
+    const found = await discover(registry);
+    const attestation: CompiledAttestation = {
+      field: 'attestations[0]',
+      predicateType: 'https://spdx.dev/Document',
+      attestors: [set.ok ? set.value : (undefined as never)],
+      conditions,
+    };
+    return checkAttestations([attestation], found, {
+      digest: IMAGE,
+      budget: new WorkBudget(),
+      evaluate: () => ({ ok: true, value: { pass: true } }),
+    });
+  }
+
+  it('verifies without conditions, which would have nothing to read', async () => {
+    expect(await check({ field: 'attestations[0].conditions', blocks: [] })).toMatchObject({ ok: true });
+  });
+
+  it('fails conditions, which need a predicate object, with ConditionFailed', async () => {
+    const conditions = compileConditions(
+      [{ all: [{ key: '{{ name }}', operator: 'Equals', value: 'x' }] }],
+      'attestations[0].conditions',
+    );
+    if (!conditions.ok) throw new Error('conditions');
+    expect(await check(conditions.value)).toMatchObject({ ok: false, error: { reason: 'ConditionFailed' } });
   });
 });
