@@ -224,8 +224,11 @@ class AdmissionRun {
   /** Kyverno's string of each image, and of it pinned to the digest its rules verified: the same for every rule. */
   readonly #shown = new Map<ExtractedImage, string>();
   readonly #pins = new Map<ExtractedImage, { digest: string; pinned: string; annotated: string }>();
-  /** Every predicate type the admission's rules ask for: one discovery of attestations reads them all, and no other. */
-  readonly #predicateTypes: ReadonlySet<string>;
+  /**
+   * Every predicate type the admission's policies ask for: one discovery of attestations reads them all, and no
+   * other. Made when an entry first needs attestations; most admissions never do.
+   */
+  #predicateTypes: ReadonlySet<string> | undefined;
   readonly #evaluate: EvaluateAttestation;
 
   readonly #facts: AdmissionFacts;
@@ -240,11 +243,6 @@ class AdmissionRun {
     this.#deps = deps;
     this.#facts = facts;
     this.#extracted.set(undefined, builtIn);
-    this.#predicateTypes = new Set(
-      input.policies.flatMap((p) =>
-        p.rules.flatMap((r) => r.verifyImages.flatMap((e) => e.attestations.map((a) => a.predicateType))),
-      ),
-    );
     const now = deps.wallClock ?? Date.now;
     this.#evaluate = (attestation, predicate) => evaluateConditions(attestation.conditions, predicate, { now });
     this.budget = new WorkBudget(deps.limits);
@@ -450,7 +448,11 @@ class AdmissionRun {
       if (!checked.ok) return checked;
     }
     if (entry.attestations.length > 0) {
-      const predicateTypes = this.#predicateTypes;
+      const predicateTypes = (this.#predicateTypes ??= new Set(
+        this.#input.policies.flatMap((p) =>
+          p.rules.flatMap((r) => r.verifyImages.flatMap((e) => e.attestations.map((a) => a.predicateType))),
+        ),
+      ));
       const found = await this.#discovery.discoverAttestations({ repository, digest, insecure, predicateTypes });
       if (!found.ok) return found;
       const context = { digest, budget: this.budget, signal, evaluate: this.#evaluate };
