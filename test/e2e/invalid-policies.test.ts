@@ -250,7 +250,7 @@ const NOT_READY: [string, object, string, string][] = [
       },
     }),
     'InvalidSpec',
-    `${at}.attestations[0].conditions[0].all[0].key: invalid JMESPath expression "repo.[uri": Syntax error`,
+    `${at}.attestations[0].conditions[0].all[0].key: "{{ repo.[uri }}": invalid JMESPath expression: Syntax error`,
   ],
   [
     'bad-regexp',
