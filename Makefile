@@ -74,15 +74,15 @@ build: node_modules ## Compile to dist/ and make bin/imprimatur.
 	@chmod +x bin/imprimatur
 
 .PHONY: run
-run: tools build ## Run the operator: against KUBECONFIG when set, or else against a local control plane it starts.
+run: run-tools build ## Run the operator: against KUBECONFIG when set, or else against a local control plane it starts.
 	@if [ -z "$${KUBECONFIG:-}" ]; then \
-	  hack/cluster-up.sh; \
+	  hack/cluster-up.sh --minimal; \
 	  . $(LOCAL)/env; \
 	  kubectl apply --server-side -k crds >/dev/null; \
 	  kubectl wait --for condition=Established --timeout=60s crd/clusterpolicies.kyverno.io crd/policies.kyverno.io >/dev/null; \
 	  echo; echo "Local control plane and registries are up. In another shell:"; \
 	  echo "  export KUBECONFIG=$(LOCAL)/kubeconfig PATH=$(TOOLS_BIN):\$$PATH"; \
-	  echo "  . $(LOCAL)/env   # also sets REGISTRY, REGISTRY_NOREFERRERS, REKOR_URL and TRUSTED_ROOT"; \
+	  echo "  . $(LOCAL)/env   # also sets REGISTRY, REKOR_URL, FULCIO_URL and TRUSTED_ROOT"; \
 	  echo "  kubectl apply -f config/samples/kyverno_v1_clusterpolicy.yaml"; \
 	  echo "  kubectl get cpol"; \
 	  echo "Stop with Ctrl-C; 'make cluster-down' removes the control plane."; echo; \
@@ -124,6 +124,10 @@ cluster-down: ## Stop what cluster-up started and remove .local/.
 .PHONY: tools
 tools: ## Install Node.js and build the test components into .tools/ (cached by version).
 	hack/install-tools.sh
+
+.PHONY: run-tools
+run-tools: ## Install only what `make run` needs: Node.js, etcd, kube-apiserver, kubectl and olareg.
+	hack/install-tools.sh run
 
 node_modules: package-lock.json .tools/stamps/node
 	npm ci --no-audit --no-fund

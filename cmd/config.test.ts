@@ -21,6 +21,36 @@ describe('parseConfig', () => {
     });
   });
 
+  describe('with --webhook-url', () => {
+    it('takes an https URL with --local', () => {
+      const parsed = parseConfig(['--local', '--webhook-url=https://10.0.0.9:9443'], {});
+      expect(parsed.ok && parsed.value.webhookUrl?.href).toBe('https://10.0.0.9:9443/');
+    });
+
+    it.each([
+      ['http://10.0.0.9:9443', 'expected an https URL'],
+      ['10.0.0.9:9443', 'expected an https URL'],
+      ['https://user:secret@10.0.0.9', 'expected an https URL'],
+      ['https://10.0.0.9:9443/hooks', 'without a path'],
+    ])('refuses %s, naming the flag', (url, message) => {
+      expect(parseConfig(['--local', `--webhook-url=${url}`], {})).toEqual({
+        ok: false,
+        error: expect.stringContaining(`--webhook-url: invalid value`),
+      });
+      expect(parseConfig(['--local', `--webhook-url=${url}`], {})).toEqual({
+        ok: false,
+        error: expect.stringContaining(message),
+      });
+    });
+
+    it('refuses it without --local', () => {
+      expect(parseConfig(['--webhook-cert-path=/c', '--webhook-url=https://10.0.0.9'], {})).toEqual({
+        ok: false,
+        error: expect.stringContaining('--webhook-url: only with --local'),
+      });
+    });
+  });
+
   describe('in the cluster', () => {
     it('needs a certificate path and takes the namespace from POD_NAMESPACE', () => {
       expect(parseConfig([], {})).toEqual({

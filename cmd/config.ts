@@ -10,6 +10,11 @@ export interface Config {
   readonly kubeconfig?: string;
   readonly webhookHost: string;
   readonly webhookPort: number;
+  /**
+   * With --local: the URL registered for the webhook, for an API server on another machine that can reach this one
+   * there; https://127.0.0.1:<port> when absent.
+   */
+  readonly webhookUrl?: URL;
   readonly webhookCertPath?: string;
   readonly webhookCertName: string;
   readonly webhookCertKey: string;
@@ -51,6 +56,12 @@ export const FLAGS = {
     help: 'Address the webhook binds to (default 127.0.0.1 with --local, else 0.0.0.0).',
   },
   'webhook-port': { type: 'string', default: '9443', help: 'Port of the HTTPS webhook server; 0 picks a free port.' },
+  'webhook-url': {
+    type: 'string',
+    help:
+      'With --local: the https URL the API server calls the webhook at (an address of this machine it can reach; ' +
+      'bind it with --webhook-host). Default https://127.0.0.1:<port>.',
+  },
   'webhook-cert-path': {
     type: 'string',
     help: 'Directory with the webhook serving certificate (and ca.crt); required without --local.',
@@ -232,6 +243,7 @@ export function parseConfig(
         port,
       };
   }
+  const webhookUrl = parseWebhookUrl(str('webhook-url'), flag('webhook-url'), local, problems);
   const webhookCertPath = str('webhook-cert-path');
   if (!local && !webhookCertPath)
     problems.push('--webhook-cert-path: required unless --local is set (the webhook needs a serving certificate)');
@@ -270,6 +282,7 @@ export function parseConfig(
     ...(kubeconfig ? { kubeconfig } : {}),
     webhookHost: str('webhook-host') ?? (local ? '127.0.0.1' : '0.0.0.0'),
     webhookPort,
+    ...(webhookUrl ? { webhookUrl } : {}),
     ...(webhookCertPath ? { webhookCertPath } : {}),
     webhookCertName: str('webhook-cert-name')!,
     webhookCertKey: str('webhook-cert-key')!,
@@ -360,4 +373,23 @@ export function flagHelp(): string {
       return `  ${names}\n      ${f.help}${dflt}`;
     })
     .join('\n');
+}
+
+/** --webhook-url: an https URL with a host and no credentials, and only with --local (in a cluster, the Service is). */
+function parseWebhookUrl(raw: string | undefined, flag: string, local: boolean, problems: string[]): URL | undefined {
+  if (raw === undefined) return undefined;
+  if (!local) {
+    problems.push(`${flag}: only with --local (in a cluster the API server calls the webhook through its Service)`);
+    return undefined;
+  }
+  const url = URL.parse(raw);
+  // No path: the webhook's own paths (/mutate/fail, ...) are added to it.
+  const bare = url?.pathname === '/' && url.search === '' && url.hash === '';
+  if (!url || url.protocol !== 'https:' || url.hostname === '' || url.username !== '' || url.password !== '' || !bare) {
+    problems.push(
+      `${flag}: invalid value ${JSON.stringify(raw)}: expected an https URL without a path, such as https://10.0.0.5:9443`,
+    );
+    return undefined;
+  }
+  return url;
 }

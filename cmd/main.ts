@@ -1,9 +1,11 @@
 // The composition root: reads the configuration, builds the logger, the rule cache, the webhook and the
 // operator, and joins them. The operator writes the rule cache; the webhook reads it; they meet only here.
 import { randomUUID } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { readFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, Watch } from '@kubernetes/client-node';
 import { createLogger, errorFields, type Logger } from '../pkg/log/index.js';
@@ -24,6 +26,7 @@ import {
 import { VerificationCache } from '../pkg/cache/index.js';
 import { RegistryClient } from '../pkg/oci/index.js';
 import { parseConfig, type Config } from './config.js';
+import { checkLocalWebhookReachable } from './local-webhook.js';
 import { loadTrustedRoot } from './trusted-root.js';
 
 /** Runs the operator and webhook until SIGTERM or SIGINT. Returns the process exit code. */
@@ -53,11 +56,24 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
   const kubeConfig = new KubeConfig();
   if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
   else kubeConfig.loadFromCluster();
+  const server = kubeConfig.getCurrentCluster()?.server;
   log.info('starting', {
-    server: kubeConfig.getCurrentCluster()?.server,
+    server,
     local: config.local,
     trustedRoot: config.trustedRoot ? `${config.trustedRoot}: ${describeTrustRoot(trustRoot)}` : 'none',
   });
+  if (config.local) {
+    // Before anything is registered: a local webhook that the API server cannot call blocks every admission.
+    const problem = checkLocalWebhookReachable({
+      server,
+      addresses: await resolveServerHost(server),
+      ...(config.webhookUrl ? { webhookUrl: config.webhookUrl } : {}),
+    });
+    if (problem) {
+      log.error(problem);
+      return 2;
+    }
+  }
 
   const { tls, caPem } = await loadTls(config);
   // Set once the operator runs; the webhook, started first, records its Events through it.
@@ -125,7 +141,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     recordEvent: (event) => running.operator?.recordEvent(event),
   });
   const endpoint: WebhookEndpoint = config.local
-    ? { $case: 'url', url: `https://127.0.0.1:${webhook.port}`, caBundle: caPem }
+    ? { $case: 'url', url: config.webhookUrl?.href ?? `https://127.0.0.1:${webhook.port}`, caBundle: caPem }
     : {
         $case: 'service',
         namespace: config.webhookServiceNamespace,
@@ -167,10 +183,26 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
   return 0;
 }
 
+/** The addresses the API server's host name resolves to; none when it does not resolve (or is an address). */
+async function resolveServerHost(server: string | undefined): Promise<string[]> {
+  const host = server === undefined ? undefined : URL.parse(server)?.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (!host || isIP(host) !== 0) return [];
+  try {
+    return (await lookup(host, { all: true })).map((a) => a.address);
+  } catch {
+    return [];
+  }
+}
+
 async function loadTls(config: Config): Promise<{ tls: TlsMaterial; caPem: string }> {
   if (config.local && !config.webhookCertPath) {
     const certs = await createServingCertificates({
-      hosts: ['127.0.0.1', 'localhost'],
+      // The host the API server is told to call is in the certificate, whatever --webhook-url names.
+      hosts: [
+        '127.0.0.1',
+        'localhost',
+        ...(config.webhookUrl ? [config.webhookUrl.hostname.replace(/^\[(.*)\]$/, '$1')] : []),
+      ],
       validityDays: 365,
       now: new Date(),
     });

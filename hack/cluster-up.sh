@@ -20,26 +20,41 @@
 #                                                         when port 2112 was taken; see below)
 # Idempotent: when everything is already up it only says so.
 #
+# With --minimal (what `make run` starts) only what running the operator needs: etcd, kube-apiserver, olareg, and
+# the local Rekor and Fulcio (Node scripts, nothing to build); the timestamp authority too when it is built. No
+# distribution, no auth registries: the tools they need (distribution, crane, cosign) are left to `make test`. Its
+# env file leaves the variables of what it did not start empty.
+#
 # STATE defaults to .local/ in the repository; IMPRIMATUR_STATE_DIR points it elsewhere (the e2e suite uses its
 # own, so it never touches a developer's cluster). hack/cluster-down.sh stops exactly what this started.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+MINIMAL=false
+case ${1:-} in
+  --minimal) MINIMAL=true ;;
+  '') ;;
+  *) printf '[cluster] unknown argument %s (usage: cluster-up.sh [--minimal])\n' "$1" >&2; exit 2 ;;
+esac
 STATE=${IMPRIMATUR_STATE_DIR:-$ROOT/.local}
 BIN=$ROOT/.tools/bin
 NODE=$BIN/node
 
 log() { printf '[cluster] %s\n' "$*" >&2; }
 
-for b in node etcd kube-apiserver kubectl olareg registry crane; do
+if $MINIMAL; then NEEDED="node etcd kube-apiserver kubectl olareg"; else NEEDED="node etcd kube-apiserver kubectl olareg registry crane"; fi
+for b in $NEEDED; do
   [ -x "$BIN/$b" ] || { log "missing $BIN/$b: run 'make tools' first"; exit 1; }
 done
 
 alive() { [ -f "$STATE/pids/$1" ] && kill -0 "$(cat "$STATE/pids/$1")" 2>/dev/null; }
+# What this profile runs; a full cluster already up serves --minimal too.
+if $MINIMAL; then PARTS="etcd kube-apiserver olareg rekor fulcio"; else
+  PARTS="etcd kube-apiserver olareg registry olareg-basic olareg-token registry-basic registry-token token-server registry-tls rekor fulcio"
+fi
+all_alive() { local p; for p in $PARTS; do alive "$p" || return 1; done; }
 
-if [ -f "$STATE/env" ] && alive etcd && alive kube-apiserver && alive olareg && alive registry \
-  && alive olareg-basic && alive olareg-token && alive registry-basic && alive registry-token && alive token-server \
-  && alive registry-tls && alive rekor && alive fulcio; then
+if [ -f "$STATE/env" ] && all_alive; then
   # shellcheck disable=SC1091
   . "$STATE/env"
   if "$BIN/kubectl" get --raw /readyz >/dev/null 2>&1; then
@@ -143,6 +158,10 @@ wait_for kube-apiserver 30 env KUBECONFIG="$STATE/kubeconfig" "$BIN/kubectl" get
 start olareg "$BIN/olareg" serve --addr 127.0.0.1 --port "$REG_PORT" --store-type mem --api-delete
 wait_for olareg 30 curl -fsS "http://127.0.0.1:$REG_PORT/v2/"
 
+REGISTRY_USER=
+REGISTRY_PASSWORD=
+if ! $MINIMAL; then
+
 cat >"$STATE/registry.yml" <<EOF
 version: 0.1
 log: {level: warn}
@@ -226,6 +245,7 @@ wait_for registry-tls 30 curl -fsS --cacert "$STATE/pki/registry-tls.crt" "https
 for r in "127.0.0.1:$BASIC_PORT" "127.0.0.1:$TOKEN_PORT" "127.0.0.1:$REG2_BASIC_PORT" "127.0.0.1:$REG2_TOKEN_PORT"; do
   DOCKER_CONFIG="$STATE/docker" "$BIN/crane" auth login "$r" -u "$REGISTRY_USER" -p "$REGISTRY_PASSWORD" >/dev/null 2>&1
 done
+fi
 
 mkdir -p "$STATE/sigstore"
 # Sigstore's own RFC 3161 timestamp authority (timestamp-server, built by hack/install-tools.sh), for
@@ -233,7 +253,9 @@ mkdir -p "$STATE/sigstore"
 # 2112, so only one can run on a machine: when that port is taken (another local cluster), it is left out, said so,
 # and TSA_URL is not set.
 TSA_URL=
-if (exec 3<>/dev/tcp/127.0.0.1/2112) 2>/dev/null; then
+if [ ! -x "$BIN/timestamp-server" ]; then
+  log "timestamp-server is not built ('make tools' builds it): starting without a timestamp authority"
+elif (exec 3<>/dev/tcp/127.0.0.1/2112) 2>/dev/null; then
   log "port 2112 is in use (another timestamp-server?): starting without a timestamp authority"
 else
   start tsa "$BIN/timestamp-server" serve --host 127.0.0.1 --port "$TSA_PORT" --timestamp-signer memory \
@@ -253,19 +275,21 @@ wait_for rekor 30 curl -fsS "http://127.0.0.1:$REKOR_PORT/api/v1/log/publicKey"
 start fulcio "$NODE" "$ROOT/hack/fake-fulcio.mjs" "$FULCIO_PORT" "$STATE/sigstore"
 wait_for fulcio 30 curl -fsS "http://127.0.0.1:$FULCIO_PORT/api/v2/trustBundle"
 
+# at ADDRESS: the address, or nothing when --minimal did not start that part.
+at() { if $MINIMAL; then echo; else echo "$1"; fi; }
 cat >"$STATE/env" <<EOF
 export KUBECONFIG=$STATE/kubeconfig
 export REGISTRY=127.0.0.1:$REG_PORT
-export REGISTRY_NOREFERRERS=127.0.0.1:$REG2_PORT
-export REGISTRY_BASIC=127.0.0.1:$BASIC_PORT
-export REGISTRY_TOKEN=127.0.0.1:$TOKEN_PORT
-export REGISTRY_NOREFERRERS_BASIC=127.0.0.1:$REG2_BASIC_PORT
-export REGISTRY_NOREFERRERS_TOKEN=127.0.0.1:$REG2_TOKEN_PORT
+export REGISTRY_NOREFERRERS=$(at "127.0.0.1:$REG2_PORT")
+export REGISTRY_BASIC=$(at "127.0.0.1:$BASIC_PORT")
+export REGISTRY_TOKEN=$(at "127.0.0.1:$TOKEN_PORT")
+export REGISTRY_NOREFERRERS_BASIC=$(at "127.0.0.1:$REG2_BASIC_PORT")
+export REGISTRY_NOREFERRERS_TOKEN=$(at "127.0.0.1:$REG2_TOKEN_PORT")
 export REGISTRY_USER=$REGISTRY_USER
 export REGISTRY_PASSWORD=$REGISTRY_PASSWORD
 export REGISTRY_DOCKER_CONFIG=$STATE/docker
-export REGISTRY_TLS=127.0.0.1:$REG2_TLS_PORT
-export REGISTRY_TLS_CERT=$STATE/pki/registry-tls.crt
+export REGISTRY_TLS=$(at "127.0.0.1:$REG2_TLS_PORT")
+export REGISTRY_TLS_CERT=$(at "$STATE/pki/registry-tls.crt")
 export REKOR_URL=http://127.0.0.1:$REKOR_PORT
 export TRUSTED_ROOT=$STATE/sigstore/trusted_root.json
 export FULCIO_URL=http://127.0.0.1:$FULCIO_PORT
@@ -275,7 +299,11 @@ export CTLOG_PUBLIC_KEY=$STATE/sigstore/ctlog.pub
 export TSA_URL=$TSA_URL
 EOF
 chmod 600 "$STATE/env"
-log "up: kube-apiserver https://127.0.0.1:$API_PORT, registry 127.0.0.1:$REG_PORT (referrers API), 127.0.0.1:$REG2_PORT (no referrers API)"
-log "with auth: basic 127.0.0.1:$BASIC_PORT and 127.0.0.1:$REG2_BASIC_PORT, token 127.0.0.1:$TOKEN_PORT and 127.0.0.1:$REG2_TOKEN_PORT"
-log "over HTTPS with a self-signed certificate: 127.0.0.1:$REG2_TLS_PORT"
+if $MINIMAL; then
+  log "up: kube-apiserver https://127.0.0.1:$API_PORT, registry 127.0.0.1:$REG_PORT (referrers API), Rekor and Fulcio"
+else
+  log "up: kube-apiserver https://127.0.0.1:$API_PORT, registry 127.0.0.1:$REG_PORT (referrers API), 127.0.0.1:$REG2_PORT (no referrers API)"
+  log "with auth: basic 127.0.0.1:$BASIC_PORT and 127.0.0.1:$REG2_BASIC_PORT, token 127.0.0.1:$TOKEN_PORT and 127.0.0.1:$REG2_TOKEN_PORT"
+  log "over HTTPS with a self-signed certificate: 127.0.0.1:$REG2_TLS_PORT"
+fi
 log "state in $STATE; use it with: . $STATE/env"

@@ -5,8 +5,10 @@
 # Each tool is keyed by a stamp: a hash of its version and its wrapper module's go.mod/go.sum, so a second
 # run costs nothing and a version bump rebuilds exactly that tool.
 #
-# Usage: hack/install-tools.sh [node|k8s|etcd|cosign|cosign2|crane|olareg|distribution|timestamp-authority ...]
-#        (default: all)
+# Usage: hack/install-tools.sh [run|all|node|k8s|etcd|cosign|cosign2|crane|olareg|distribution|timestamp-authority ...]
+#        (default: all). `run` is what `make run` needs (node, etcd, olareg, kube-apiserver and kubectl), so a first
+#        `make run` builds only those; `make test` builds the rest.
+# A build says what it builds, how long such a build takes, and every 30 s that it is still going.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,18 +51,35 @@ install_node() {
   echo "$stamp" > "$STAMPS/node"
 }
 
-# go_build NAME LDFLAGS OUT PACKAGES... : build inside the wrapper module tools/NAME
+# Roughly how long a first build takes on two cores: with an empty Go build cache, and with a warm one (the
+# modules come from the Go module proxy either way). Said before each build, so a first run is not a silent wait.
+expected() {
+  case $1 in
+    k8s) echo "about 15-20 min the first time (2 min with a warm Go cache)" ;;
+    etcd | cosign | cosign2) echo "a few minutes the first time (about 1 min with a warm Go cache)" ;;
+    *) echo "under a minute" ;;
+  esac
+}
+
+# go_build NAME LDFLAGS OUT PACKAGES... : build inside the wrapper module tools/NAME, saying every 30 s that it is
+# still building.
 go_build() {
   local name=$1 ldflags=$2 out=$3; shift 3
   (cd "$ROOT/tools/$name" && CGO_ENABLED=0 GOWORK=off GOFLAGS=-mod=mod \
-    go build -trimpath -pgo=off -ldflags "$ldflags" -o "$out" "$@")
+    go build -trimpath -pgo=off -ldflags "$ldflags" -o "$out" "$@") &
+  local pid=$! t0=$SECONDS next=$((SECONDS + 30))
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ $SECONDS -ge $next ]; then log "$name: still building ($(( (SECONDS - t0) / 60 ))m$(( (SECONDS - t0) % 60 ))s)"; next=$((SECONDS + 30)); fi
+    sleep 1
+  done
+  wait "$pid"
 }
 
 install_go_tool() { # NAME BINARY PACKAGE [LDFLAGS]
   local name=$1 bin=$2 pkg=$3 ldflags=${4:-"-s -w"}
   local stamp; stamp=$(stamp_of "$name" "$ROOT/tools/$name/go.mod" "$ROOT/tools/$name/go.sum")
   if fresh "$name" "$stamp" "$bin"; then return; fi
-  log "$name -> .tools/bin/$bin"
+  log "$name -> .tools/bin/$bin: $(expected "$name")"
   local t0=$SECONDS
   go_build "$name" "$ldflags" "$BIN/$bin" "$pkg"
   log "$name built in $((SECONDS - t0))s"
@@ -70,7 +89,7 @@ install_go_tool() { # NAME BINARY PACKAGE [LDFLAGS]
 install_k8s() {
   local stamp; stamp=$(stamp_of k8s "$ROOT/tools/k8s/go.mod" "$ROOT/tools/k8s/go.sum")
   if fresh k8s "$stamp" kube-apiserver kubectl; then return; fi
-  log "kube-apiserver and kubectl $K8S"
+  log "kube-apiserver and kubectl $K8S: $(expected k8s)"
   local minor=${K8S#v1.}; minor=${minor%%.*}
   local ldf="-s -w" p
   # What hack/lib/version.sh stamps, so /version and kubectl report the real version instead of v0.0.0-master.
@@ -98,13 +117,21 @@ install_one() {
     timestamp-authority) install_go_tool timestamp-authority timestamp-server \
       github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server \
       "-s -w -X sigs.k8s.io/release-utils/version.gitVersion=$TIMESTAMP_AUTHORITY" ;;
-    *) echo "install-tools: unknown tool '$1' (known: node k8s etcd cosign cosign2 crane olareg distribution" \
-      "timestamp-authority)" >&2; exit 2 ;;
+    *) echo "install-tools: unknown tool '$1' (known: run all node k8s etcd cosign cosign2 crane olareg" \
+      "distribution timestamp-authority)" >&2; exit 2 ;;
   esac
 }
 
-if [ $# -eq 0 ]; then set -- node etcd crane olareg distribution timestamp-authority cosign cosign2 k8s; fi
+ALL="node etcd crane olareg distribution timestamp-authority cosign cosign2 k8s"
+RUN="node etcd olareg k8s"
+if [ $# -eq 0 ]; then set -- all; fi
 t0=$SECONDS
-for t in "$@"; do install_one "$t"; done
+for group in "$@"; do
+  case $group in
+    all) for t in $ALL; do install_one "$t"; done ;;
+    run) for t in $RUN; do install_one "$t"; done ;;
+    *) install_one "$group" ;;
+  esac
+done
 [ $((SECONDS - t0)) -gt 1 ] && log "tools ready in $((SECONDS - t0))s"
 exit 0
