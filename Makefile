@@ -140,3 +140,31 @@ node_modules: package-lock.json .tools/stamps/node
 .PHONY: clean
 clean: ## Remove build output (not the cached tools).
 	rm -rf dist bin $(TEST_RESULTS)
+
+##@ Distribution
+
+# The release's version and manager image, as kubebuilder and operator-sdk name them.
+VERSION ?= $(shell sed -n 's/^  "version": "\(.*\)",$$/\1/p' package.json)
+IMG ?= imprimatur:$(VERSION)
+BUNDLE_IMG ?= imprimatur-bundle:v$(VERSION)
+CHANNELS ?= alpha
+DEFAULT_CHANNEL ?= alpha
+
+.PHONY: build-installer
+build-installer: ## Write dist/install.yaml, all of config/default with the image IMG, for kubectl apply -f.
+	hack/install-tools.sh kustomize
+	VERSION=$(VERSION) IMG=$(IMG) hack/build-installer.sh dist/install.yaml
+
+.PHONY: bundle
+bundle: build ## Write the OLM bundle (bundle/, bundle.Dockerfile) for VERSION and IMG, and validate it.
+	hack/install-tools.sh kustomize operator-verify
+	VERSION=$(VERSION) IMG=$(IMG) CHANNELS=$(CHANNELS) DEFAULT_CHANNEL=$(DEFAULT_CHANNEL) hack/gen-bundle.sh
+
+.PHONY: bundle-validate
+bundle-validate: ## Check bundle/ with operator-verify, the OperatorHub and object validators on.
+	hack/install-tools.sh operator-verify
+	hack/gen-bundle.sh --validate-only bundle
+
+.PHONY: bundle-build
+bundle-build: ## Build the bundle image BUNDLE_IMG from bundle.Dockerfile (needs a Docker engine).
+	docker build -f bundle.Dockerfile -t $(BUNDLE_IMG) .

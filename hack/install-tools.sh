@@ -5,7 +5,8 @@
 # Each tool is keyed by a stamp: a hash of its version and its wrapper module's go.mod/go.sum, so a second
 # run costs nothing and a version bump rebuilds exactly that tool.
 #
-# Usage: hack/install-tools.sh [run|all|node|k8s|etcd|cosign|cosign2|crane|olareg|distribution|timestamp-authority ...]
+# Usage: hack/install-tools.sh [run|all|node|k8s|etcd|cosign|cosign2|crane|olareg|distribution|timestamp-authority|
+#                               kustomize|operator-verify ...]
 #        (default: all). `run` is what `make run` needs (node, etcd, olareg, kube-apiserver and kubectl), so a first
 #        `make run` builds only those; `make test` builds the rest.
 # A build says what it builds, how long such a build takes, and every 30 s that it is still going.
@@ -117,12 +118,15 @@ install_one() {
     timestamp-authority) install_go_tool timestamp-authority timestamp-server \
       github.com/sigstore/timestamp-authority/v2/cmd/timestamp-server \
       "-s -w -X sigs.k8s.io/release-utils/version.gitVersion=$TIMESTAMP_AUTHORITY" ;;
+    kustomize) install_go_tool kustomize kustomize sigs.k8s.io/kustomize/kustomize/v5 \
+      "-s -w -X sigs.k8s.io/kustomize/api/provenance.version=$KUSTOMIZE" ;;
+    operator-verify) install_go_tool operator-verify operator-verify github.com/operator-framework/api/cmd/operator-verify ;;
     *) echo "install-tools: unknown tool '$1' (known: run all node k8s etcd cosign cosign2 crane olareg" \
-      "distribution timestamp-authority)" >&2; exit 2 ;;
+      "distribution timestamp-authority kustomize operator-verify)" >&2; exit 2 ;;
   esac
 }
 
-ALL="node etcd crane olareg distribution timestamp-authority cosign cosign2 k8s"
+ALL="node etcd crane olareg distribution timestamp-authority cosign cosign2 k8s kustomize operator-verify"
 RUN="node etcd olareg k8s"
 if [ $# -eq 0 ]; then set -- all; fi
 t0=$SECONDS

@@ -1,6 +1,7 @@
 // The operator: watches ClusterPolicy and Policy objects, compiles each into the rule cache, writes status and Events,
-// and keeps the MutatingWebhookConfiguration in line with the compiled policies. Every replica fills its own cache
-// (each serves admissions); with leader election only the leader writes status, Events and the webhook configuration.
+// and keeps the Mutating- and ValidatingWebhookConfiguration in line with the compiled policies. Every replica fills
+// its own cache (each serves admissions); with leader election only the leader writes status, Events and the webhook
+// configurations.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   AdmissionregistrationV1Api,
@@ -16,18 +17,27 @@ import { EventRecorder, REPORTING_CONTROLLER } from './kube/event-recorder.js';
 import { LeaderElector, type LeaseTiming } from './kube/leader-election.js';
 import { PolicyInformer } from './kube/policy-informer.js';
 import { makeStatusWriter } from './kube/status-writer.js';
-import { makeWebhookRegistrar } from './kube/webhook-registration.js';
+import { makeValidatingWebhookRegistrar, makeWebhookRegistrar } from './kube/webhook-registration.js';
 import { reconcile, toPolicyRef } from './reconcile.js';
-import { desiredWebhookConfiguration, type WebhookEndpoint } from './webhook-configuration.js';
+import {
+  desiredValidatingWebhookConfiguration,
+  desiredWebhookConfiguration,
+  VALIDATING_WEBHOOK_CONFIGURATION_NAME,
+  type WebhookEndpoint,
+} from './webhook-configuration.js';
 import { WorkQueue } from './work-queue.js';
 
 export { desiredStatus, isStatusCurrent, type PolicyObject, type PolicyStatus } from './desired-status.js';
 export { reconcile, toPolicyRef, type ReconcileDeps } from './reconcile.js';
 export { WorkQueue } from './work-queue.js';
 export {
+  desiredValidatingWebhookConfiguration,
   desiredWebhookConfiguration,
   MUTATE_PATH,
   MUTATING_WEBHOOK_NAME,
+  VALIDATE_PATH,
+  VALIDATING_WEBHOOK_CONFIGURATION_NAME,
+  VALIDATING_WEBHOOK_NAME,
   WEBHOOK_CONFIGURATION_NAME,
   type WebhookEndpoint,
 } from './webhook-configuration.js';
@@ -118,17 +128,28 @@ export function startOperator(options: OperatorOptions): RunningOperator {
     log,
   };
   const endpoint = options.webhookEndpoint;
-  const register = endpoint ? makeWebhookRegistrar(kubeConfig.makeApiClient(AdmissionregistrationV1Api)) : undefined;
+  const admissionApi = endpoint ? kubeConfig.makeApiClient(AdmissionregistrationV1Api) : undefined;
+  const register = admissionApi ? makeWebhookRegistrar(admissionApi) : undefined;
+  const registerValidating = admissionApi ? makeValidatingWebhookRegistrar(admissionApi) : undefined;
   const applyRegistration = async () => {
-    if (!register || !endpoint || !isLeader()) return;
-    const config = desiredWebhookConfiguration({
+    if (!register || !registerValidating || !endpoint || !isLeader()) return;
+    const input = {
       endpoint,
       policies: cache.policies(),
       excludedNamespaces: options.excludedNamespaces,
       operatorNamespace: options.operatorNamespace,
-    });
+    };
+    const config = desiredWebhookConfiguration(input);
+    const validating = desiredValidatingWebhookConfiguration(input);
+    // The mutating configuration first: the validating webhook's `required` looks for the annotation the mutating
+    // one writes, so it must never be sent a kind the mutating webhook is not yet sent. (Narrowing needs no order:
+    // a policy the cache has dropped is checked by neither handler.)
     await register(config);
-    log.debug('webhook configuration applied', { webhooks: config.webhooks?.map((w) => w.name) ?? [] });
+    await registerValidating(VALIDATING_WEBHOOK_CONFIGURATION_NAME, validating);
+    log.debug('webhook configuration applied', {
+      webhooks: config.webhooks?.map((w) => w.name) ?? [],
+      validatingWebhooks: validating?.webhooks?.map((w) => w.name) ?? [],
+    });
   };
 
   const onError = (key: string, e: unknown, retryInMs: number) =>

@@ -2,8 +2,10 @@ import { generateKeyPairSync } from 'node:crypto';
 import { compile, type CompiledPolicy } from '../pkg/policy/index.js';
 import { EMPTY_TRUST_ROOT, toAttestorTrust } from '../pkg/trust/index.js';
 import {
+  desiredValidatingWebhookConfiguration,
   desiredWebhookConfiguration,
   MUTATING_WEBHOOKS,
+  VALIDATING_WEBHOOKS,
   type WebhookConfigurationInput,
 } from './webhook-configuration.js';
 
@@ -24,6 +26,8 @@ interface PolicyOptions {
   /** The kinds the verifyImages rule matches; Pod by default. */
   readonly kinds?: readonly string[];
   readonly annotations?: Record<string, string>;
+  /** Fields added to the rule's verifyImages entry, e.g. verifyDigest and required. */
+  readonly entry?: Record<string, unknown>;
 }
 
 function compiled(name: string, options: PolicyOptions = {}): CompiledPolicy {
@@ -37,7 +41,7 @@ function compiled(name: string, options: PolicyOptions = {}): CompiledPolicy {
           {
             name: 'r',
             match: { resources: { kinds: options.kinds ?? ['Pod'] } },
-            verifyImages: [{ image: '*', key: KEY }],
+            verifyImages: [{ image: '*', key: KEY, ...options.entry }],
           },
         ],
         ...options.spec,
@@ -163,14 +167,14 @@ describe('desiredWebhookConfiguration', () => {
       }),
     ]);
 
-    it('registers the Ignore webhook and the Fail webhook, in that order as Kyverno', () => {
+    it('registers the Fail webhook, then the Ignore one (which keeps what the Fail one recorded)', () => {
       expect(config.webhooks!.map((w) => [w.name, w.failurePolicy])).toEqual([
-        ['mutate.imprimatur.io-ignore', 'Ignore'],
         ['mutate.imprimatur.io-fail', 'Fail'],
+        ['mutate.imprimatur.io-ignore', 'Ignore'],
       ]);
       expect(config.webhooks!.map((w) => w.clientConfig.url)).toEqual([
-        'https://127.0.0.1:9443/mutate/ignore',
         'https://127.0.0.1:9443/mutate/fail',
+        'https://127.0.0.1:9443/mutate/ignore',
       ]);
     });
 
@@ -182,7 +186,7 @@ describe('desiredWebhookConfiguration', () => {
     });
 
     it('gives each webhook the longest timeout of its own policies, at least the default of 10', () => {
-      expect(config.webhooks!.map((w) => w.timeoutSeconds)).toEqual([15, 25]);
+      expect(config.webhooks!.map((w) => w.timeoutSeconds)).toEqual([25, 15]);
     });
 
     it('leaves the same namespaces out of both', () => {
@@ -371,7 +375,7 @@ describe('desiredWebhookConfiguration', () => {
             namespace: 'imprimatur-system',
             name: 'imprimatur-webhook-service',
             port: 443,
-            path: '/mutate/ignore',
+            path: '/mutate/fail',
           },
           caBundle: Buffer.from('PEM').toString('base64'),
         },
@@ -380,7 +384,7 @@ describe('desiredWebhookConfiguration', () => {
             namespace: 'imprimatur-system',
             name: 'imprimatur-webhook-service',
             port: 443,
-            path: '/mutate/fail',
+            path: '/mutate/ignore',
           },
           caBundle: Buffer.from('PEM').toString('base64'),
         },
@@ -421,6 +425,149 @@ describe('desiredWebhookConfiguration', () => {
     expect(MUTATING_WEBHOOKS).toEqual({
       Fail: { name: 'mutate.imprimatur.io-fail', path: '/mutate/fail' },
       Ignore: { name: 'mutate.imprimatur.io-ignore', path: '/mutate/ignore' },
+    });
+  });
+});
+
+describe('desiredValidatingWebhookConfiguration', () => {
+  function validating(policies: readonly CompiledPolicy[], input: Partial<WebhookConfigurationInput> = {}) {
+    return desiredValidatingWebhookConfiguration({
+      endpoint,
+      policies,
+      operatorNamespace: 'imprimatur-system',
+      excludedNamespaces: ['kube-system'],
+      ...input,
+    });
+  }
+  const NO_CHECKS = { verifyDigest: false, required: false };
+
+  it('is not wanted with no policies: it is deleted rather than left with no webhooks', () => {
+    expect(validating([])).toBeUndefined();
+  });
+
+  it('is not wanted when no entry asks for verifyDigest or required, though the mutating webhook is', () => {
+    const policies = [compiled('a', { entry: NO_CHECKS })];
+    expect(validating(policies)).toBeUndefined();
+    expect(desired(policies).webhooks).toHaveLength(1);
+  });
+
+  it.each([
+    ['verifyDigest and required by default', {}],
+    ['verifyDigest alone', { required: false }],
+    ['required alone', { verifyDigest: false }],
+  ])('is wanted with %s', (_what, entry) => {
+    expect(validating([compiled('a', { entry })])).toBeDefined();
+  });
+
+  describe('beside the mutating configuration', () => {
+    const policies = [
+      compiled('fail', { spec: { webhookTimeoutSeconds: 25 } }),
+      compiled('ignore', { spec: { failurePolicy: 'Ignore', webhookTimeoutSeconds: 15 }, annotations: NO_AUTOGEN }),
+    ];
+    const config = validating(policies, { excludedNamespaces: ['monitoring'] })!;
+    const mutating = desired(policies, { excludedNamespaces: ['monitoring'] });
+
+    it('is named after Kyverno’s, with its webhooks at /validate/fail and /validate/ignore, Fail first', () => {
+      expect(config).toMatchObject({
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingWebhookConfiguration',
+        metadata: {
+          name: 'imprimatur-resource-validating-webhook-cfg',
+          labels: { 'app.kubernetes.io/managed-by': 'imprimatur', 'app.kubernetes.io/part-of': 'imprimatur' },
+        },
+      });
+      expect(config.webhooks!.map((w) => [w.name, w.failurePolicy, w.clientConfig.url])).toEqual([
+        ['validate.imprimatur.io-fail', 'Fail', 'https://127.0.0.1:9443/validate/fail'],
+        ['validate.imprimatur.io-ignore', 'Ignore', 'https://127.0.0.1:9443/validate/ignore'],
+      ]);
+    });
+
+    it('has the same kinds, selectors, failure policies and timeouts as the mutating webhooks', () => {
+      /** The fields that say which requests go where and how long to wait: all but the name and the path. */
+      const routing = (webhook: object) => {
+        const copy: Record<string, unknown> = { ...webhook };
+        for (const field of ['name', 'clientConfig', 'reinvocationPolicy']) delete copy[field];
+        return copy;
+      };
+      expect(config.webhooks!.map(routing)).toEqual(mutating.webhooks!.map(routing));
+      expect(config.webhooks!.map((w) => w.clientConfig.caBundle)).toEqual(
+        mutating.webhooks!.map((w) => w.clientConfig.caBundle),
+      );
+      expect(config.webhooks!.map((w) => w.timeoutSeconds)).toEqual([25, 15]);
+      expect(config.webhooks![0]!.namespaceSelector!.matchExpressions![0]!.values).toEqual([
+        'kube-system',
+        'imprimatur-system',
+        'monitoring',
+      ]);
+    });
+
+    it('asks for CREATE and UPDATE only: the checks skip DELETE and CONNECT', () => {
+      for (const rule of config.webhooks!.flatMap((w) => w.rules!))
+        expect(rule.operations).toEqual(['CREATE', 'UPDATE']);
+    });
+
+    it('has no reinvocationPolicy, which validating webhooks do not take', () => {
+      for (const webhook of config.webhooks!) expect(webhook).not.toHaveProperty('reinvocationPolicy');
+    });
+  });
+
+  it('holds only the policies, and the kinds of only the rules, that check something', () => {
+    const mixed = compiled('mixed', {
+      annotations: NO_AUTOGEN,
+      spec: {
+        rules: [
+          {
+            name: 'pods',
+            match: { resources: { kinds: ['Pod'] } },
+            verifyImages: [{ image: '*', key: KEY }],
+          },
+          {
+            name: 'jobs',
+            match: { resources: { kinds: ['Job'] } },
+            verifyImages: [{ image: '*', key: KEY, ...NO_CHECKS }],
+          },
+        ],
+      },
+    });
+    const unchecked = compiled('unchecked', {
+      kinds: ['Deployment'],
+      entry: NO_CHECKS,
+      spec: { failurePolicy: 'Ignore' },
+    });
+    const config = validating([mixed, unchecked])!;
+    expect(config.webhooks!.map((w) => w.name)).toEqual(['validate.imprimatur.io-fail']);
+    expect(config.webhooks![0]!.rules!.flatMap((r) => r.resources)).toEqual(['pods', 'pods/ephemeralcontainers']);
+    expect(resourcesOf(desired([mixed, unchecked]))).toEqual({
+      'mutate.imprimatur.io-ignore': ['apps/deployments'],
+      'mutate.imprimatur.io-fail': ['/pods', '/pods/ephemeralcontainers', 'batch/jobs'],
+    });
+  });
+
+  it('points each webhook at the Service in the cluster, with its own path', () => {
+    const config = validating([compiled('a')], {
+      endpoint: { $case: 'service', namespace: 'ops', name: 'imprimatur-webhook-service', port: 443, caBundle: 'PEM' },
+    })!;
+    expect(config.webhooks![0]!.clientConfig.service).toEqual({
+      namespace: 'ops',
+      name: 'imprimatur-webhook-service',
+      port: 443,
+      path: '/validate/fail',
+    });
+  });
+
+  it('is not wanted when its policies name nothing that may be intercepted', () => {
+    expect(validating([compiled('a', { kinds: ['Lease', 'Event'] })])).toBeUndefined();
+  });
+
+  it('gives a deep-equal configuration for the same policies, whatever their order', () => {
+    const policies = [compiled('a', { kinds: ['Deployment'] }), compiled('b', { spec: { failurePolicy: 'Ignore' } })];
+    expect(validating(policies)).toStrictEqual(validating([...policies].reverse()));
+  });
+
+  it('names the webhooks and paths the webhook server serves', () => {
+    expect(VALIDATING_WEBHOOKS).toEqual({
+      Fail: { name: 'validate.imprimatur.io-fail', path: '/validate/fail' },
+      Ignore: { name: 'validate.imprimatur.io-ignore', path: '/validate/ignore' },
     });
   });
 });

@@ -1,8 +1,17 @@
 // desiredWebhookConfiguration: the MutatingWebhookConfiguration that routes admissions to our webhook, computed
-// from the compiled policies. Pure. As Kyverno does (kyverno-verifyimages.md §5), the policies are split by their
-// failurePolicy: those that say Fail go to a webhook that fails closed, at /mutate/fail, those that say Ignore to one
-// that fails open, at /mutate/ignore; a webhook no policy needs is left out. Each asks the API server for exactly the
-// kinds its policies' verifyImages rules match, and waits as long as the slowest of its policies asks.
+// from the compiled policies, and desiredValidatingWebhookConfiguration: the ValidatingWebhookConfiguration beside
+// it, for verifyDigest and required. Pure. As Kyverno does (kyverno-verifyimages.md §5), the policies are split by
+// their failurePolicy: those that say Fail go to a webhook that fails closed, at /mutate/fail (/validate/fail), those
+// that say Ignore to one that fails open, at /mutate/ignore (/validate/ignore); a webhook no policy needs is left out.
+// Each asks the API server for exactly the kinds its policies' verifyImages rules match, and waits as long as the
+// slowest of its policies asks.
+//
+// The validating configuration holds the policies with a rule whose entries check something there (verifyDigest or
+// required, both true by default: Kyverno's HasVerifyImageChecks), with the kinds of those rules, the same selectors
+// and failure policies, and timeouts taken the same way from its own policies; it exists only while some policy
+// needs it. Unlike Kyverno, which asks for CREATE, UPDATE, DELETE and CONNECT there (its validating webhook serves
+// validate rules too), it asks for CREATE and UPDATE only: the checks skip the others, and a webhook that fails
+// closed on DELETE would keep Pods from being deleted while it is down.
 //
 // What is never sent to the webhook, so that a webhook that fails closed cannot lock the cluster or itself out
 // (security-and-performance.md §6.4 item 5): kube-system, the operator's own namespace and --excluded-namespaces,
@@ -10,9 +19,20 @@
 // authorization APIs and the policies themselves, whatever a policy names.
 //
 // The same policies give a deep-equal configuration whatever their order, so that applying it again changes nothing.
-import type { V1MutatingWebhook, V1MutatingWebhookConfiguration, V1RuleWithOperations } from '@kubernetes/client-node';
+import type {
+  V1MutatingWebhook,
+  V1MutatingWebhookConfiguration,
+  V1RuleWithOperations,
+  V1ValidatingWebhook,
+  V1ValidatingWebhookConfiguration,
+} from '@kubernetes/client-node';
 import { compileImagePattern } from '../pkg/imageref/index.js';
-import { DEFAULT_TIMEOUT_SECONDS, type CompiledPolicy, type FailurePolicy } from '../pkg/policy/index.js';
+import {
+  DEFAULT_TIMEOUT_SECONDS,
+  type CompiledPolicy,
+  type CompiledRule,
+  type FailurePolicy,
+} from '../pkg/policy/index.js';
 
 export const WEBHOOK_CONFIGURATION_NAME = 'imprimatur-resource-mutating-webhook-cfg';
 /** The prefix of the webhooks' names, as Kyverno's `mutate.kyverno.svc`. */
@@ -26,6 +46,17 @@ export const MUTATE_IGNORE_PATH = `${MUTATE_PATH}/ignore`;
 export const MUTATING_WEBHOOKS: Readonly<Record<FailurePolicy, { readonly name: string; readonly path: string }>> = {
   Fail: { name: `${MUTATING_WEBHOOK_NAME}-fail`, path: MUTATE_FAIL_PATH },
   Ignore: { name: `${MUTATING_WEBHOOK_NAME}-ignore`, path: MUTATE_IGNORE_PATH },
+};
+
+export const VALIDATING_WEBHOOK_CONFIGURATION_NAME = 'imprimatur-resource-validating-webhook-cfg';
+/** The prefix of the validating webhooks' names, as Kyverno's `validate.kyverno.svc`. */
+export const VALIDATING_WEBHOOK_NAME = 'validate.imprimatur.io';
+export const VALIDATE_PATH = '/validate';
+
+/** The validating webhook that serves the policies of each failurePolicy: its name and its path. */
+export const VALIDATING_WEBHOOKS: Readonly<Record<FailurePolicy, { readonly name: string; readonly path: string }>> = {
+  Fail: { name: `${VALIDATING_WEBHOOK_NAME}-fail`, path: `${VALIDATE_PATH}/fail` },
+  Ignore: { name: `${VALIDATING_WEBHOOK_NAME}-ignore`, path: `${VALIDATE_PATH}/ignore` },
 };
 
 /** Namespaces left out whatever --excluded-namespaces says, besides the operator's own. */
@@ -57,36 +88,79 @@ export interface WebhookConfigurationInput {
   readonly excludedNamespaces: readonly string[];
 }
 
+const LABELS = { 'app.kubernetes.io/managed-by': 'imprimatur', 'app.kubernetes.io/part-of': 'imprimatur' };
+
 export function desiredWebhookConfiguration(input: WebhookConfigurationInput): V1MutatingWebhookConfiguration {
-  const enforced = input.policies.filter((p) => p.rules.some((r) => r.verifyImages.length > 0));
-  const excluded = [
-    ...new Set([...ALWAYS_EXCLUDED_NAMESPACES, input.operatorNamespace, ...input.excludedNamespaces]),
-  ].filter((ns) => ns !== '');
-  // Ignore first, then Fail, in Kyverno's order.
-  const webhooks = (['Ignore', 'Fail'] as const).flatMap((failurePolicy) => {
-    const policies = enforced.filter((p) => p.failurePolicy === failurePolicy);
-    const rules = toWebhookRules(policies);
-    return rules.length > 0 ? [toWebhook(input.endpoint, failurePolicy, policies, rules, excluded)] : [];
-  });
+  const webhooks = toWebhooks(input, hasVerifyImages, MUTATING_WEBHOOKS).map((webhook): V1MutatingWebhook => ({
+    ...webhook,
+    reinvocationPolicy: 'IfNeeded',
+  }));
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'MutatingWebhookConfiguration',
-    metadata: {
-      name: WEBHOOK_CONFIGURATION_NAME,
-      labels: { 'app.kubernetes.io/managed-by': 'imprimatur', 'app.kubernetes.io/part-of': 'imprimatur' },
-    },
+    metadata: { name: WEBHOOK_CONFIGURATION_NAME, labels: { ...LABELS } },
     webhooks,
   };
 }
 
+/**
+ * The ValidatingWebhookConfiguration for verifyDigest and required, or undefined when no policy has a rule that
+ * checks either (or none names a kind that may be intercepted): it is then to be deleted.
+ */
+export function desiredValidatingWebhookConfiguration(
+  input: WebhookConfigurationInput,
+): V1ValidatingWebhookConfiguration | undefined {
+  const webhooks = toWebhooks(input, hasImageChecks, VALIDATING_WEBHOOKS);
+  if (webhooks.length === 0) return undefined;
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: VALIDATING_WEBHOOK_CONFIGURATION_NAME, labels: { ...LABELS } },
+    webhooks,
+  };
+}
+
+function hasVerifyImages(rule: CompiledRule): boolean {
+  return rule.verifyImages.length > 0;
+}
+
+/** Kyverno's HasVerifyImageChecks: a rule the validating webhook checks (as webhook/validate.ts hasImageChecks). */
+function hasImageChecks(rule: CompiledRule): boolean {
+  return rule.verifyImages.some((e) => e.verifyDigest || e.required);
+}
+
+/**
+ * One webhook per failure policy that some selected rule needs, Ignore first, then Fail, in Kyverno's order, named
+ * and sent where `named` says: the kinds of the selected rules of that failure policy's policies, and the longest
+ * timeout among those policies. The fields a mutating and a validating webhook share.
+ */
+function toWebhooks(
+  input: WebhookConfigurationInput,
+  selected: (rule: CompiledRule) => boolean,
+  named: Readonly<Record<FailurePolicy, { readonly name: string; readonly path: string }>>,
+): V1ValidatingWebhook[] {
+  const enforced = input.policies.filter((p) => p.rules.some(selected));
+  const excluded = [
+    ...new Set([...ALWAYS_EXCLUDED_NAMESPACES, input.operatorNamespace, ...input.excludedNamespaces]),
+  ].filter((ns) => ns !== '');
+  // Fail first: the API server calls a configuration's webhooks in order, and the Ignore webhook keeps the entries the
+  // Fail one wrote into the verify-images annotation, which only the first may drop (webhook/mutate.ts).
+  return (['Fail', 'Ignore'] as const).flatMap((failurePolicy) => {
+    const policies = enforced.filter((p) => p.failurePolicy === failurePolicy);
+    const rules = toWebhookRules(policies, selected);
+    if (rules.length === 0) return [];
+    return [toWebhook(input.endpoint, named[failurePolicy], failurePolicy, policies, rules, excluded)];
+  });
+}
+
 function toWebhook(
   endpoint: WebhookEndpoint,
+  { name, path }: { readonly name: string; readonly path: string },
   failurePolicy: FailurePolicy,
   policies: readonly CompiledPolicy[],
   rules: V1RuleWithOperations[],
   excludedNamespaces: readonly string[],
-): V1MutatingWebhook {
-  const { name, path } = MUTATING_WEBHOOKS[failurePolicy];
+): V1ValidatingWebhook {
   // Kyverno's capTimeout: the --webhookTimeout default (10) is the least, 30 (the API server's limit) the most.
   const timeoutSeconds = Math.min(30, Math.max(DEFAULT_TIMEOUT_SECONDS, ...policies.map((p) => p.timeoutSeconds)));
   const caBundle = Buffer.from(endpoint.caBundle).toString('base64');
@@ -100,7 +174,6 @@ function toWebhook(
     clientConfig,
     failurePolicy,
     matchPolicy: 'Equivalent',
-    reinvocationPolicy: 'IfNeeded',
     sideEffects: 'None',
     timeoutSeconds,
     namespaceSelector: {
@@ -170,7 +243,7 @@ const KIND_NAME = /^[A-Za-z][A-Za-z0-9]*$/;
 const OPERATIONS = ['CREATE', 'UPDATE'];
 
 /**
- * The webhook rules for the kinds the policies' verifyImages rules match (their own rules and the autogen ones): one
+ * The webhook rules for the kinds the policies' selected rules match (their own rules and the autogen ones): one
  * rule per API group of the known kinds, in the order above, then one rule in every group for the other kinds.
  * - A kind pattern (`*`, `?`) selects the known kinds it matches; Kyverno refuses `*` alone in a verifyImages rule.
  * - Another kind (one that imageExtractors read, e.g. Tekton's `Task`) has no discovery here to find its resource:
@@ -178,11 +251,12 @@ const OPERATIONS = ['CREATE', 'UPDATE'];
  *   compiled kinds carry no group; the webhook then checks the rule's own match block, group included. A kind
  *   whose resource name is irregular is missed.
  */
-function toWebhookRules(policies: readonly CompiledPolicy[]): V1RuleWithOperations[] {
+function toWebhookRules(
+  policies: readonly CompiledPolicy[],
+  selected: (rule: CompiledRule) => boolean,
+): V1RuleWithOperations[] {
   const kinds = new Set(
-    policies.flatMap((p) =>
-      p.rules.filter((r) => r.verifyImages.length > 0).flatMap((r) => [...(r.filter?.kinds() ?? r.kinds)]),
-    ),
+    policies.flatMap((p) => p.rules.filter(selected).flatMap((r) => [...(r.filter?.kinds() ?? r.kinds)])),
   );
   const known = new Set<string>();
   const guessed = new Set<string>();

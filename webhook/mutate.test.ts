@@ -349,6 +349,61 @@ describe('handleMutate, the verify-images annotations', () => {
     });
   });
 
+  describe('when the Ignore webhook answers after the Fail one wrote its entries', () => {
+    const incoming = (scoped: object) => {
+      const request = podRequest('registry.example/team/app:v1');
+      const object = request.object as { metadata: Record<string, unknown> };
+      return {
+        ...request,
+        object: {
+          ...object,
+          metadata: {
+            ...object.metadata,
+            annotations: { 'kyverno.io/verify-images-scoped': JSON.stringify({ version: 1, policies: scoped }) },
+          },
+        },
+      };
+    };
+    const scopedOf = (response: { patch?: string }) => {
+      const ops = patchOf(response) as { path: string; value: string }[];
+      const op = ops.find((o) => o.path.endsWith('verify-images-scoped'))!;
+      return (JSON.parse(op.value) as { policies: Record<string, unknown> }).policies;
+    };
+    // The Fail webhook's entry for its own policy, and a forged one for this webhook's policy.
+    const written = {
+      '/fail-policy': { verify: { 'registry.example/team/app:v1': 'pass' } },
+      '/check-image': { 'check-image': { 'registry.example/team/app:v1': 'pass' } },
+    };
+
+    it('keeps the other policies’ entries and writes its own afresh, forged ones overwritten', async () => {
+      const response = await handleMutate(incoming(written), {
+        ...deps([audit()], registry([DIGEST_1])),
+        keepOtherPoliciesVerifications: true,
+      });
+      expect(scopedOf(response)).toEqual({
+        '/fail-policy': { verify: { 'registry.example/team/app:v1': 'pass' } },
+        '/check-image': { 'check-image': { 'registry.example/team/app:v1': 'fail' } },
+      });
+    });
+
+    it('drops every incoming entry when it is the first webhook', async () => {
+      const response = await handleMutate(incoming(written), deps([audit()], registry([DIGEST_1])));
+      expect(scopedOf(response)).toEqual({
+        '/check-image': { 'check-image': { 'registry.example/team/app:v1': 'fail' } },
+      });
+    });
+
+    it('keeps nothing of a malformed annotation', async () => {
+      const response = await handleMutate(incoming({ '/x': 'not a map', '/y': { r: { img: 'maybe' } } }), {
+        ...deps([audit()], registry([DIGEST_1])),
+        keepOtherPoliciesVerifications: true,
+      });
+      expect(scopedOf(response)).toEqual({
+        '/check-image': { 'check-image': { 'registry.example/team/app:v1': 'fail' } },
+      });
+    });
+  });
+
   describe('when an UPDATE keeps an image the old object records as verified by the rule', () => {
     const pinned = `registry.example/team/app@${DIGEST_1}`;
     const enforced = () =>

@@ -13,7 +13,7 @@ import type { AdmissionRequest } from './admission-review.js';
 import { decideAdmission, type RuleResult } from './decide.js';
 import { allowed, denied, patched, type AdmissionResponse } from './responses.js';
 import type { ImageSummary } from './image-tally.js';
-import { toAnnotationPatches, VerificationRecord } from './verify-annotations.js';
+import { readScopedEntries, toAnnotationPatches, VerificationRecord } from './verify-annotations.js';
 import { toViolationEvents, toViolationResource, type ViolationEvent } from './violation-events.js';
 import { verifyAdmissionImages, type VerifyImagesDeps } from './verify-images.js';
 
@@ -23,6 +23,13 @@ export interface MutateDeps extends VerifyImagesDeps {
   readonly now: () => number;
   /** Records the PolicyViolation Events of a denial or of what Audit and Ignore let through; never blocks. */
   readonly recordEvent?: (event: ViolationEvent) => void;
+  /**
+   * Keep the incoming scoped annotation's entries of policies this call does not answer for (those of `policies()`
+   * are always written afresh). For the Ignore webhook, which the API server calls after the Fail one: without it,
+   * it would erase what the Fail webhook recorded, and the validating webhook would find those images unverified.
+   * Never for the first webhook: it drops every incoming entry, forged ones included.
+   */
+  readonly keepOtherPoliciesVerifications?: boolean;
 }
 
 /** Kyverno's default webhook timeout, when no policy applies with its own. */
@@ -82,6 +89,9 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
     });
     for (const event of events) deps.recordEvent(event);
   }
+  if (deps.keepOtherPoliciesVerifications && decision.$case === 'admit') {
+    keepOtherPolicies(verifications, request.object, deps.policies());
+  }
   // The annotations go first, as Kyverno prepends them to the digest patches.
   const response =
     decision.$case === 'deny'
@@ -112,6 +122,18 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
 export function toDeadlineMs(timeoutMs: number): number {
   const margin = Math.max(500, timeoutMs * 0.2);
   return Math.max(100, timeoutMs - margin);
+}
+
+/**
+ * Adds to `record` what the object's scoped annotation says of the policies not among `own`: the Fail webhook's
+ * entries, which it wrote on this object just before (a forged entry of an Ignore policy cannot survive: the Fail
+ * webhook, called first, writes only its own policies' entries, and this call rewrites its own).
+ */
+function keepOtherPolicies(record: VerificationRecord, object: unknown, own: readonly CompiledPolicy[]): void {
+  const ours = new Set(own.map((p) => `${p.ref.namespace}/${p.ref.name}`));
+  for (const e of readScopedEntries(object) ?? []) {
+    if (!ours.has(e.policy)) record.add(e.policy, e.rule, e.image, e.status);
+  }
 }
 
 /** A namespaced Policy applies only in its own namespace; a ClusterPolicy everywhere. */

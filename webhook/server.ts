@@ -1,6 +1,7 @@
 // The HTTPS admission server. kube-apiserver offers h2 through ALPN, so this is node:http2's secure server with
 // allowHTTP1: HTTP/2 and HTTP/1.1 on one TLS port, both through the compat API (in HTTP/2, req.url is the :path
-// pseudo-header and there is no Connection header). It serves three routes. Request bodies are bounded (7 MiB, as
+// pseudo-header and there is no Connection header). It serves /mutate and /validate, each also per failure policy
+// (/mutate/fail, /validate/ignore, ...), and the health probes. Request bodies are bounded (7 MiB, as
 // controller-runtime's http.go: two 3 MiB objects plus envelope) and must be JSON; a request that is not an
 // AdmissionReview gets 400 with the reason, never a crash.
 //
@@ -82,6 +83,14 @@ export interface WebhookServerOptions {
    * webhook answers for the policies of that failure policy only, as Kyverno's do; /mutate answers for all.
    */
   readonly mutate: (
+    request: AdmissionRequest,
+    failurePolicy?: 'Fail' | 'Ignore',
+  ) => AdmissionResponse | Promise<AdmissionResponse>;
+  /**
+   * Validates one admission, after every mutating webhook: /validate, /validate/fail and /validate/ignore, with the
+   * failure policy as for `mutate`. Without it those paths are not served (404).
+   */
+  readonly validate?: (
     request: AdmissionRequest,
     failurePolicy?: 'Fail' | 'Ignore',
   ) => AdmissionResponse | Promise<AdmissionResponse>;
@@ -261,20 +270,30 @@ function closeWhenIdle(session: ServerHttp2Session, idleMs: number, log: Logger)
   session.once('close', () => clearTimeout(timer));
 }
 
-/** The admission paths: one per failure policy, as the operator registers them, and /mutate for every policy. */
-const MUTATE_PATHS: ReadonlyMap<string, 'Fail' | 'Ignore' | ''> = new Map([
-  ['/mutate', ''],
-  ['/mutate/fail', 'Fail'],
-  ['/mutate/ignore', 'Ignore'],
-] as const);
+/** Which handler an admission path goes to, and for the policies of which failure policy ('' for all of them). */
+interface AdmissionRoute {
+  readonly handler: 'mutate' | 'validate';
+  readonly failurePolicy: 'Fail' | 'Ignore' | '';
+}
+
+/** The admission paths: per handler, one per failure policy, as the operator registers them, and one for all. */
+const ADMISSION_ROUTES: ReadonlyMap<string, AdmissionRoute> = new Map<string, AdmissionRoute>([
+  ['/mutate', { handler: 'mutate', failurePolicy: '' }],
+  ['/mutate/fail', { handler: 'mutate', failurePolicy: 'Fail' }],
+  ['/mutate/ignore', { handler: 'mutate', failurePolicy: 'Ignore' }],
+  ['/validate', { handler: 'validate', failurePolicy: '' }],
+  ['/validate/fail', { handler: 'validate', failurePolicy: 'Fail' }],
+  ['/validate/ignore', { handler: 'validate', failurePolicy: 'Ignore' }],
+]);
 
 async function handle(ex: Exchange, options: WebhookServerOptions): Promise<void> {
   const { req, res } = ex;
   if (serveHealth(req, res, { isReady: options.isReady })) return;
   // In HTTP/2, req.url is the :path pseudo-header (absent only for CONNECT, which Node answers itself).
   const path = (req.url ?? '').split('?')[0];
-  const failurePolicy = MUTATE_PATHS.get(path ?? '');
-  if (failurePolicy === undefined) return sendText(res, 404, 'not found\n');
+  const route = ADMISSION_ROUTES.get(path ?? '');
+  const decide = route && (route.handler === 'mutate' ? options.mutate : options.validate);
+  if (!route || !decide) return sendText(res, 404, 'not found\n');
   if (req.method !== 'POST') return sendText(res, 405, 'method not allowed: use POST\n');
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
   if (type !== 'application/json')
@@ -291,7 +310,7 @@ async function handle(ex: Exchange, options: WebhookServerOptions): Promise<void
   }
   const review = decodeAdmissionReview(json);
   if (!review.ok) return sendText(res, 400, `not an AdmissionReview: ${review.error}\n`);
-  const response = await options.mutate(review.value.request, failurePolicy || undefined);
+  const response = await decide(review.value.request, route.failurePolicy || undefined);
   sendBody(res, 200, 'application/json', JSON.stringify(toReview(response)));
 }
 

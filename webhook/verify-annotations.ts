@@ -88,6 +88,36 @@ export function readScopedStatus(
   rule: string,
   image: string,
 ): VerifyStatus | undefined {
+  const status = child(child(readScopedPolicies(object), policy), rule)?.[image];
+  return status === 'pass' || status === 'skip' || status === 'fail' ? status : undefined;
+}
+
+/** Entries read back from an object's scoped annotation, at most: far above 20 policies × 3 images. */
+const MAX_KEPT_ENTRIES = 10_000;
+
+/**
+ * Every entry of the object's scoped annotation (policy → rule → image → status), for the webhook that keeps the
+ * entries of another webhook's policies (mutate.ts); undefined when it is absent or malformed, and nothing beyond
+ * MAX_KEPT_ENTRIES. Only well-formed statuses are read.
+ */
+export function readScopedEntries(object: unknown): ImageVerification[] | undefined {
+  const policies = readScopedPolicies(object);
+  if (!policies) return undefined;
+  const entries: ImageVerification[] = [];
+  for (const policy of Object.keys(policies)) {
+    const rules = child(policies, policy) ?? {};
+    for (const rule of Object.keys(rules)) {
+      for (const [image, status] of Object.entries(child(rules, rule) ?? {})) {
+        if (entries.length >= MAX_KEPT_ENTRIES) return entries;
+        if (status === 'pass' || status === 'skip' || status === 'fail') entries.push({ policy, rule, image, status });
+      }
+    }
+  }
+  return entries;
+}
+
+/** The `policies` map of the object's scoped annotation (version 1, at most 256 KiB), or undefined. */
+function readScopedPolicies(object: unknown): Record<string, unknown> | undefined {
   const annotations = child(child(object, 'metadata'), 'annotations');
   const text = annotations?.[VERIFY_IMAGES_SCOPED_ANNOTATION];
   if (typeof text !== 'string' || text.length > 256 * 1024) return undefined;
@@ -99,8 +129,7 @@ export function readScopedStatus(
   }
   if (typeof parsed !== 'object' || parsed === null || (parsed as { version?: unknown }).version !== 1)
     return undefined;
-  const status = child(child(child(parsed, 'policies'), policy), rule)?.[image];
-  return status === 'pass' || status === 'skip' || status === 'fail' ? status : undefined;
+  return child(parsed, 'policies');
 }
 
 function hasAnnotations(object: unknown): boolean {
