@@ -1,7 +1,6 @@
-// Which verifyImages rules an admission falls under, and with which failure action: what the /validate handler needs
-// to know before it looks at a single image, judged exactly as the /mutate handler judges it (verify-images.ts), so
-// that the two webhooks never disagree about whether a rule applies. (The same logic lives privately in
-// verify-images.ts; this copy is meant to become the one both use.)
+// Which verifyImages rules an admission falls under, and with which failure action: what the /mutate handler
+// (verify-images.ts) and the /validate handler (validate.ts) both need before they look at a single image, judged in
+// one place so that the two webhooks never disagree about whether a rule applies.
 //
 // A rule applies when its policy may see the request (a namespaced Policy only in its own namespace), the rule names
 // the request's kind and has verifyImages entries, and its compiled match and exclude select the request. A rule

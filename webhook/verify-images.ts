@@ -23,7 +23,6 @@ import {
 import { toKyvernoString, type ImageRef } from '../pkg/imageref/index.js';
 import type { DockerConfig } from '../pkg/oci/index.js';
 import type {
-  AdmissionFacts,
   CompiledImageExtractors,
   CompiledImageVerification,
   CompiledPolicy,
@@ -33,7 +32,7 @@ import type {
 import { toCacheKey, type VerificationCache } from '../pkg/cache/index.js';
 import { evaluateConditions, evaluateDeny } from '../pkg/conditions/index.js';
 import { err, ok, type Result } from '../pkg/result/index.js';
-import { toAdmissionFacts } from './admission-facts.js';
+import { findApplicableRules } from './applicable-rules.js';
 import type { AdmissionRequest } from './admission-review.js';
 import type { ImageOutcome, RuleResult } from './decide.js';
 import { extractImages, type ExtractedImage } from './extract-images.js';
@@ -103,28 +102,15 @@ export async function verifyAdmissionImages(input: VerifyImagesInput, deps: Veri
   // The built-in extraction serves the Pod's pull Secrets and every rule without imageExtractors.
   const builtIn = extractImages(input.request.kind.kind, input.request.object);
   const credentials = toCredentials(input, deps, builtIn);
-  const namespace = input.request.namespace;
-  // Roles are resolved only when some rule asks about them: most policies never do.
-  const needsRoles = input.policies.some((p) => p.rules.some((r) => r.filter?.needsRoles));
-  // Undefined until the bindings are loaded: the rule then applies (see appliesTo).
-  const roles = needsRoles ? deps.userRoles?.(input.request.userInfo) : undefined;
-  const facts = toAdmissionFacts(input.request, namespace ? deps.namespaceLabels?.(namespace) : undefined, roles);
-  const run = new AdmissionRun(
-    input,
-    credentials ? { ...deps, credentials: credentials.credentials } : deps,
-    facts,
-    builtIn,
-  );
+  // The same rules, judged the same way, as the validating webhook checks (applicable-rules.ts).
+  const applicable = findApplicableRules(input.request, input.policies, deps);
+  const run = new AdmissionRun(input, credentials ? { ...deps, credentials: credentials.credentials } : deps, builtIn);
   const results: RuleResult[] = [];
-  for (const policy of input.policies) {
-    for (const rule of policy.rules) {
-      if (!rule.kinds.has(input.request.kind.kind) || rule.verifyImages.length === 0) continue;
-      if (!appliesTo(rule, facts, roles !== undefined)) continue;
-      const checked = run.rule(policy, rule);
-      // Most admissions are answered from the cache alone, without a promise to wait on.
-      const result = checked instanceof Promise ? await checked : checked;
-      if (result) results.push(result);
-    }
+  for (const { policy, rule, failureAction } of applicable) {
+    const checked = run.rule(policy, rule, failureAction);
+    // Most admissions are answered from the cache alone, without a promise to wait on.
+    const result = checked instanceof Promise ? await checked : checked;
+    if (result) results.push(result);
   }
   const budget = run.budget;
   return {
@@ -160,17 +146,6 @@ function toCredentials(
     ],
     lookup: secrets.lookup,
   });
-}
-
-/**
- * Whether the rule's match and exclude select the request. When roles could not be resolved (no RoleBinding
- * informer), a rule that names them applies whatever its role conditions say, so that images are verified more,
- * never less.
- */
-function appliesTo(rule: CompiledRule, facts: AdmissionFacts, rolesKnown: boolean): boolean {
-  if (!rule.filter) return true;
-  if (rule.filter.needsRoles && !rolesKnown) return true;
-  return rule.filter.matches(facts);
 }
 
 /** A rule's outcome for one image, with what the log and the annotations record of it. */
@@ -231,17 +206,9 @@ class AdmissionRun {
   #predicateTypes: ReadonlySet<string> | undefined;
   readonly #evaluate: EvaluateAttestation;
 
-  readonly #facts: AdmissionFacts;
-
-  constructor(
-    input: VerifyImagesInput,
-    deps: VerifyImagesDeps,
-    facts: AdmissionFacts,
-    builtIn: ReturnType<typeof extractImages>,
-  ) {
+  constructor(input: VerifyImagesInput, deps: VerifyImagesDeps, builtIn: ReturnType<typeof extractImages>) {
     this.#input = input;
     this.#deps = deps;
-    this.#facts = facts;
     this.#extracted.set(undefined, builtIn);
     const now = deps.wallClock ?? Date.now;
     this.#evaluate = (attestation, predicate) => evaluateConditions(attestation.conditions, predicate, { now });
@@ -258,7 +225,11 @@ class AdmissionRun {
    * The rule's outcome for each image its entries name; undefined when it names none (no rule response). Answered at
    * once when every image is skipped or a cache hit, else a promise.
    */
-  rule(policy: CompiledPolicy, rule: CompiledRule): RuleResult | undefined | Promise<RuleResult | undefined> {
+  rule(
+    policy: CompiledPolicy,
+    rule: CompiledRule,
+    failureAction: FailureAction,
+  ): RuleResult | undefined | Promise<RuleResult | undefined> {
     const names: PolicyNames = {
       shown: policy.ref.kind === 'Policy' ? `${policy.ref.namespace}/${policy.ref.name}` : policy.ref.name,
       scoped: `${policy.ref.namespace}/${policy.ref.name}`,
@@ -268,7 +239,7 @@ class AdmissionRun {
       policy: names.shown,
       rule: rule.name,
       failurePolicy: policy.failurePolicy,
-      failureAction: this.#failureAction(policy, rule),
+      failureAction,
     };
     if (!extracted.ok) {
       // The object cannot be read for images: that is the object's fault, and it fails the rule.
@@ -517,26 +488,5 @@ class AdmissionRun {
       this.#resolved.set(key, found);
     }
     return found;
-  }
-
-  /**
-   * Kyverno's order (kyverno-verifyimages.md §4.1): an entry's own Enforce wins, else the first entry's own action,
-   * else the first override that applies to the request's namespace (by its patterns and its namespaceSelector, both
-   * when both are given), else the policy's. When the namespace's labels are not known, an override by selector
-   * applies only if it would enforce: not knowing never makes a rule more lenient.
-   */
-  #failureAction(policy: CompiledPolicy, rule: CompiledRule): FailureAction {
-    const own = rule.verifyImages.filter((e) => e.failureActionIsOwn);
-    if (own.some((e) => e.failureAction === 'Enforce')) return 'Enforce';
-    if (own.length > 0) return own[0]!.failureAction;
-    const namespace = this.#facts.namespace;
-    const labels = this.#facts.namespaceLabels;
-    const override = policy.failureActionOverrides.find((o) => {
-      if (o.namespaces.length === 0 && !o.namespaceSelector) return false;
-      if (o.namespaces.length > 0 && !o.namespaces.some((p) => p.matches(namespace))) return false;
-      if (!o.namespaceSelector) return true;
-      return labels ? o.namespaceSelector.matches(labels) : o.action === 'Enforce';
-    });
-    return override?.action ?? rule.verifyImages[0]!.failureAction;
   }
 }
