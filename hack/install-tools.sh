@@ -52,12 +52,12 @@ install_node() {
   echo "$stamp" > "$STAMPS/node"
 }
 
-# Roughly how long a first build takes on two cores: with an empty Go build cache, and with a warm one (the
-# modules come from the Go module proxy either way). Said before each build, so a first run is not a silent wait.
+# Roughly how long a first build takes on two cores, measured with empty Go build and module caches (and with a warm
+# build cache). Said before each build, so a first run is not a silent wait.
 expected() {
   case $1 in
-    k8s) echo "about 15-20 min the first time (2 min with a warm Go cache)" ;;
-    etcd | cosign | cosign2) echo "a few minutes the first time (about 1 min with a warm Go cache)" ;;
+    k8s) echo "about 5 min the first time on two cores (under 2 min with a warm Go cache)" ;;
+    etcd | cosign | cosign2) echo "about 1-2 min the first time" ;;
     *) echo "under a minute" ;;
   esac
 }
