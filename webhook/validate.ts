@@ -40,7 +40,7 @@ import type { AdmissionRequest } from './admission-review.js';
 import { decideAdmission, type ImageOutcome, type RuleResult } from './decide.js';
 import { extractImages, type ExtractedImage } from './extract-images.js';
 import { allowed, denied, type AdmissionResponse } from './responses.js';
-import { VERIFY_IMAGES_SCOPED_ANNOTATION, type VerifyStatus } from './verify-annotations.js';
+import { readScopedRecord, type ScopedRecordReader } from './verify-annotations.js';
 import { toViolationEvents, toViolationResource, type ViolationEvent } from './violation-events.js';
 
 export interface ValidateDeps extends ApplicabilityDeps {
@@ -114,7 +114,7 @@ export function handleValidate(request: AdmissionRequest, deps: ValidateDeps): A
 function checkRules(request: AdmissionRequest, applicable: readonly ApplicableRule[]): RuleResult[] {
   if (applicable.length === 0) return [];
   const images = new RequestImages(request);
-  const record = readVerificationRecord(request.object);
+  const record = readScopedRecord(request.object);
   const results: RuleResult[] = [];
   for (const { policy, rule, failureAction } of applicable) {
     const failure = checkRule(policy, rule, images, record);
@@ -135,7 +135,7 @@ function checkRule(
   policy: CompiledPolicy,
   rule: CompiledRule,
   images: RequestImages,
-  record: VerificationRecordReader,
+  record: ScopedRecordReader,
 ): ImageOutcome | undefined {
   const found = images.of(rule.imageExtractors);
   // The object cannot be read for images: that is the object's fault, and it fails the rule, as in /mutate.
@@ -211,48 +211,6 @@ class RequestImages {
 }
 
 /** Looks up what /mutate recorded for a policy (`<ns>/<name>`), rule and image; undefined when nothing. */
-type VerificationRecordReader = (policy: string, rule: string, image: string) => VerifyStatus | undefined;
-
-/** Far above what the API server lets all of an object's annotations add up to (256 KiB). */
-const MAX_RECORD_CHARS = 256 * 1024;
-
-const NOTHING_RECORDED: VerificationRecordReader = () => undefined;
-
-/**
- * The kyverno.io/verify-images-scoped annotation of `object`, parsed once per admission, however many rules and
- * images are looked up in it: `{"version":1,"policies":{"<ns>/<policy>":{"<rule>":{"<image>":"pass"}}}}`, read as
- * verify-annotations.ts readScopedStatus reads it. The object is the requester's: only own members are followed,
- * and anything malformed records nothing.
- */
-function readVerificationRecord(object: unknown): VerificationRecordReader {
-  const text = member(member(object, 'metadata'), 'annotations')?.[VERIFY_IMAGES_SCOPED_ANNOTATION];
-  if (typeof text !== 'string' || text.length > MAX_RECORD_CHARS) return NOTHING_RECORDED;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return NOTHING_RECORDED;
-  }
-  if (typeof parsed !== 'object' || parsed === null || !Object.hasOwn(parsed, 'version')) return NOTHING_RECORDED;
-  if ((parsed as { version: unknown }).version !== 1) return NOTHING_RECORDED;
-  const policies = member(parsed, 'policies');
-  if (!policies) return NOTHING_RECORDED;
-  return (policy, rule, image) => {
-    const images = member(member(policies, policy), rule);
-    const status = images && Object.hasOwn(images, image) ? images[image] : undefined;
-    return status === 'pass' || status === 'skip' || status === 'fail' ? status : undefined;
-  };
-}
-
-/** An own member of `value` that is itself a JSON object; undefined otherwise. */
-function member(value: unknown, key: string): Record<string, unknown> | undefined {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, key)) {
-    return undefined;
-  }
-  const v = (value as Record<string, unknown>)[key];
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-}
-
 /** How the deny message and Events name a policy: `name`, or `namespace/name` for a Policy, as /mutate does. */
 function toShownName(policy: CompiledPolicy): string {
   return policy.ref.kind === 'Policy' ? `${policy.ref.namespace}/${policy.ref.name}` : policy.ref.name;

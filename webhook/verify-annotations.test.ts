@@ -1,4 +1,4 @@
-import { readScopedStatus, toAnnotationPatches } from './verify-annotations.js';
+import { readScopedRecord, toAnnotationPatches } from './verify-annotations.js';
 
 const IMAGE = `ghcr.io/kyverno/zulu@sha256:${'4'.repeat(64)}`;
 
@@ -51,15 +51,15 @@ describe('toAnnotationPatches', () => {
   });
 });
 
-describe('readScopedStatus', () => {
+describe('readScopedRecord', () => {
   const scoped = (value: unknown) => ({
     metadata: { annotations: { 'kyverno.io/verify-images-scoped': JSON.stringify(value) } },
   });
 
   it('reads the status the old object records for the policy, rule and image', () => {
     const old = scoped({ version: 1, policies: { '/p': { r: { [IMAGE]: 'pass' } } } });
-    expect(readScopedStatus(old, '/p', 'r', IMAGE)).toBe('pass');
-    expect(readScopedStatus(old, '/p', 'other', IMAGE)).toBeUndefined();
+    expect(readScopedRecord(old)('/p', 'r', IMAGE)).toBe('pass');
+    expect(readScopedRecord(old)('/p', 'other', IMAGE)).toBeUndefined();
   });
 
   it.each([
@@ -69,7 +69,7 @@ describe('readScopedStatus', () => {
     ['null', null],
     ['an inherited key', scoped({ version: 1, policies: {} })],
   ])('says nothing for %s', (_what, old) => {
-    expect(readScopedStatus(old, '/p', 'r', IMAGE)).toBeUndefined();
-    expect(readScopedStatus(old, '__proto__', 'r', IMAGE)).toBeUndefined();
+    expect(readScopedRecord(old)('/p', 'r', IMAGE)).toBeUndefined();
+    expect(readScopedRecord(old)('__proto__', 'r', IMAGE)).toBeUndefined();
   });
 });

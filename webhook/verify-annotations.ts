@@ -78,18 +78,25 @@ function toRecord(verified: readonly ImageVerification[]): VerificationRecord {
   return record;
 }
 
+/** What an object's scoped annotation says of an image for a policy's rule. */
+export type ScopedRecordReader = (policy: string, rule: string, image: string) => VerifyStatus | undefined;
+
+const NOTHING_RECORDED: ScopedRecordReader = () => undefined;
+
 /**
- * What the old object's scoped annotation says of an image for a policy's rule: pass or skip lets an UPDATE that did
- * not change the image through without verifying it again. Anything malformed says nothing.
+ * The object's kyverno.io/verify-images-scoped annotation, parsed once however many rules and images are looked up
+ * in it: the old object's for an UPDATE that kept an image (pass or skip lets it through without verifying again),
+ * the new object's for the validating webhook's `required`. The object is the requester's: only own members are
+ * followed, and anything malformed records nothing.
  */
-export function readScopedStatus(
-  object: unknown,
-  policy: string,
-  rule: string,
-  image: string,
-): VerifyStatus | undefined {
-  const status = child(child(readScopedPolicies(object), policy), rule)?.[image];
-  return status === 'pass' || status === 'skip' || status === 'fail' ? status : undefined;
+export function readScopedRecord(object: unknown): ScopedRecordReader {
+  const policies = readScopedPolicies(object);
+  if (!policies) return NOTHING_RECORDED;
+  return (policy, rule, image) => {
+    const images = child(child(policies, policy), rule);
+    const status = images && Object.hasOwn(images, image) ? images[image] : undefined;
+    return status === 'pass' || status === 'skip' || status === 'fail' ? status : undefined;
+  };
 }
 
 /** Entries read back from an object's scoped annotation, at most: far above 20 policies × 3 images. */
@@ -119,7 +126,10 @@ export function readScopedEntries(object: unknown): ImageVerification[] | undefi
 /** The `policies` map of the object's scoped annotation (version 1, at most 256 KiB), or undefined. */
 function readScopedPolicies(object: unknown): Record<string, unknown> | undefined {
   const annotations = child(child(object, 'metadata'), 'annotations');
-  const text = annotations?.[VERIFY_IMAGES_SCOPED_ANNOTATION];
+  const text =
+    annotations && Object.hasOwn(annotations, VERIFY_IMAGES_SCOPED_ANNOTATION)
+      ? annotations[VERIFY_IMAGES_SCOPED_ANNOTATION]
+      : undefined;
   if (typeof text !== 'string' || text.length > 256 * 1024) return undefined;
   let parsed: unknown;
   try {
@@ -127,8 +137,8 @@ function readScopedPolicies(object: unknown): Record<string, unknown> | undefine
   } catch {
     return undefined;
   }
-  if (typeof parsed !== 'object' || parsed === null || (parsed as { version?: unknown }).version !== 1)
-    return undefined;
+  if (typeof parsed !== 'object' || parsed === null || !Object.hasOwn(parsed, 'version')) return undefined;
+  if ((parsed as { version: unknown }).version !== 1) return undefined;
   return child(parsed, 'policies');
 }
 

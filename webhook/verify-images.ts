@@ -38,7 +38,7 @@ import type { ImageOutcome, RuleResult } from './decide.js';
 import { extractImages, type ExtractedImage } from './extract-images.js';
 import { toAdmissionCredentials, type AdmissionCredentials, type PullSecretLookup } from './registry-credentials.js';
 import { ImageTally, type ImageSummary } from './image-tally.js';
-import { readScopedStatus, VerificationRecord } from './verify-annotations.js';
+import { readScopedRecord, VerificationRecord, type ScopedRecordReader } from './verify-annotations.js';
 
 /** The result cache: passes only, each with the digest verified, keyed by policy version, rule, entry and image. */
 export type PassCache = VerificationCache<undefined, VerifyFailure>;
@@ -199,6 +199,8 @@ class AdmissionRun {
   /** Kyverno's string of each image, and of it pinned to the digest its rules verified: the same for every rule. */
   readonly #shown = new Map<ExtractedImage, string>();
   readonly #pins = new Map<ExtractedImage, { digest: string; pinned: string; annotated: string }>();
+  /** The old object's scoped annotation (an UPDATE), parsed once for every rule and image. */
+  #oldRecord: ScopedRecordReader | undefined;
   /**
    * Every predicate type the admission's policies ask for: one discovery of attestations reads them all, and no
    * other. Made when an entry first needs attestations; most admissions never do.
@@ -300,7 +302,11 @@ class AdmissionRun {
     // Kyverno 1.19: an UPDATE that leaves the image as it was, which the old object's scoped annotation records as
     // verified by this rule, is not verified again. The incoming object's own annotations are never read.
     if (this.#input.request.operation === 'UPDATE' && this.#unchanged(rule, image)) {
-      const before = readScopedStatus(this.#input.request.oldObject, names.scoped, rule.name, shown);
+      const before = (this.#oldRecord ??= readScopedRecord(this.#input.request.oldObject))(
+        names.scoped,
+        rule.name,
+        shown,
+      );
       if (before === 'pass' || before === 'skip') {
         const outcome: ImageOutcome = { status: 'pass', image: shown, pointer: image.pointer };
         return { outcome, cached: true, annotated: shown, recorded: isRecorded(entry) };

@@ -42,6 +42,10 @@ const LONG_DAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Frid
 const SHORT_MONTHS = LONG_MONTHS.map((m) => m.slice(0, 3));
 const SHORT_DAYS = LONG_DAYS.map((d) => d.slice(0, 3));
 
+/** The numeric zone chunks of a layout: "-0700", "-07:00", "-07", with seconds, and their "Z" forms. */
+type NumericZoneChunk =
+  '-070000' | '-07:00:00' | '-0700' | '-07:00' | '-07' | 'Z070000' | 'Z07:00:00' | 'Z0700' | 'Z07:00' | 'Z07';
+
 type Chunk =
   | 'January'
   | 'Jan'
@@ -66,18 +70,9 @@ type Chunk =
   | '5'
   | 'PM'
   | 'pm'
-  | '-070000'
-  | '-07:00:00'
-  | '-0700'
-  | '-07:00'
-  | '-07'
-  | 'Z070000'
-  | 'Z07:00:00'
-  | 'Z0700'
-  | 'Z07:00'
-  | 'Z07'
   | 'frac0'
-  | 'frac9';
+  | 'frac9'
+  | NumericZoneChunk;
 
 interface NextChunk {
   readonly prefix: string;
@@ -505,36 +500,6 @@ function signedHoursLength(value: string): number {
   const hours = Number(value.slice(1, end));
   return hours <= 12 ? end : 0;
 }
-
-type NumericZoneChunk = Exclude<
-  Chunk,
-  | 'January'
-  | 'Jan'
-  | 'Monday'
-  | 'Mon'
-  | 'MST'
-  | '01'
-  | '02'
-  | '03'
-  | '04'
-  | '05'
-  | '06'
-  | '002'
-  | '__2'
-  | '15'
-  | '1'
-  | '2006'
-  | '2'
-  | '_2'
-  | '3'
-  | '4'
-  | '5'
-  | 'PM'
-  | 'pm'
-  | 'frac0'
-  | 'frac9'
->;
-
 /** Numeric zones: "-0700", "-07:00", "-07", with seconds, or "Z" for the ISO 8601 forms. */
 function parseNumericZone(
   chunk: NumericZoneChunk,

@@ -1,31 +1,13 @@
 // The condition operators Kyverno knows (kyvernov1.ConditionOperators), and which handler decides each.
+import { CONDITION_OPERATORS } from '../api/v1/index.js';
 import { evaluateEquals, evaluateNotEquals } from './equality-operators.js';
 import { evaluateMembership } from './membership-operators.js';
 import type { Operand } from './operand.js';
 import { evaluateDurationOrdering, evaluateOrdering } from './ordering-operators.js';
 import type { WorkBudget } from './work-budget.js';
 
-export const CONDITION_OPERATORS = [
-  'Equals',
-  'NotEquals',
-  'In',
-  'AnyIn',
-  'AllIn',
-  'NotIn',
-  'AnyNotIn',
-  'AllNotIn',
-  'GreaterThanOrEquals',
-  'GreaterThan',
-  'LessThanOrEquals',
-  'LessThan',
-  'DurationGreaterThanOrEquals',
-  'DurationGreaterThan',
-  'DurationLessThanOrEquals',
-  'DurationLessThan',
-  // Deprecated spellings Kyverno still accepts.
-  'Equal',
-  'NotEqual',
-] as const;
+// The CRD's enum (pkg/api/v1/schema.ts): one list, so that what the API server accepts is what compiles.
+export { CONDITION_OPERATORS };
 
 export type ConditionOperator = (typeof CONDITION_OPERATORS)[number];
 

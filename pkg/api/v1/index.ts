@@ -2,6 +2,7 @@ export { API_VERSION, GROUP, KIND_NAMES, VERSION, type KindNames, type PolicyKin
 export { formatFieldErrors, toFieldPath, type FieldError } from './field-error.js';
 export { parseAttestorSet, parsePolicy } from './parse.js';
 export { buildCrd, crdFileName, renderCrdYaml, toStructuralSchema } from './crd.js';
+export { CONDITION_OPERATORS } from './schema.js';
 export type {
   AnyAllConditionsType,
   AttestorSetType,
