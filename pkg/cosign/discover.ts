@@ -316,7 +316,7 @@ class DiscoveryRun {
       const artifacts =
         c.referrer === undefined
           ? this.#sought.toArtifacts(c.source, c.layer, blob.value)
-          : mapOk(toBundleArtifact(c.source, c.referrer, blob.value), (a) => [a]);
+          : toBundleArtifacts(c.source, c.referrer, blob.value);
       if (artifacts.ok) read.push(...artifacts.value.map((artifact) => ({ order: c.order, artifact })));
       else this.#problem(artifacts.error);
       // Parsing a bundle of up to 1 MiB takes milliseconds; other admissions go between two of them.
@@ -365,8 +365,10 @@ function mayBeBundle(d: Descriptor, sought: Sought): boolean {
   return sought.wantsBundle(d.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION]);
 }
 
-function mapOk<T, U, E>(r: Result<T, E>, f: (value: T) => U): Result<U, E> {
-  return r.ok ? ok(f(r.value)) : r;
+/** A bundle blob as the one artifact it holds. */
+function toBundleArtifacts(source: string, digest: string, blob: Uint8Array): Result<SignedArtifact[], string> {
+  const bundle = toBundleArtifact(source, digest, blob);
+  return bundle.ok ? ok([bundle.value]) : bundle;
 }
 
 /** Runs `fn` over `items` with at most `limit` at a time, in order of start. */
