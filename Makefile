@@ -108,8 +108,9 @@ deploy: ## Deploy the operator into the cluster of KUBECONFIG (config/default).
 	kubectl apply --server-side -k config/default
 
 .PHONY: undeploy
-undeploy: ## Remove the deployment from the cluster of KUBECONFIG.
+undeploy: ## Remove the deployment, and the webhook configurations the operator registered, from the cluster of KUBECONFIG.
 	kubectl delete --ignore-not-found -k config/default
+	kubectl delete --ignore-not-found mutatingwebhookconfiguration,validatingwebhookconfiguration -l app.kubernetes.io/managed-by=imprimatur
 
 .PHONY: cluster-up
 cluster-up: tools ## Start etcd, kube-apiserver and two OCI registries on loopback (state in .local/).

@@ -21,6 +21,33 @@ describe('parseConfig', () => {
     });
   });
 
+  describe('with --metrics-bind-address', () => {
+    it('serves no metrics by default, as kubebuilder v4', () => {
+      const parsed = parseConfig(['--local'], {});
+      expect(parsed.ok && parsed.value.metricsBindAddress).toBeUndefined();
+      expect(parseConfig(['--local', '--metrics-bind-address=0'], {})).toMatchObject({ ok: true });
+    });
+
+    it('binds a host-less address to loopback with --local, to every address in the cluster', () => {
+      const local = parseConfig(['--local', '--metrics-bind-address=:8080'], {});
+      expect(local.ok && local.value.metricsBindAddress).toEqual({ host: '127.0.0.1', port: 8080 });
+      const cluster = parseConfig(['--webhook-cert-path=/c', '--metrics-bind-address=:8080'], {});
+      expect(cluster.ok && cluster.value.metricsBindAddress).toEqual({ host: '0.0.0.0', port: 8080 });
+    });
+
+    it('takes a host, IPv6 in brackets', () => {
+      const parsed = parseConfig(['--local', '--metrics-bind-address=[::1]:9090'], {});
+      expect(parsed.ok && parsed.value.metricsBindAddress).toEqual({ host: '::1', port: 9090 });
+    });
+
+    it('refuses a port alone, naming the flag', () => {
+      expect(parseConfig(['--local', '--metrics-bind-address=8080'], {})).toEqual({
+        ok: false,
+        error: expect.stringContaining('--metrics-bind-address: invalid value "8080": expected host:port, :port or 0'),
+      });
+    });
+  });
+
   describe('with --webhook-url', () => {
     it('takes an https URL with --local', () => {
       const parsed = parseConfig(['--local', '--webhook-url=https://10.0.0.9:9443'], {});
@@ -52,13 +79,55 @@ describe('parseConfig', () => {
   });
 
   describe('in the cluster', () => {
-    it('needs a certificate path and takes the namespace from POD_NAMESPACE', () => {
-      expect(parseConfig([], {})).toEqual({
-        ok: false,
-        error: expect.stringContaining('--webhook-cert-path: required'),
-      });
+    it('takes the namespace from POD_NAMESPACE', () => {
       const parsed = parseConfig(['--webhook-cert-path=/certs'], { POD_NAMESPACE: 'sec' });
       expect(parsed.ok && parsed.value).toMatchObject({ webhookHost: '0.0.0.0', webhookServiceNamespace: 'sec' });
+    });
+  });
+
+  describe('the serving certificate', () => {
+    it('is kept by the operator in a Secret, by default in a cluster: 90 days, its CA a year', () => {
+      const parsed = parseConfig([], {});
+      expect(parsed.ok && parsed.value.webhookCertSecret).toEqual({
+        name: 'imprimatur-webhook-tls',
+        certValidityMs: 90 * 86_400_000,
+        caValidityMs: 365 * 86_400_000,
+      });
+    });
+
+    it('comes from files with --webhook-cert-path, and is made in memory with --local', () => {
+      for (const args of [['--webhook-cert-path=/certs'], ['--local']]) {
+        const parsed = parseConfig(args, {});
+        expect(parsed.ok && 'webhookCertSecret' in parsed.value).toBe(false);
+      }
+    });
+
+    it('is kept in a Secret with --local when --webhook-cert-secret is given, with the lifetimes given', () => {
+      const parsed = parseConfig(
+        ['--local', '--webhook-cert-secret=e2e-tls', '--webhook-cert-validity=20s', '--webhook-ca-validity=1m'],
+        {},
+      );
+      expect(parsed.ok && parsed.value.webhookCertSecret).toEqual({
+        name: 'e2e-tls',
+        certValidityMs: 20_000,
+        caValidityMs: 60_000,
+      });
+    });
+
+    it.each([
+      [['--webhook-cert-path=/c', '--webhook-cert-secret=x'], '--webhook-cert-secret: not with --webhook-cert-path'],
+      [['--webhook-cert-secret=Not_A_Name'], '--webhook-cert-secret: invalid value "Not_A_Name": not a Secret name'],
+      [
+        ['--webhook-cert-validity=5s'],
+        '--webhook-cert-validity: invalid value "5s": expected a duration of at least 10s',
+      ],
+      [['--webhook-ca-validity=soon'], '--webhook-ca-validity: invalid value "soon"'],
+      [
+        ['--webhook-cert-validity=2h', '--webhook-ca-validity=1h'],
+        '--webhook-cert-validity: 2h is longer than --webhook-ca-validity (1h)',
+      ],
+    ])('refuses %j, naming the flag', (args, message) => {
+      expect(parseConfig(args, {})).toEqual({ ok: false, error: expect.stringContaining(message) });
     });
   });
 
@@ -75,6 +144,30 @@ describe('parseConfig', () => {
     it('is off by default', () => {
       const parsed = parseConfig(['--local'], {});
       expect(parsed.ok && parsed.value.leaderElection).toBeUndefined();
+    });
+  });
+
+  describe('with --graceful-shutdown-timeout', () => {
+    const timeoutOf = (...argv: string[]) => {
+      const parsed = parseConfig(['--local', ...argv], {});
+      if (!parsed.ok) throw new Error(parsed.error);
+      return parsed.value.gracefulShutdownTimeoutMs;
+    };
+
+    it('allows 15 s by default, inside the manifests’ terminationGracePeriodSeconds', () =>
+      expect(timeoutOf()).toBe(15_000));
+
+    it.each([
+      [['--graceful-shutdown-timeout=30s'], 30_000],
+      [['--graceful-shutdown-timeout', '1m30s'], 90_000],
+      [['--graceful-shutdown-timeout=1500ms'], 1_500],
+    ])('takes %j as a Go duration: %d ms', (argv, ms) => expect(timeoutOf(...argv)).toBe(ms));
+
+    it.each(['0s', '500ms', '10', 'soon', '-5s'])('refuses %s, naming the flag', (value) => {
+      const parsed = parseConfig(['--local', `--graceful-shutdown-timeout=${value}`], {});
+      expect(!parsed.ok && parsed.error).toContain(
+        `--graceful-shutdown-timeout: invalid value ${JSON.stringify(value)}: expected a duration of at least 1s`,
+      );
     });
   });
 

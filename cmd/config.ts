@@ -18,12 +18,28 @@ export interface Config {
   readonly webhookCertPath?: string;
   readonly webhookCertName: string;
   readonly webhookCertKey: string;
+  /**
+   * The operator keeps its own CA and serving certificate in this Secret of webhookServiceNamespace, and rotates
+   * them: without --webhook-cert-path in a cluster, and with --local when --webhook-cert-secret is given.
+   */
+  readonly webhookCertSecret?: {
+    readonly name: string;
+    readonly caValidityMs: number;
+    readonly certValidityMs: number;
+  };
   readonly webhookServiceName: string;
   readonly webhookServiceNamespace: string;
-  readonly healthProbeBindAddress?: { readonly host: string; readonly port: number };
+  readonly healthProbeBindAddress?: BindAddress;
+  /** Where the plain-HTTP /metrics is served; absent (the default, 0) serves none. */
+  readonly metricsBindAddress?: BindAddress;
   readonly excludedNamespaces: readonly string[];
   readonly workers: number;
   readonly resyncPeriodMs: number;
+  /**
+   * How long stopping may take, from the first SIGTERM or SIGINT to exit (controller-runtime's
+   * GracefulShutdownTimeout): in-flight admissions, the webhook configurations' hand-over or removal, the rest.
+   */
+  readonly gracefulShutdownTimeoutMs: number;
   readonly logLevel: LogLevel;
   /** Path of a Sigstore trusted_root.json. */
   readonly trustedRoot?: string;
@@ -43,6 +59,18 @@ export interface Config {
     };
   };
 }
+
+/** A host and port to listen on, from a host:port flag. */
+export interface BindAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The Secret the operator keeps its serving certificate in, before kustomize's name prefix is added to nothing. */
+const DEFAULT_CERT_SECRET = 'imprimatur-webhook-tls';
+
+/** The shortest certificate lifetime taken: rotation steps need a few seconds each. */
+const MIN_CERT_VALIDITY_MS = 10_000;
 
 export const FLAGS = {
   local: {
@@ -76,6 +104,23 @@ export const FLAGS = {
     default: 'tls.key',
     help: 'File name of the serving key in --webhook-cert-path.',
   },
+  'webhook-cert-secret': {
+    type: 'string',
+    help:
+      'Secret in the webhook service namespace where the operator keeps its own CA and serving certificate, renewing ' +
+      'each at two thirds of its lifetime; used when --webhook-cert-path is not given (default ' +
+      `${DEFAULT_CERT_SECRET}; with --local, only when given).`,
+  },
+  'webhook-cert-validity': {
+    type: 'string',
+    default: '2160h',
+    help: "Lifetime of the serving certificates the operator makes (at most its CA's), e.g. 720h.",
+  },
+  'webhook-ca-validity': {
+    type: 'string',
+    default: '8760h',
+    help: 'Lifetime of the CA the operator makes to sign its serving certificates, e.g. 8760h.',
+  },
   'webhook-service-name': {
     type: 'string',
     default: 'imprimatur-webhook-service',
@@ -89,6 +134,12 @@ export const FLAGS = {
     type: 'string',
     default: ':8081',
     help: 'host:port of the plain-HTTP /healthz and /readyz; 0 disables.',
+  },
+  // Kubebuilder v4's default: no metrics unless asked for; config/manager asks for :8080.
+  'metrics-bind-address': {
+    type: 'string',
+    default: '0',
+    help: 'host:port of the plain-HTTP Prometheus /metrics, e.g. :8080; 0 disables.',
   },
   'excluded-namespaces': {
     type: 'string',
@@ -126,6 +177,13 @@ export const FLAGS = {
     help: 'How long the leader keeps leading without a successful renewal.',
   },
   'leader-elect-retry-period': { type: 'string', default: '2s', help: 'How often to renew or try to acquire.' },
+  'graceful-shutdown-timeout': {
+    type: 'string',
+    default: '15s',
+    help:
+      'How long stopping may take after SIGTERM or SIGINT (in-flight admissions included) before the process exits ' +
+      'with status 1, naming what had not finished; keep it below the pod’s terminationGracePeriodSeconds.',
+  },
   'log-level': { type: 'string', default: 'info', help: 'error, warn, info or debug.' },
   // Kyverno's names for Kyverno's settings, so that its users' arguments carry over.
   imageVerifyCacheEnabled: {
@@ -225,28 +283,41 @@ export function parseConfig(
     problems.push(
       `--resync-period: invalid value ${JSON.stringify(str('resync-period'))}: expected a duration of at least 1s, e.g. 30s, 10m, 1h`,
     );
+  const gracefulShutdownTimeoutMs = parseDuration(str('graceful-shutdown-timeout') ?? '');
+  if (gracefulShutdownTimeoutMs === undefined || gracefulShutdownTimeoutMs < 1000)
+    problems.push(
+      `--graceful-shutdown-timeout: invalid value ${JSON.stringify(str('graceful-shutdown-timeout'))}: expected a duration of at least 1s, e.g. 15s`,
+    );
   const logLevel = str('log-level') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     problems.push(`--log-level: invalid value ${JSON.stringify(logLevel)}: expected one of ${LOG_LEVELS.join(', ')}`);
-  let healthProbeBindAddress: Config['healthProbeBindAddress'];
-  const probe = str('health-probe-bind-address') ?? '';
-  if (probe !== '0') {
-    const m = /^(.*):(\d+)$/.exec(probe);
-    const port = m ? Number(m[2]) : NaN;
-    if (!m || port > 65535)
-      problems.push(
-        `--health-probe-bind-address: invalid value ${JSON.stringify(probe)}: expected host:port, :port or 0`,
-      );
-    else
-      healthProbeBindAddress = {
-        host: m[1] === '' ? (local ? '127.0.0.1' : '0.0.0.0') : m[1]!.replace(/^\[(.*)\]$/, '$1'),
-        port,
-      };
-  }
+  const healthProbeBindAddress = parseBindAddress(
+    str('health-probe-bind-address') ?? '',
+    flag('health-probe-bind-address'),
+    local,
+    problems,
+  );
+  const metricsBindAddress = parseBindAddress(
+    str('metrics-bind-address') ?? '',
+    flag('metrics-bind-address'),
+    local,
+    problems,
+  );
   const webhookUrl = parseWebhookUrl(str('webhook-url'), flag('webhook-url'), local, problems);
   const webhookCertPath = str('webhook-cert-path');
-  if (!local && !webhookCertPath)
-    problems.push('--webhook-cert-path: required unless --local is set (the webhook needs a serving certificate)');
+  const webhookCertSecret = parseCertSecret(
+    {
+      path: webhookCertPath,
+      secret: given.get('webhook-cert-secret') && {
+        value: str('webhook-cert-secret')!,
+        flag: flag('webhook-cert-secret'),
+      },
+      certValidity: { value: str('webhook-cert-validity')!, flag: flag('webhook-cert-validity') },
+      caValidity: { value: str('webhook-ca-validity')!, flag: flag('webhook-ca-validity') },
+    },
+    local,
+    problems,
+  );
   const leaseDurationMs = parseDuration(str('leader-elect-lease-duration') ?? '');
   const renewDeadlineMs = parseDuration(str('leader-elect-renew-deadline') ?? '');
   const retryPeriodMs = parseDuration(str('leader-elect-retry-period') ?? '');
@@ -284,17 +355,20 @@ export function parseConfig(
     webhookPort,
     ...(webhookUrl ? { webhookUrl } : {}),
     ...(webhookCertPath ? { webhookCertPath } : {}),
+    ...(webhookCertSecret ? { webhookCertSecret } : {}),
     webhookCertName: str('webhook-cert-name')!,
     webhookCertKey: str('webhook-cert-key')!,
     webhookServiceName: str('webhook-service-name')!,
     webhookServiceNamespace: serviceNamespace,
     ...(healthProbeBindAddress ? { healthProbeBindAddress } : {}),
+    ...(metricsBindAddress ? { metricsBindAddress } : {}),
     excludedNamespaces: (str('excluded-namespaces') ?? '')
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean),
     workers,
     resyncPeriodMs: resync ?? 0,
+    gracefulShutdownTimeoutMs: gracefulShutdownTimeoutMs ?? 0,
     logLevel,
     ...(str('trusted-root') ? { trustedRoot: str('trusted-root')! } : {}),
     imageVerifyCache,
@@ -314,6 +388,21 @@ export function parseConfig(
         }
       : {}),
   });
+}
+
+/**
+ * A kubebuilder bind-address flag: host:port, :port (every address in a cluster, loopback with --local, so a local
+ * run exposes nothing to the network) or 0 for off (undefined).
+ */
+function parseBindAddress(raw: string, flag: string, local: boolean, problems: string[]): BindAddress | undefined {
+  if (raw === '0') return undefined;
+  const m = /^(.*):(\d+)$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    problems.push(`${flag}: invalid value ${JSON.stringify(raw)}: expected host:port, :port or 0`);
+    return undefined;
+  }
+  return { host: m[1] === '' ? (local ? '127.0.0.1' : '0.0.0.0') : m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 /** The cache's time to live in ms; 0 (with or without a unit) means the default, as in Kyverno. */
@@ -392,4 +481,41 @@ function parseWebhookUrl(raw: string | undefined, flag: string, local: boolean, 
     return undefined;
   }
   return url;
+}
+
+type FlagValue = { readonly value: string; readonly flag: string };
+
+/**
+ * Where the serving certificate comes from: files (--webhook-cert-path), or a Secret the operator keeps; undefined
+ * for files, and for --local without --webhook-cert-secret (a CA made in memory for the process's lifetime).
+ */
+function parseCertSecret(
+  given: { path?: string; secret?: FlagValue | undefined; certValidity: FlagValue; caValidity: FlagValue },
+  local: boolean,
+  problems: string[],
+): Config['webhookCertSecret'] {
+  if (given.path !== undefined && given.secret) {
+    problems.push(
+      `${given.secret.flag}: not with --webhook-cert-path (the certificate is either in files or in a Secret the operator keeps)`,
+    );
+    return undefined;
+  }
+  if (given.path !== undefined || (local && !given.secret)) return undefined;
+  const name = given.secret?.value ?? DEFAULT_CERT_SECRET;
+  if (name.length > 253 || !DNS_SUBDOMAIN.test(name))
+    problems.push(`${given.secret!.flag}: invalid value ${JSON.stringify(name)}: not a Secret name`);
+  const lifetime = ({ value, flag }: FlagValue) => {
+    const ms = parseDuration(value);
+    if (ms === undefined || ms < MIN_CERT_VALIDITY_MS)
+      problems.push(`${flag}: invalid value ${JSON.stringify(value)}: expected a duration of at least 10s, e.g. 720h`);
+    return ms ?? 0;
+  };
+  const certValidityMs = lifetime(given.certValidity);
+  const caValidityMs = lifetime(given.caValidity);
+  if (certValidityMs > caValidityMs)
+    problems.push(
+      `${given.certValidity.flag}: ${given.certValidity.value} is longer than ${given.caValidity.flag} ` +
+        `(${given.caValidity.value}); a certificate cannot outlive the CA that signed it`,
+    );
+  return { name, caValidityMs, certValidityMs };
 }

@@ -6,13 +6,18 @@ import { readFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, Watch } from '@kubernetes/client-node';
 import { createLogger, errorFields, type Logger } from '../pkg/log/index.js';
 import { RuleCache } from '../pkg/policy/index.js';
 import { describeTrustRoot, type TrustRoot } from '../pkg/trust/index.js';
 import { createServingCertificates } from '../pkg/tls/index.js';
-import { startOperator, type RunningOperator, type WebhookEndpoint } from '../operator/index.js';
+import { ok, type Result } from '../pkg/result/index.js';
+import {
+  startOperator,
+  type RunningOperator,
+  type ServingCertificateSource,
+  type WebhookTarget,
+} from '../operator/index.js';
 import {
   NamespaceLabels,
   PullSecretStore,
@@ -21,13 +26,24 @@ import {
   startWebhook,
   toUserRoles,
   type PassCache,
-  type TlsMaterial,
 } from '../webhook/index.js';
 import { VerificationCache } from '../pkg/cache/index.js';
 import { RegistryClient } from '../pkg/oci/index.js';
+import { Metrics } from '../pkg/metrics/index.js';
 import { parseConfig, type Config } from './config.js';
+import { awaitStopSignal, describeTimeout, runStopSteps, toExitCode } from './graceful-stop.js';
 import { checkLocalWebhookReachable } from './local-webhook.js';
 import { loadTrustedRoot } from './trusted-root.js';
+import {
+  readCertificateFiles,
+  watchCertificateFiles,
+  type CertificateFiles,
+  type CertificateFileNames,
+} from './certificate-files.js';
+import { startMetricsServer } from './metrics-server.js';
+
+/** How often certificate files (--webhook-cert-path) are read for a renewal; cert-manager renews days ahead. */
+const CERTIFICATE_FILES_POLL_MS = 10_000;
 
 /** Runs the operator and webhook until SIGTERM or SIGINT. Returns the process exit code. */
 export async function runManager(argv: readonly string[]): Promise<number> {
@@ -75,7 +91,14 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     }
   }
 
-  const { tls, caPem } = await loadTls(config);
+  // Given (files, or made in memory for a local run), or kept by the operator in a Secret and set on the running
+  // server whenever it changes.
+  const loaded = config.webhookCertSecret ? undefined : await loadTls(config);
+  if (loaded && !loaded.ok) {
+    log.error('the serving certificate cannot be used', { error: loaded.error });
+    return 2;
+  }
+  let given = loaded?.value;
   // Set once the operator runs; the webhook, started first, records its Events through it.
   const running: { operator?: RunningOperator } = {};
   // Verification results cached for a policy version that was replaced or deleted can never be hit again (the
@@ -85,6 +108,9 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     now: Date.now,
   });
   const cache = new RuleCache({ onRetired: (retired) => passes.invalidatePolicy(retired.uid) });
+  // One registry for the process, handed to each part as plain observers; none at all without --metrics-bind-address.
+  const metrics = config.metricsBindAddress ? new Metrics() : undefined;
+  metrics?.watchVerificationCache(() => passes.stats());
   if (config.allowInsecureRegistry) {
     log.warn(
       '--allowInsecureRegistry: registries are read without certificate checks, and over plain HTTP when they do not speak HTTPS',
@@ -95,6 +121,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     plainHttpForLoopback: true,
     allowInsecureRegistry: config.allowInsecureRegistry,
     userAgent: 'imprimatur-webhook',
+    ...(metrics ? { observeRequest: metrics.observeRegistryRequest.bind(metrics) } : {}),
   });
   // Pull Secrets (--imagePullSecrets, each Pod's own, each rule's) from an informer, so a rotated one is used at once.
   const core = kubeConfig.makeApiClient(CoreV1Api);
@@ -120,9 +147,12 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     log: log.child({ component: 'role-bindings' }),
   });
   await roleBindings.start();
+  // Not ready from the first signal on, so that no new admission is routed here (a Service drops the pod).
+  const lifecycle = { stopping: false };
+  const isReady = () => cache.isWarm && !lifecycle.stopping;
   const webhook = await startWebhook({
     cache,
-    tls,
+    ...(given ? { tls: { certPem: given.certPem, keyPem: given.keyPem } } : {}),
     host: config.webhookHost,
     port: config.webhookPort,
     log,
@@ -139,19 +169,37 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     },
     // The operator starts after the webhook; until then there is no recorder, and nothing to record.
     recordEvent: (event) => running.operator?.recordEvent(event),
+    ...(metrics ? { metrics } : {}),
+    isReady,
+    // In-flight admissions may run for the stop's bound less a fifth, left to the steps before and after.
+    closeGraceMs: Math.floor(config.gracefulShutdownTimeoutMs * 0.8),
   });
-  const endpoint: WebhookEndpoint = config.local
-    ? { $case: 'url', url: config.webhookUrl?.href ?? `https://127.0.0.1:${webhook.port}`, caBundle: caPem }
-    : {
-        $case: 'service',
+  const endpoint: WebhookTarget = config.local
+    ? { $case: 'url', url: config.webhookUrl?.href ?? `https://127.0.0.1:${webhook.port}` }
+    : { $case: 'service', namespace: config.webhookServiceNamespace, name: config.webhookServiceName, port: 443 };
+  const secret = config.webhookCertSecret;
+  const servingCertificate: ServingCertificateSource = secret
+    ? {
+        $case: 'secret',
         namespace: config.webhookServiceNamespace,
-        name: config.webhookServiceName,
-        port: 443,
-        caBundle: caPem,
-      };
+        name: secret.name,
+        hosts: webhookHosts(config),
+        caValidityMs: secret.caValidityMs,
+        certValidityMs: secret.certValidityMs,
+        onChange: (material) => {
+          const set = webhook.setTls(material);
+          if (!set.ok) log.error('serving certificate not taken; still serving the previous one', { error: set.error });
+        },
+      }
+    : { $case: 'given', caBundle: () => given!.caPem };
   const probes = config.healthProbeBindAddress
-    ? await startProbes(config.healthProbeBindAddress, cache, log)
+    ? await startProbes(config.healthProbeBindAddress, isReady, log)
     : undefined;
+  if (metrics) metrics.collectProcessMetrics();
+  const metricsServer =
+    metrics && config.metricsBindAddress
+      ? await startMetricsServer(config.metricsBindAddress, metrics, log)
+      : undefined;
   const operator = startOperator({
     kubeConfig,
     cache,
@@ -161,26 +209,70 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     ...(config.leaderElection ? { leaderElection: config.leaderElection } : {}),
     log: log.child({ component: 'operator' }),
     webhookEndpoint: endpoint,
+    servingCertificate,
     excludedNamespaces: config.excludedNamespaces,
     operatorNamespace: config.webhookServiceNamespace,
     workers: config.workers,
     resyncPeriodMs: config.resyncPeriodMs,
+    ...(metrics ? { metrics } : {}),
   });
   running.operator = operator;
+  // Files that cert-manager renews are read again when they change: served at once, and their CA registered.
+  const fileNames = certificateFileNames(config);
+  const filesWatch =
+    fileNames && given
+      ? watchCertificateFiles(fileNames, given, {
+          readFile: readFileIfExists,
+          intervalMs: CERTIFICATE_FILES_POLL_MS,
+          log,
+          onChange: (files) => {
+            const set = webhook.setTls(files);
+            if (!set.ok) {
+              log.error('serving certificate not taken; still serving the previous one', { error: set.error });
+              return;
+            }
+            given = files;
+            operator.caBundleChanged();
+          },
+        })
+      : undefined;
   operator.warm.catch((e: unknown) => log.error('warm-up failed', errorFields(e)));
 
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+  const signal = await awaitStopSignal(process, ['SIGTERM', 'SIGINT'], (again) => {
+    log.warn('second signal: exiting at once, without finishing the stop', { signal: again });
+    process.exit(1);
   });
-  log.info('shutting down', { signal });
-  await operator.stop();
-  await webhook.close();
-  await pullSecrets.stop();
-  await namespaces.stop();
-  await roleBindings.stop();
-  await new Promise<void>((resolve) => (probes ? probes.close(() => resolve()) : resolve()));
-  return 0;
+  lifecycle.stopping = true;
+  filesWatch?.stop();
+  const timeoutMs = config.gracefulShutdownTimeoutMs;
+  log.info('shutting down', { signal, timeoutMs });
+  // The webhook keeps serving until its configurations no longer point here (local mode), then lets the admissions
+  // in flight finish; the operator stops first, so that nothing re-applies a configuration removed on the way.
+  const outcome = await runStopSteps(
+    [
+      { name: 'operator (policy workers, informers, Events, leader lease)', run: () => operator.stop() },
+      { name: 'webhook configurations (hand-over or removal)', run: () => operator.releaseWebhookConfigurations() },
+      { name: 'webhook server (admissions in flight)', run: () => webhook.close() },
+      {
+        name: 'informers (pull Secrets, namespaces, role bindings)',
+        run: () => Promise.all([pullSecrets.stop(), namespaces.stop(), roleBindings.stop()]),
+      },
+      {
+        name: 'health probes server',
+        run: () => new Promise<void>((resolve) => (probes ? probes.close(() => resolve()) : resolve())),
+      },
+      {
+        name: 'metrics server',
+        run: () => new Promise<void>((resolve) => (metricsServer ? metricsServer.close(() => resolve()) : resolve())),
+      },
+    ],
+    { timeoutMs, onStep: (step) => log.debug('stopping', { step }) },
+  );
+  for (const { step, error } of outcome.failed) log.error('stop step failed', { step, ...errorFields(error) });
+  if (outcome.$case === 'timed-out') {
+    log.error(describeTimeout(outcome, timeoutMs), { timeoutMs, unfinished: [outcome.running, ...outcome.notBegun] });
+  } else log.info('stopped');
+  return toExitCode(outcome);
 }
 
 /** The addresses the API server's host name resolves to; none when it does not resolve (or is an address). */
@@ -194,30 +286,51 @@ async function resolveServerHost(server: string | undefined): Promise<string[]> 
   }
 }
 
-async function loadTls(config: Config): Promise<{ tls: TlsMaterial; caPem: string }> {
+/**
+ * Every name the API server may call the webhook by. Local: loopback, and the host --webhook-url names. In a cluster:
+ * the Service's DNS names, short and long, as the API server's service resolver and clients form them.
+ */
+function webhookHosts(config: Config): string[] {
+  if (config.local)
+    return [
+      '127.0.0.1',
+      'localhost',
+      ...(config.webhookUrl ? [config.webhookUrl.hostname.replace(/^\[(.*)\]$/, '$1')] : []),
+    ];
+  const service = `${config.webhookServiceName}.${config.webhookServiceNamespace}`;
+  return [`${service}.svc`, `${service}.svc.cluster.local`, service, config.webhookServiceName];
+}
+
+async function loadTls(config: Config): Promise<Result<CertificateFiles, string>> {
   if (config.local && !config.webhookCertPath) {
     const certs = await createServingCertificates({
       // The host the API server is told to call is in the certificate, whatever --webhook-url names.
-      hosts: [
-        '127.0.0.1',
-        'localhost',
-        ...(config.webhookUrl ? [config.webhookUrl.hostname.replace(/^\[(.*)\]$/, '$1')] : []),
-      ],
+      hosts: webhookHosts(config),
       validityDays: 365,
       now: new Date(),
     });
-    return { tls: { certPem: certs.certPem, keyPem: certs.keyPem }, caPem: certs.caPem };
+    return ok({ certPem: certs.certPem, keyPem: certs.keyPem, caPem: certs.caPem });
   }
-  const dir = config.webhookCertPath!;
-  const certPem = readFileSync(join(dir, config.webhookCertName), 'utf8');
-  const keyPem = readFileSync(join(dir, config.webhookCertKey), 'utf8');
-  const caFile = join(dir, 'ca.crt');
-  return { tls: { certPem, keyPem }, caPem: existsSync(caFile) ? readFileSync(caFile, 'utf8') : certPem };
+  return readCertificateFiles(certificateFileNames(config)!, { readFile: readFileIfExists });
 }
 
-async function startProbes(address: { host: string; port: number }, cache: RuleCache, log: Logger): Promise<Server> {
+function certificateFileNames(config: Config): CertificateFileNames | undefined {
+  return config.webhookCertPath
+    ? { dir: config.webhookCertPath, certName: config.webhookCertName, keyName: config.webhookCertKey }
+    : undefined;
+}
+
+function readFileIfExists(path: string): string | undefined {
+  return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+}
+
+async function startProbes(
+  address: { host: string; port: number },
+  isReady: () => boolean,
+  log: Logger,
+): Promise<Server> {
   const server = createHttpServer((req, res) => {
-    if (!serveHealth(req, res, { isReady: () => cache.isWarm })) {
+    if (!serveHealth(req, res, { isReady })) {
       res.writeHead(404).end('not found\n');
     }
   });

@@ -6,8 +6,8 @@
 //     Roles that bindings grant to its ServiceAccount (OLM creates that ServiceAccount, the roles and the bindings);
 //   - alm-examples: the base's examples and every sample object of an owned kind (config/samples);
 //   - the icon, from an SVG file.
-// Written: <out>/manifests (the CSV, one file per CRD, one per other object OLM installs: the webhook Service and the
-// roles bound to nobody), <out>/metadata/annotations.yaml, and the bundle image's Dockerfile. Deterministic (no
+// Written: <out>/manifests (the CSV, one file per CRD, one per other object OLM installs: the webhook and metrics
+// Services and the roles bound to nobody), <out>/metadata/annotations.yaml, and the bundle image's Dockerfile. Deterministic (no
 // createdAt), so a committed bundle/ can be compared with a fresh one.
 //
 // Usage: node dist/hack/gen-bundle.js --out DIR --version X.Y.Z --icon FILE --dockerfile FILE

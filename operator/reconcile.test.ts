@@ -121,6 +121,24 @@ describe('reconcile', () => {
     });
   });
 
+  describe('with onReadiness (the policies gauge)', () => {
+    it('tells the Ready condition on every replica, and forgets the policy once it is gone', async () => {
+      const objects: Record<string, PolicyObject> = { p: clusterPolicy('p', 'not a key'), q: clusterPolicy('q', KEY) };
+      const { deps } = fakes(objects, false);
+      const seen: [string, unknown][] = [];
+      const observed = { ...deps, onReadiness: (key: string, ready: unknown) => void seen.push([key, ready]) };
+      await reconcile('ClusterPolicy//p', observed);
+      await reconcile('ClusterPolicy//q', observed);
+      delete objects['q'];
+      await reconcile('ClusterPolicy//q', observed);
+      expect(seen).toEqual([
+        ['ClusterPolicy//p', { kind: 'ClusterPolicy', status: 'False', reason: 'InvalidKey' }],
+        ['ClusterPolicy//q', { kind: 'ClusterPolicy', status: 'True', reason: 'Succeeded' }],
+        ['ClusterPolicy//q', undefined],
+      ]);
+    });
+  });
+
   describe('when the status write fails', () => {
     it('throws so that the queue retries, unless the policy was deleted meanwhile', async () => {
       const { deps } = fakes({ p: clusterPolicy('p', KEY) });

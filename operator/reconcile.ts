@@ -22,6 +22,11 @@ export interface ReconcileDeps {
   readonly isLeader: () => boolean;
   /** Told when the set of compiled policies changed, so the webhook registration can follow. */
   readonly onCacheChanged: () => void;
+  /**
+   * Told of the policy's Ready condition at each reconcile, on every replica, and with undefined once it is gone:
+   * the policies gauge of the metrics.
+   */
+  readonly onReadiness?: (key: string, ready: { kind: string; status: string; reason: string } | undefined) => void;
   readonly now: () => Date;
   readonly log: Logger;
 }
@@ -39,6 +44,7 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<void>
   const log = deps.log.child({ controller: ref.kind.toLowerCase(), key });
   const policy = deps.getPolicy(ref);
   if (policy === undefined) {
+    deps.onReadiness?.(key, undefined);
     if (deps.cache.get(key)) {
       deps.cache.remove(key);
       deps.onCacheChanged();
@@ -62,8 +68,11 @@ export async function reconcile(key: string, deps: ReconcileDeps): Promise<void>
     }
     log.warn('policy is invalid', { errors: result.error.map((e) => `${e.field}: ${e.message}`) });
   }
-  if (!deps.isLeader()) return;
+  // Computed on every replica, so that each one's metrics tell its own view; only the leader writes it.
   const status = desiredStatus(policy, result, deps.now());
+  const ready = status.conditions.find((c) => c.type === 'Ready');
+  if (ready) deps.onReadiness?.(key, { kind: ref.kind, status: ready.status, reason: ready.reason });
+  if (!deps.isLeader()) return;
   if (isStatusCurrent(policy, status)) return;
   // Events go with status changes, not with every resync: the status says it, the Event tells whoever watches.
   const event = toPolicyEvent(ref, policy, status);

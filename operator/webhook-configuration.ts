@@ -66,15 +66,12 @@ export const ALWAYS_EXCLUDED_NAMESPACES: readonly string[] = ['kube-system'];
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 /** Where the API server reaches the webhook: a URL (local mode) or an in-cluster Service. */
-export type WebhookEndpoint =
-  | { readonly $case: 'url'; readonly url: string; readonly caBundle: string }
-  | {
-      readonly $case: 'service';
-      readonly namespace: string;
-      readonly name: string;
-      readonly port: number;
-      readonly caBundle: string;
-    };
+export type WebhookTarget =
+  | { readonly $case: 'url'; readonly url: string }
+  | { readonly $case: 'service'; readonly namespace: string; readonly name: string; readonly port: number };
+
+/** A target and the CAs (PEM) the API server trusts the webhook's serving certificate by. */
+export type WebhookEndpoint = WebhookTarget & { readonly caBundle: string };
 
 export interface WebhookConfigurationInput {
   readonly endpoint: WebhookEndpoint;

@@ -100,4 +100,17 @@ describe('WorkQueue', () => {
       expect(queue.length).toBe(0);
     });
   });
+
+  describe('with onAdded (workqueue_adds_total)', () => {
+    it('is told of each key queued, not of a key added while it already waits', () => {
+      let added = 0;
+      const queue = new WorkQueue({ baseDelayMs: 1, maxDelayMs: 10, onAdded: () => added++ });
+      queue.add('a');
+      queue.add('a');
+      queue.add('b');
+      expect(added).toBe(2);
+      expect(queue.length).toBe(2);
+      queue.shutDown();
+    });
+  });
 });

@@ -6,6 +6,8 @@ export interface WorkQueueOptions {
   /** First retry delay; doubled per consecutive failure of the same key. */
   readonly baseDelayMs: number;
   readonly maxDelayMs: number;
+  /** Told each time a key is queued (not when it was queued already): workqueue_adds_total. */
+  readonly onAdded?: () => void;
 }
 
 export type Handler = (key: string) => Promise<void>;
@@ -36,6 +38,7 @@ export class WorkQueue {
     if (this.#queued.has(key)) return;
     this.#queued.add(key);
     this.#queue.push(key);
+    this.#options.onAdded?.();
     this.#sleeping.shift()?.();
   }
 

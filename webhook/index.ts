@@ -1,11 +1,12 @@
 // The admission webhook: an HTTPS server whose /mutate and /validate routes read the rule cache's compiled policies.
 import type { Logger } from '../pkg/log/index.js';
+import { observeAdmissions, type AdmissionMetrics } from './admission-metrics.js';
 import type { CompiledPolicy, FailurePolicy, RuleCache } from '../pkg/policy/index.js';
 import { handleMutate } from './mutate.js';
 import { handleValidate } from './validate.js';
 import type { VerifyImagesDeps } from './verify-images.js';
 import type { ViolationEvent } from './violation-events.js';
-import { startWebhookServer, type RunningServer, type TlsMaterial } from './server.js';
+import { startWebhookServer, type RunningServer, type TlsMaterial, type WebhookServerOptions } from './server.js';
 
 export { decodeAdmissionReview, type AdmissionRequest, type AdmissionReview } from './admission-review.js';
 export { allowed, denied, patched, toReview, type AdmissionResponse, type JsonPatchOperation } from './responses.js';
@@ -26,10 +27,12 @@ export {
   type WebhookServerOptions,
 } from './server.js';
 export { serveHealth, type HealthDeps } from './health.js';
+export { observeAdmissions, type AdmissionMetrics } from './admission-metrics.js';
 
 export interface WebhookOptions {
   readonly cache: RuleCache;
-  readonly tls: TlsMaterial;
+  /** The serving certificate; without it no TLS handshake succeeds until RunningServer.setTls gives one. */
+  readonly tls?: TlsMaterial;
   readonly host: string;
   readonly port: number;
   readonly log: Logger;
@@ -37,6 +40,12 @@ export interface WebhookOptions {
   readonly verification: VerifyImagesDeps;
   /** Where PolicyViolation Events go (the operator's recorder). */
   readonly recordEvent?: (event: ViolationEvent) => void;
+  /** Counts and times admissions and image verifications (the process's Prometheus metrics). */
+  readonly metrics?: AdmissionMetrics;
+  /** /readyz; the rule cache being warm when not given (main adds: not stopping). */
+  readonly isReady?: () => boolean;
+  /** close(): how long in-flight admissions may run (DEFAULT_TIMEOUTS.closeGraceMs when not given). */
+  readonly closeGraceMs?: number;
 }
 
 export function startWebhook(options: WebhookOptions): Promise<RunningServer> {
@@ -48,15 +57,22 @@ export function startWebhook(options: WebhookOptions): Promise<RunningServer> {
       : options.cache.policies().filter((p) => p.failurePolicy === failurePolicy);
   const recordEvent = options.recordEvent ? { recordEvent: options.recordEvent } : {};
   const now = () => performance.now();
+  const { metrics } = options;
+  const verification = metrics
+    ? { ...options.verification, observeVerification: metrics.observeVerification.bind(metrics) }
+    : options.verification;
+  const observed = (webhook: 'mutate' | 'validate', decide: WebhookServerOptions['mutate']) =>
+    metrics ? observeAdmissions(webhook, decide, metrics, now) : decide;
   return startWebhookServer({
-    tls: options.tls,
+    ...(options.tls ? { tls: options.tls } : {}),
     host: options.host,
     port: options.port,
     log,
-    isReady: () => options.cache.isWarm,
-    mutate: (request, failurePolicy) =>
+    isReady: options.isReady ?? (() => options.cache.isWarm),
+    ...(options.closeGraceMs !== undefined ? { timeouts: { closeGraceMs: options.closeGraceMs } } : {}),
+    mutate: observed('mutate', (request, failurePolicy) =>
       handleMutate(request, {
-        ...options.verification,
+        ...verification,
         policies: policiesFor(failurePolicy),
         log,
         now,
@@ -65,7 +81,8 @@ export function startWebhook(options: WebhookOptions): Promise<RunningServer> {
         // what it recorded in the annotation.
         keepOtherPoliciesVerifications: failurePolicy === 'Ignore',
       }),
-    validate: (request, failurePolicy) =>
+    ),
+    validate: observed('validate', (request, failurePolicy) =>
       handleValidate(request, {
         ...(options.verification.namespaceLabels ? { namespaceLabels: options.verification.namespaceLabels } : {}),
         ...(options.verification.userRoles ? { userRoles: options.verification.userRoles } : {}),
@@ -74,5 +91,6 @@ export function startWebhook(options: WebhookOptions): Promise<RunningServer> {
         now,
         ...recordEvent,
       }),
+    ),
   });
 }

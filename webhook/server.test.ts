@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   connect as connectHttp2,
@@ -545,5 +546,65 @@ describe.each(PROTOCOLS)('closing the server over %s', (_protocol, clientFor) =>
     } finally {
       client.close();
     }
+  });
+});
+
+describe('changing the serving certificate', () => {
+  /** The certificate a new TLS connection is served, as its SHA-256 fingerprint; the handshake must verify by `ca`. */
+  async function servedFingerprint(port: number, ca: string): Promise<string> {
+    const socket = connectTls({ host: '127.0.0.1', port, ca, ALPNProtocols: ['h2'] });
+    try {
+      await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+      return socket.getPeerX509Certificate()!.fingerprint256;
+    } finally {
+      socket.destroy();
+    }
+  }
+
+  it('serves the new certificate to new connections, while an open HTTP/2 session keeps working', async () => {
+    const server = await serve();
+    const next = await createServingCertificates({ hosts: ['127.0.0.1'], validityDays: 1, now: new Date() });
+    const open = connectHttp2(`https://127.0.0.1:${server.port}`, { ca: certs.caPem });
+    try {
+      await new Promise<void>((resolve, reject) => open.once('connect', () => resolve()).once('error', reject));
+      expect(server.setTls(next)).toEqual({ ok: true, value: undefined });
+
+      expect(await servedFingerprint(server.port, next.caPem)).toBe(new X509Certificate(next.certPem).fingerprint256);
+      // The old CA no longer verifies what new connections are served.
+      await expect(servedFingerprint(server.port, certs.caPem)).rejects.toThrow();
+      // The session opened before the change still answers.
+      const status = await new Promise<number>((resolve, reject) => {
+        const stream = open.request({ ':path': '/healthz' });
+        stream.once('response', (headers: IncomingHttpHeaders) => resolve(Number(headers[':status'])));
+        stream.once('error', reject);
+        stream.resume();
+        stream.end();
+      });
+      expect(status).toBe(200);
+    } finally {
+      open.close();
+    }
+  });
+
+  it('refuses a key that is not the certificate’s, naming why, and keeps serving the old one', async () => {
+    const server = await serve();
+    const other = await createServingCertificates({ hosts: ['127.0.0.1'], validityDays: 1, now: new Date() });
+    const set = server.setTls({ certPem: other.certPem, keyPem: certs.keyPem });
+    expect(set).toEqual({ ok: false, error: expect.stringContaining('the serving certificate cannot be used') });
+    expect(await servedFingerprint(server.port, certs.caPem)).toBeDefined();
+  });
+
+  it('fails every handshake until it is given a certificate, then serves it', async () => {
+    const server = await startWebhookServer({
+      host: '127.0.0.1',
+      port: 0,
+      log: createSilentLogger(),
+      isReady: () => true,
+      mutate: (req) => allowed(req.uid),
+    });
+    started.push(server);
+    await expect(servedFingerprint(server.port, certs.caPem)).rejects.toThrow();
+    server.setTls(certs);
+    expect(await servedFingerprint(server.port, certs.caPem)).toBeDefined();
   });
 });

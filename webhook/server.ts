@@ -27,12 +27,16 @@ import {
 } from 'node:http2';
 import type { Socket } from 'node:net';
 import { errorFields, type Logger } from '../pkg/log/index.js';
+import { err, ok, type Result } from '../pkg/result/index.js';
 import { quoteText } from '../pkg/text/index.js';
 import { decodeAdmissionReview, type AdmissionRequest } from './admission-review.js';
 import { sendBody, sendText, serveHealth } from './health.js';
 import { toReview, type AdmissionResponse } from './responses.js';
 
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
+
+/** TLS 1.2 and 1.3 only, as Kubernetes' own servers default to. */
+const TLS_MIN_VERSION = 'TLSv1.2';
 
 export interface TlsMaterial {
   readonly certPem: string;
@@ -73,7 +77,11 @@ export const HTTP2_SETTINGS: Readonly<Settings> = {
 };
 
 export interface WebhookServerOptions {
-  readonly tls: TlsMaterial;
+  /**
+   * The serving certificate. Without it the server listens but fails every TLS handshake until setTls() gives one:
+   * the operator registers the webhook only once there is a certificate to serve.
+   */
+  readonly tls?: TlsMaterial;
   readonly host: string;
   readonly port: number;
   readonly log: Logger;
@@ -101,6 +109,11 @@ export interface WebhookServerOptions {
 export interface RunningServer {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /**
+   * Serves `tls` from the next TLS handshake on; connections already open keep the certificate they were opened
+   * with, so a rotation drops nothing. Material Node cannot use is refused with the reason, and the old is kept.
+   */
+  setTls(tls: TlsMaterial): Result<void, string>;
   close(): Promise<void>;
 }
 
@@ -121,9 +134,8 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   const { log } = options;
   const t: WebhookTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
   const serverOptions: SecureServerOptions & Http1ServerOptions = {
-    cert: options.tls.certPem,
-    key: options.tls.keyPem,
-    minVersion: 'TLSv1.2',
+    ...(options.tls ? { cert: options.tls.certPem, key: options.tls.keyPem } : {}),
+    minVersion: TLS_MIN_VERSION,
     allowHTTP1: true,
     handshakeTimeout: t.headersMs,
     settings: HTTP2_SETTINGS,
@@ -185,6 +197,14 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   let closed: Promise<void> | undefined;
   return {
     port,
+    setTls: (tls) => {
+      try {
+        server.setSecureContext({ cert: tls.certPem, key: tls.keyPem, minVersion: TLS_MIN_VERSION });
+        return ok(undefined);
+      } catch (e) {
+        return err(`the serving certificate cannot be used: ${(e as Error).message}`);
+      }
+    },
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
         closing = true;

@@ -69,6 +69,11 @@ export interface VerifyImagesDeps {
   readonly limits?: Partial<WorkLimits>;
   /** The wall clock, in ms since the epoch, for the time functions of attestation conditions; Date.now by default. */
   readonly wallClock?: () => number;
+  /** Told of each image verified against an entry (not of cache hits), with its failure reason and duration. */
+  readonly observeVerification?: (verification: {
+    readonly reason?: VerifyFailure['reason'];
+    readonly durationSeconds: number;
+  }) => void;
 }
 
 /** What a pass is: the digest that was verified, which the Pod is pinned to. */
@@ -407,6 +412,24 @@ class AdmissionRun {
    * own deadline.)
    */
   async #verify(
+    entry: CompiledImageVerification,
+    ref: ImageRef,
+    signal: AbortSignal,
+  ): Promise<Result<CachedPass, VerifyFailure>> {
+    const observe = this.#deps.observeVerification;
+    if (!observe) return this.#verifyEntry(entry, ref, signal);
+    const started = performance.now();
+    const verified = await this.#verifyEntry(entry, ref, signal);
+    const durationSeconds = (performance.now() - started) / 1000;
+    try {
+      observe(verified.ok ? { durationSeconds } : { reason: verified.error.reason, durationSeconds });
+    } catch {
+      // Counting is no reason to fail a verification.
+    }
+    return verified;
+  }
+
+  async #verifyEntry(
     entry: CompiledImageVerification,
     ref: ImageRef,
     signal: AbortSignal,

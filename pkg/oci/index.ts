@@ -20,4 +20,5 @@ export {
   type RegistryClientOptions,
 } from './registry-client.js';
 export type { FetchInit, FetchLike, FetchLikeResponse } from './fetch-like.js';
+export type { ObservedRequest, RequestObserver } from './request-observer.js';
 export type { Descriptor, ImageIndex, ImageManifest, Manifest } from './types.js';

@@ -16,6 +16,7 @@ import { OciError, type OciErrorContext, type OciFailure } from './errors.js';
 import type { FetchLike } from './fetch-like.js';
 import { nextPagePath } from './link-header.js';
 import { MANIFEST_ACCEPT, MEDIA_TYPE_OCI_INDEX } from './media-types.js';
+import type { RequestObserver } from './request-observer.js';
 import { quoteText } from '../text/index.js';
 import { RegistryTransport, type RegistryRequest, type RegistryResponse } from './transport.js';
 import { parseIndexPrefix, parseManifest, type Descriptor, type Manifest } from './types.js';
@@ -66,6 +67,8 @@ export interface RegistryClientOptions {
   readonly maxRetryAfterMs?: number;
   readonly concurrencyPerRegistry?: number;
   readonly userAgent?: string;
+  /** Told of every HTTP request sent (token fetches, redirects and retries too), with its status and duration. */
+  readonly observeRequest?: RequestObserver;
   /** For tests: the HTTP client, clock and sleep. */
   readonly fetch?: FetchLike;
   readonly now?: () => number;
@@ -164,6 +167,7 @@ export class RegistryClient {
       userAgent: options.userAgent ?? 'imprimatur',
       now: options.now ?? Date.now,
       sleep: options.sleep ?? sleepFor,
+      ...(options.observeRequest ? { observeRequest: options.observeRequest } : {}),
     });
   }
 

@@ -36,6 +36,7 @@ import { classifyAddress } from './address-kind.js';
 import { OciError, type OciErrorContext } from './errors.js';
 import type { FetchLike, FetchLikeResponse } from './fetch-like.js';
 import { quoteText, sanitizeText } from '../text/index.js';
+import { notifyObserver, type RequestObserver } from './request-observer.js';
 import { Semaphore } from './semaphore.js';
 import { isHeaderToken, parseTokenResponse } from './token-response.js';
 import { parseWwwAuthenticate, type AuthChallenge } from './www-authenticate.js';
@@ -65,6 +66,8 @@ export interface TransportOptions {
   readonly now: () => number;
   readonly sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   readonly userAgent: string;
+  /** Told of every HTTP request sent, with its status and duration (metrics). */
+  readonly observeRequest?: RequestObserver;
 }
 
 export interface RegistryRequest {
@@ -323,6 +326,7 @@ export class RegistryTransport {
       this.#refuseLiteral(url, allowed, target, context);
       const signal = this.#signal(ex);
       let res: FetchLikeResponse;
+      const started = this.#options.now();
       try {
         ex.sent();
         res = await this.#options.fetch(url.href, {
@@ -335,8 +339,10 @@ export class RegistryTransport {
           ...(ex.insecure ? { insecureTls: true } : {}),
         });
       } catch (e) {
+        this.#observe(url, req.method, undefined, started);
         throw this.#fetchError(e, ex, context, signal, target);
       }
+      this.#observe(url, req.method, res.status, started);
       if (atRegistry) ex.answered = true;
       const status = res.status;
       if (status >= 300 && status < 400 && status !== 304) {
@@ -434,6 +440,7 @@ export class RegistryTransport {
     }
     const signal = this.#signal(ex);
     let res: FetchLikeResponse;
+    const started = this.#options.now();
     try {
       ex.sent();
       res = await this.#options.fetch(realm.href, {
@@ -445,8 +452,10 @@ export class RegistryTransport {
         ...(ex.insecure ? { insecureTls: true } : {}),
       });
     } catch (e) {
+      this.#observe(realm, init.method, undefined, started);
       throw this.#fetchError(e, ex, tokenContext, signal, 'token service');
     }
+    this.#observe(realm, init.method, res.status, started);
     const service = `the token service at ${quoteText(realm.hostname)}`;
     if (res.status !== 200) {
       await discardBody(res.body);
@@ -510,6 +519,13 @@ export class RegistryTransport {
       context,
       { detail: `${describeUrl(url.href)} is ${kind}; allowed: ${[...allowed].join(', ')}` },
     );
+  }
+
+  #observe(url: URL, method: string, status: number | undefined, started: number): void {
+    const observer = this.#options.observeRequest;
+    if (!observer) return;
+    const durationMs = Math.max(0, this.#options.now() - started);
+    notifyObserver(observer, { host: url.host, method, ...(status === undefined ? {} : { status }), durationMs });
   }
 
   #retryDelay(res: RegistryResponse, attempt: number): number | undefined {

@@ -5,7 +5,7 @@
 // its name, uid, resourceVersion and labels (string values only, at most MAX_LABELS_PER_NAMESPACE of them, in a frozen
 // prototype-less object); annotations, managed fields, spec and status are dropped.
 //
-// The list+watch itself, its paging and its restarts are slim-list-watch.ts's, shared with the other stores.
+// The list+watch itself, its paging and its restarts are pkg/kube's SlimListWatch's, shared with the other stores.
 import {
   type KubernetesObject,
   type V1Namespace,
@@ -14,7 +14,7 @@ import {
   type Watch,
 } from '@kubernetes/client-node';
 import type { Logger } from '../../pkg/log/index.js';
-import { SlimListWatch, type ListPageRequest } from './slim-list-watch.js';
+import { SlimListWatch, type ListPageRequest } from '../../pkg/kube/index.js';
 
 /** Labels kept per Namespace; any beyond are dropped (the API server itself allows many more, each up to 63+253). */
 export const MAX_LABELS_PER_NAMESPACE = 256;

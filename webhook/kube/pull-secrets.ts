@@ -8,7 +8,7 @@
 // dropped. A Secret's config is parsed once per resourceVersion. A Secret whose data is over MAX_PULL_SECRET_BYTES is
 // kept only as that reason, so no Secret costs more than a small DockerConfig however large the cluster lets it be.
 //
-// The list+watch itself, its paging and its restarts are slim-list-watch.ts's, shared with the other stores.
+// The list+watch itself, its paging and its restarts are pkg/kube's SlimListWatch's, shared with the other stores.
 import {
   type KubernetesObject,
   type V1ObjectMeta,
@@ -20,9 +20,9 @@ import type { Logger } from '../../pkg/log/index.js';
 import { parseDockerCfg, parseDockerConfigJson, type DockerConfig } from '../../pkg/oci/index.js';
 import { err, type Result } from '../../pkg/result/index.js';
 import type { PullSecretLookup } from '../registry-credentials.js';
-import { SlimListWatch, type ListPageRequest } from './slim-list-watch.js';
+import { SlimListWatch, type ListPageRequest } from '../../pkg/kube/index.js';
 
-export { LIST_PAGE_SIZE } from './slim-list-watch.js';
+export { LIST_PAGE_SIZE } from '../../pkg/kube/index.js';
 
 /** The Secret types that hold registry credentials, and the data key and format of each. */
 export const PULL_SECRET_TYPES = ['kubernetes.io/dockerconfigjson', 'kubernetes.io/dockercfg'] as const;

@@ -5,7 +5,7 @@
 // namespace, name, uid, resourceVersion, roleRef (kind and name) and subjects (kind, name and namespace); labels,
 // annotations and managed fields are dropped.
 //
-// The list+watch itself, its paging and its restarts are slim-list-watch.ts's, shared with the other stores.
+// The list+watch itself, its paging and its restarts are pkg/kube's SlimListWatch's, shared with the other stores.
 import {
   type KubernetesObject,
   type RbacV1Subject,
@@ -24,7 +24,7 @@ import {
   type SlimRoleRef,
   type SlimSubject,
 } from '../user-roles.js';
-import { SlimListWatch, type ListPageRequest } from './slim-list-watch.js';
+import { SlimListWatch, type ListPageRequest } from '../../pkg/kube/index.js';
 
 const ROLE_BINDINGS_PATH = '/apis/rbac.authorization.k8s.io/v1/rolebindings';
 const CLUSTER_ROLE_BINDINGS_PATH = '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings';

@@ -44,7 +44,11 @@ export interface OperatorProcess {
   readonly probePort: number;
   /** Everything the operator has logged so far, one JSON object per line. */
   logLines(): Record<string, unknown>[];
-  stop(): Promise<void>;
+  /**
+   * Sends SIGTERM and resolves with the exit code once it has exited (SIGKILL after `killAfterMs`, 10 s by default,
+   * which resolves 1 like any death by signal); with its code at once when it has already exited.
+   */
+  stop(options?: { killAfterMs?: number }): Promise<number>;
   /** Ends it with SIGKILL, as a crashed pod: no clean-up, no lease release. */
   kill(): Promise<void>;
 }
@@ -98,14 +102,15 @@ export async function startOperator(
         .split('\n')
         .filter((l) => l.startsWith('{'))
         .map((l) => JSON.parse(l) as Record<string, unknown>),
-    async stop() {
+    async stop({ killAfterMs = 10_000 } = {}) {
       if (child.exitCode === null) {
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        const timer = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
         await exited;
         clearTimeout(timer);
       }
       out.end();
+      return exited;
     },
     async kill() {
       if (child.exitCode === null) {

@@ -4,7 +4,7 @@
 // watch only after), and restarted with backoff when it fails: client-node stops a ListWatch on any error but
 // 410 Gone.
 import { ListWatch, type KubernetesListObject, type KubernetesObject, type Watch } from '@kubernetes/client-node';
-import { errorFields, type Logger } from '../../pkg/log/index.js';
+import { errorFields, type Logger } from '../log/index.js';
 
 /** Objects per list request: one large cluster's objects are never all in memory at once, only as kept. */
 export const LIST_PAGE_SIZE = 500;
