@@ -19,6 +19,8 @@ import {
   type WebhookTarget,
 } from '../operator/index.js';
 import {
+  ConfigMapStore,
+  KeySecretStore,
   NamespaceLabels,
   PullSecretStore,
   RoleBindings,
@@ -41,6 +43,7 @@ import {
   type CertificateFileNames,
 } from './certificate-files.js';
 import { startMetricsServer } from './metrics-server.js';
+import { makeApiCall } from './api-call.js';
 
 /** How often certificate files (--webhook-cert-path) are read for a renewal; cert-manager renews days ahead. */
 const CERTIFICATE_FILES_POLL_MS = 10_000;
@@ -147,6 +150,19 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     log: log.child({ component: 'role-bindings' }),
   });
   await roleBindings.start();
+  // What rules' context entries and k8s:// keys read: ConfigMaps, and the cosign.pub of Opaque Secrets.
+  const configMaps = new ConfigMapStore({
+    listConfigMaps: (request) => core.listConfigMapForAllNamespaces(request),
+    watch: new Watch(kubeConfig),
+    log: log.child({ component: 'config-maps' }),
+  });
+  await configMaps.start();
+  const keySecrets = new KeySecretStore({
+    listSecrets: (request) => core.listSecretForAllNamespaces(request),
+    watch: new Watch(kubeConfig),
+    log: log.child({ component: 'key-secrets' }),
+  });
+  await keySecrets.start();
   // Not ready from the first signal on, so that no new admission is routed here (a Service drops the pod).
   const lifecycle = { stopping: false };
   const isReady = () => cache.isWarm && !lifecycle.stopping;
@@ -165,6 +181,11 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
         lookup: pullSecrets.lookup,
         operatorNamespace: config.webhookServiceNamespace,
         operatorPullSecrets: config.imagePullSecrets,
+      },
+      ruleContext: {
+        configMap: configMaps.lookup,
+        secretPublicKey: keySecrets.publicKey,
+        apiCall: makeApiCall(kubeConfig),
       },
     },
     // The operator starts after the webhook; until then there is no recorder, and nothing to record.
@@ -255,7 +276,14 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
       { name: 'webhook server (admissions in flight)', run: () => webhook.close() },
       {
         name: 'informers (pull Secrets, namespaces, role bindings)',
-        run: () => Promise.all([pullSecrets.stop(), namespaces.stop(), roleBindings.stop()]),
+        run: () =>
+          Promise.all([
+            pullSecrets.stop(),
+            namespaces.stop(),
+            roleBindings.stop(),
+            configMaps.stop(),
+            keySecrets.stop(),
+          ]),
       },
       {
         name: 'health probes server',

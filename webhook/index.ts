@@ -16,6 +16,8 @@ export type { PassCache, VerifyImagesDeps } from './verify-images.js';
 export type { ViolationEvent } from './violation-events.js';
 export { PullSecretStore, type PullSecretStoreDeps } from './kube/pull-secrets.js';
 export { NamespaceLabels, type NamespaceLabelsDeps } from './kube/namespace-labels.js';
+export { ConfigMapStore, type ConfigMapStoreDeps, type ContextConfigMap } from './kube/config-maps.js';
+export { KeySecretStore, type KeySecretStoreDeps } from './kube/key-secrets.js';
 export { RoleBindings, type RoleBindingsDeps } from './kube/role-bindings.js';
 export { toUserRoles } from './user-roles.js';
 export { toAdmissionCredentials, type PullSecretLookup } from './registry-credentials.js';

@@ -238,6 +238,74 @@ describe('handleMutate', () => {
     });
   });
 
+  describe('when a rule’s key is in a ConfigMap that does not exist', () => {
+    const withContext = (failurePolicy: 'Fail' | 'Ignore') => {
+      const compiled = compile({
+        apiVersion: 'kyverno.io/v1',
+        kind: 'ClusterPolicy',
+        metadata: { name: 'check-image', uid: 'u1', resourceVersion: '7' },
+        spec: {
+          validationFailureAction: 'Enforce',
+          failurePolicy,
+          rules: [
+            {
+              name: 'check-image',
+              match: { any: [{ resources: { kinds: ['Pod'] } }] },
+              context: [{ name: 'keys', configMap: { name: 'keys', namespace: 'security' } }],
+              verifyImages: [
+                {
+                  imageReferences: ['registry.example/*'],
+                  attestors: [
+                    { entries: [{ keys: { publicKeys: '{{ keys.data.prod }}', rekor: { ignoreTlog: true } } }] },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      });
+      if (!compiled.ok) throw new Error(JSON.stringify(compiled.error));
+      return compiled.value;
+    };
+    const missing = {
+      configMap: (namespace: string, name: string) => err(`configmaps "${name}" not found in namespace "${namespace}"`),
+    };
+
+    it('denies under failurePolicy Fail, saying which, without asking the registry', async () => {
+      const reg = registry([DIGEST_1]);
+      const response = await handleMutate(podRequest('registry.example/team/app:v1'), {
+        ...deps([withContext('Fail')], reg),
+        ruleContext: missing,
+      });
+      expect(response.allowed).toBe(false);
+      expect(response.status?.message).toContain(
+        'failed to load context: failed to retrieve config map for context entry keys: configmaps "keys" not found in namespace "security"',
+      );
+      expect(reg.resolved).toBe(0);
+    });
+
+    it('admits with a warning under failurePolicy Ignore', async () => {
+      const response = await handleMutate(podRequest('registry.example/team/app:v1'), {
+        ...deps([withContext('Ignore')], registry([DIGEST_1])),
+        ruleContext: missing,
+      });
+      expect(response.allowed).toBe(true);
+      expect(response.warnings?.[0]).toContain('failed to load context');
+    });
+
+    it('loads nothing for an image no entry names', async () => {
+      const asked: string[] = [];
+      const response = await handleMutate(podRequest('elsewhere.example/team/app:v1'), {
+        ...deps([withContext('Fail')], registry([DIGEST_1])),
+        ruleContext: {
+          configMap: (namespace: string, name: string) => (asked.push(name), missing.configMap(namespace, name)),
+        },
+      });
+      expect(response.allowed).toBe(true);
+      expect(asked).toEqual([]);
+    });
+  });
+
   describe('when verification throws (a bug)', () => {
     it('lets the failure policy decide rather than answering 500', async () => {
       const broken = { ...registry([DIGEST_1]), resolveDigest: () => Promise.reject(new Error('bug')) };

@@ -29,8 +29,9 @@ import type {
   CompiledRule,
   FailureAction,
 } from '../pkg/policy/index.js';
+import { fillEntry, hasDeferredAttestors, type AttestorLookups, type FilledEntry } from '../pkg/policy/index.js';
 import { toCacheKey, type VerificationCache } from '../pkg/cache/index.js';
-import { evaluateConditions, evaluateDeny } from '../pkg/conditions/index.js';
+import { evaluateConditions, evaluateDeny, type JsonValue } from '../pkg/conditions/index.js';
 import { err, ok, type Result } from '../pkg/result/index.js';
 import { findApplicableRules } from './applicable-rules.js';
 import type { AdmissionRequest } from './admission-review.js';
@@ -39,6 +40,13 @@ import { extractImages, type ExtractedImage } from './extract-images.js';
 import { toAdmissionCredentials, type AdmissionCredentials, type PullSecretLookup } from './registry-credentials.js';
 import { ImageTally, type ImageSummary } from './image-tally.js';
 import { readScopedRecord, VerificationRecord, type ScopedRecordReader } from './verify-annotations.js';
+import {
+  loadRuleContext,
+  toBuiltInContext,
+  toImageInfo,
+  type ApiCallBudget,
+  type RuleContextDeps,
+} from './rule-context.js';
 
 /** The result cache: passes only, each with the digest verified, keyed by policy version, rule, entry and image. */
 export type PassCache = VerificationCache<undefined, VerifyFailure>;
@@ -69,6 +77,13 @@ export interface VerifyImagesDeps {
   readonly limits?: Partial<WorkLimits>;
   /** The wall clock, in ms since the epoch, for the time functions of attestation conditions; Date.now by default. */
   readonly wallClock?: () => number;
+  /**
+   * What rules with variables read: ConfigMaps and API calls for their context, Secrets for k8s:// keys. A rule that
+   * needs one that is absent fails with a rule error.
+   */
+  readonly ruleContext?: Omit<RuleContextDeps, 'now'> & {
+    readonly secretPublicKey?: AttestorLookups['secretPublicKey'];
+  };
   /** Told of each image verified against an entry (not of cache hits), with its failure reason and duration. */
   readonly observeVerification?: (verification: {
     readonly reason?: VerifyFailure['reason'];
@@ -182,7 +197,25 @@ interface Pending {
   readonly entry: CompiledImageVerification;
   readonly index: number;
   readonly image: ExtractedImage;
+  /** What the entry's attestors were filled with at this admission ('' for none): part of the cache key. */
+  readonly material: string;
 }
+
+/** A rule's JSON context at this admission: the built-in variables and its context entries. */
+type RuleRoot = Readonly<Record<string, JsonValue>>;
+
+/**
+ * What an attestation's conditions read in a rule with a context: the context, with the predicate's members merged
+ * over it at the root, as Kyverno merges them.
+ */
+function withPredicate(root: RuleRoot, predicate: unknown): unknown {
+  return predicate !== null && typeof predicate === 'object' && !Array.isArray(predicate)
+    ? { ...root, ...(predicate as Record<string, unknown>) }
+    : predicate;
+}
+
+/** A rule's entries as this admission fills them: each filled entry, or why it could not be. */
+type FilledEntries = readonly Result<FilledEntry, VerifyFailure>[];
 
 /** How a policy is named: in the deny message and log (`name`, `ns/name`), and in the scoped annotation. */
 interface PolicyNames {
@@ -211,14 +244,20 @@ class AdmissionRun {
    * other. Made when an entry first needs attestations; most admissions never do.
    */
   #predicateTypes: ReadonlySet<string> | undefined;
-  readonly #evaluate: EvaluateAttestation;
+  readonly #now: () => number;
+  /** Which rules load a context or fill attestors, judged once per admission. */
+  readonly #filling = new Map<CompiledRule, boolean>();
+  /** The admission's API calls, over all its rules' contexts. */
+  readonly #apiCalls: ApiCallBudget = { used: 0 };
+  /** Each rule's loaded context, for its attestation conditions. */
+  readonly #contexts = new Map<CompiledRule, RuleRoot>();
 
   constructor(input: VerifyImagesInput, deps: VerifyImagesDeps, builtIn: ReturnType<typeof extractImages>) {
     this.#input = input;
     this.#deps = deps;
     this.#extracted.set(undefined, builtIn);
     const now = deps.wallClock ?? Date.now;
-    this.#evaluate = (attestation, predicate) => evaluateConditions(attestation.conditions, predicate, { now });
+    this.#now = now;
     this.budget = new WorkBudget(deps.limits);
     this.#discovery = new DiscoveryMemo({
       registry: deps.registry,
@@ -253,19 +292,94 @@ class AdmissionRun {
       const outcome: ImageOutcome = { status: 'fail', image: '', reason: 'InvalidSignature', message: extracted.error };
       return { ...base, images: [outcome] };
     }
+    const images = extracted.value.images;
+    if (this.#needsFilling(rule)) {
+      // Nothing is loaded for a rule none of whose entries names an image here (Kyverno: a missing ConfigMap then
+      // stops nothing).
+      const named = rule.verifyImages.some((entry) =>
+        images.some((image) => entry.imageReferences.some((p) => p.matches(image.ref))),
+      );
+      if (!named) return undefined;
+      return this.#fill(rule, images).then((filled) => this.#check(policy, rule, names, base, images, filled));
+    }
+    return this.#check(policy, rule, names, base, images, undefined);
+  }
+
+  #check(
+    policy: CompiledPolicy,
+    rule: CompiledRule,
+    names: PolicyNames,
+    base: Omit<RuleResult, 'images'>,
+    images: readonly ExtractedImage[],
+    filled: FilledEntries | undefined,
+  ): RuleResult | undefined | Promise<RuleResult | undefined> {
     const checked: Checked[] = [];
     let pending: Pending[] | undefined;
-    rule.verifyImages.forEach((entry, index) => {
-      for (const image of extracted.value.images) {
-        if (!entry.imageReferences.some((p) => p.matches(image.ref))) continue;
-        const now = this.#checkNow(policy, rule, names, entry, index, image);
+    rule.verifyImages.forEach((written, index) => {
+      const fill = filled?.[index];
+      for (const image of images) {
+        if (!written.imageReferences.some((p) => p.matches(image.ref))) continue;
+        if (fill && !fill.ok) {
+          checked.push(this.#failed(written, image, fill.error, false));
+          continue;
+        }
+        // An attestation's conditions in a rule with a context may read anything in it (the request, a ConfigMap):
+        // a pass is then not cached, as nothing short of the whole context would tell when it may be reused.
+        const entry = !fill
+          ? written
+          : fill.value.entry.attestations.length > 0 && fill.value.entry.useCache
+            ? { ...fill.value.entry, useCache: false }
+            : fill.value.entry;
+        const material = fill ? fill.value.fingerprint : '';
+        const now = this.#checkNow(policy, rule, names, entry, index, image, material);
         if (now) checked.push(now);
-        else (pending ??= []).push({ slot: checked.push(PLACEHOLDER) - 1, entry, index, image });
+        else (pending ??= []).push({ slot: checked.push(PLACEHOLDER) - 1, entry, index, image, material });
       }
     });
     if (checked.length === 0) return undefined;
     if (!pending) return this.#record(names, rule, base, checked);
     return this.#checkLater(policy, rule, pending, checked).then(() => this.#record(names, rule, base, checked));
+  }
+
+  /** Whether the rule has a context to load or attestors to fill: most rules have neither. */
+  #needsFilling(rule: CompiledRule): boolean {
+    let needs = this.#filling.get(rule);
+    if (needs === undefined) {
+      needs = rule.context !== undefined || rule.verifyImages.some(hasDeferredAttestors);
+      this.#filling.set(rule, needs);
+    }
+    return needs;
+  }
+
+  /**
+   * The rule's context, loaded once for this admission, and each entry's attestors filled from it. What cannot be
+   * loaded or filled is the rule's error for the images it names (failurePolicy decides).
+   */
+  async #fill(rule: CompiledRule, images: readonly ExtractedImage[]): Promise<FilledEntries> {
+    const deps = this.#deps.ruleContext ?? {};
+    const now = this.#deps.wallClock ?? Date.now;
+    const builtIns = toBuiltInContext(this.#input.request, images);
+    const loaded = rule.context
+      ? await loadRuleContext(rule.context, builtIns, { ...deps, now }, this.#apiCalls, this.#input.signal)
+      : ok(builtIns);
+    if (!loaded.ok) {
+      const failure: VerifyFailure = {
+        reason: 'ContextError',
+        detail: loaded.error.replace(/^failed to load context: /, ''),
+      };
+      return rule.verifyImages.map(() => err(failure));
+    }
+    this.#contexts.set(rule, loaded.value);
+    const secretPublicKey =
+      deps.secretPublicKey ??
+      ((namespace: string, name: string) => err(`secrets "${name}" in "${namespace}" are not read by this webhook`));
+    return rule.verifyImages.map((entry) => {
+      if (!hasDeferredAttestors(entry)) return ok({ entry, fingerprint: '' });
+      const filled = fillEntry(entry, loaded.value, { secretPublicKey, now });
+      return filled.ok
+        ? filled
+        : err({ reason: 'VariableError', detail: `${filled.error.field}: ${filled.error.message}` });
+    });
   }
 
   /** The rule's result, its outcomes counted for the log and recorded for the annotations, in the rule's order. */
@@ -297,6 +411,7 @@ class AdmissionRun {
     entry: CompiledImageVerification,
     index: number,
     image: ExtractedImage,
+    material: string,
   ): Checked | undefined {
     const shown = this.#shownOf(image);
     if (entry.skipImageReferences.some((p) => p.matchesPulledImage(image.ref))) {
@@ -318,7 +433,7 @@ class AdmissionRun {
       }
     }
     if (!entry.useCache || !this.#deps.cache) return undefined;
-    const hit = this.#deps.cache.lookup(toCacheKey(policy, rule.name, index, image.written));
+    const hit = this.#deps.cache.lookup(toCacheKey(policy, rule.name, index, image.written, material));
     return hit ? this.#passed(entry, image, hit.digest, true) : undefined;
   }
 
@@ -339,16 +454,20 @@ class AdmissionRun {
     await Promise.all(Array.from({ length: Math.min(PARALLEL_IMAGES, pending.length) }, worker));
   }
 
-  async #verifyImage(policy: CompiledPolicy, rule: CompiledRule, { entry, index, image }: Pending): Promise<Checked> {
-    const shown = this.#shownOf(image);
+  async #verifyImage(
+    policy: CompiledPolicy,
+    rule: CompiledRule,
+    { entry, index, image, material }: Pending,
+  ): Promise<Checked> {
+    const root = this.#contexts.get(rule);
     const cache = entry.useCache ? this.#deps.cache : undefined;
     let verified: Result<CachedPass, VerifyFailure>;
     let cached = false;
     if (cache) {
       const answer = await cache.getOrVerify(
-        toCacheKey(policy, rule.name, index, image.written),
+        toCacheKey(policy, rule.name, index, image.written, material),
         async (signal) => {
-          const outcome = await this.#verify(entry, image.ref, signal);
+          const outcome = await this.#verify(entry, image.ref, signal, root);
           return outcome.ok
             ? { pass: true, digest: outcome.value.digest, value: undefined }
             : { pass: false, failure: outcome.error };
@@ -362,13 +481,17 @@ class AdmissionRun {
           ? err(answer.failure)
           : err({ reason: 'Timeout', detail: 'the deadline passed while the image was being verified' });
     } else {
-      verified = await this.#verify(entry, image.ref, this.#input.signal);
+      verified = await this.#verify(entry, image.ref, this.#input.signal, root);
     }
     if (verified.ok) return this.#passed(entry, image, verified.value.digest, cached);
-    const { reason } = verified.error;
-    const message = toFailureMessage(shown, verified.error);
+    return this.#failed(entry, image, verified.error, cached);
+  }
+
+  #failed(entry: CompiledImageVerification, image: ExtractedImage, failure: VerifyFailure, cached: boolean): Checked {
+    const shown = this.#shownOf(image);
+    const message = toFailureMessage(shown, failure);
     return {
-      outcome: { status: 'fail', image: shown, reason, message },
+      outcome: { status: 'fail', image: shown, reason: failure.reason, message },
       cached,
       annotated: shown,
       recorded: isRecorded(entry),
@@ -415,11 +538,12 @@ class AdmissionRun {
     entry: CompiledImageVerification,
     ref: ImageRef,
     signal: AbortSignal,
+    root: RuleRoot | undefined,
   ): Promise<Result<CachedPass, VerifyFailure>> {
     const observe = this.#deps.observeVerification;
-    if (!observe) return this.#verifyEntry(entry, ref, signal);
+    if (!observe) return this.#verifyEntry(entry, ref, signal, root);
     const started = performance.now();
-    const verified = await this.#verifyEntry(entry, ref, signal);
+    const verified = await this.#verifyEntry(entry, ref, signal, root);
     const durationSeconds = (performance.now() - started) / 1000;
     try {
       observe(verified.ok ? { durationSeconds } : { reason: verified.error.reason, durationSeconds });
@@ -433,6 +557,7 @@ class AdmissionRun {
     entry: CompiledImageVerification,
     ref: ImageRef,
     signal: AbortSignal,
+    root: RuleRoot | undefined,
   ): Promise<Result<CachedPass, VerifyFailure>> {
     const insecure = entry.allowInsecureRegistry;
     const resolved = await this.#resolve(ref, insecure);
@@ -455,10 +580,15 @@ class AdmissionRun {
       ));
       const found = await this.#discovery.discoverAttestations({ repository, digest, insecure, predicateTypes });
       if (!found.ok) return found;
-      const context = { digest, budget: this.budget, signal, evaluate: this.#evaluate };
+      // The image being verified is `image` in the conditions, as Kyverno's AddImageInfo has it; with a rule's
+      // context, that too. (A cached pass is keyed by the image, so `image` never answers for another.)
+      const base = { ...root, image: toImageInfo(ref) };
+      const evaluate: EvaluateAttestation = (attestation, predicate) =>
+        evaluateConditions(attestation.conditions, withPredicate(base, predicate), { now: this.#now });
+      const context = { digest, budget: this.budget, signal, evaluate };
       const attested = await checkAttestations(entry.attestations, found.value, context);
       if (!attested.ok) return attested;
-      const denied = this.#deny(entry, attested.value.named);
+      const denied = this.#deny(entry, attested.value.named, root);
       if (denied) return err(denied);
     }
     return ok({ digest });
@@ -468,10 +598,13 @@ class AdmissionRun {
    * The entry's validate.deny, with the named attestations' predicates in its context (Kyverno 1.19): a failure
    * when it holds (or cannot be evaluated), else undefined.
    */
-  #deny(entry: CompiledImageVerification, named: ReadonlyMap<string, unknown>): VerifyFailure | undefined {
+  #deny(
+    entry: CompiledImageVerification,
+    named: ReadonlyMap<string, unknown>,
+    root: RuleRoot | undefined,
+  ): VerifyFailure | undefined {
     if (!entry.validate) return undefined;
-    const now = this.#deps.wallClock ?? Date.now;
-    const verdict = evaluateDeny(entry.validate, Object.fromEntries(named), { now });
+    const verdict = evaluateDeny(entry.validate, { ...root, ...Object.fromEntries(named) }, { now: this.#now });
     if (!verdict.ok) {
       return { reason: 'ConditionFailed', detail: `${verdict.error.field}: ${verdict.error.message}` };
     }

@@ -13,6 +13,12 @@ export interface CacheKey {
   readonly entry: number;
   /** The image exactly as the Pod writes it (tag, digest or both): what the admission asks about. */
   readonly image: string;
+  /**
+   * What the entry's attestors were filled with at this admission (keys from ConfigMaps, Secrets, variables), as a
+   * fingerprint; '' for an entry whose attestors are all in the policy. A key rotated in its ConfigMap makes another
+   * key, so a pass made with the old key is never reused.
+   */
+  readonly material: string;
 }
 
 /** The key of a verification; `policy` is typically the CompiledPolicy. */
@@ -21,8 +27,9 @@ export function toCacheKey(
   ruleName: string,
   entry: number,
   image: string,
+  material = '',
 ): CacheKey {
-  return { policyUid: policy.uid, policyResourceVersion: policy.resourceVersion, ruleName, entry, image };
+  return { policyUid: policy.uid, policyResourceVersion: policy.resourceVersion, ruleName, entry, image, material };
 }
 
 /**
@@ -30,6 +37,8 @@ export function toCacheKey(
  * characters the parts hold (";", quotes, digits), and costs a fraction of JSON (60 keys are made per admission).
  */
 export function encodeCacheKey(key: CacheKey): string {
-  const { policyUid: uid, policyResourceVersion: version, ruleName: rule, image } = key;
-  return `${uid.length}:${uid}${version.length}:${version}${rule.length}:${rule}${key.entry}:${image.length}:${image}`;
+  const { policyUid: uid, policyResourceVersion: version, ruleName: rule, image, material } = key;
+  const base = `${uid.length}:${uid}${version.length}:${version}${rule.length}:${rule}${key.entry}:${image.length}:${image}`;
+  // After the image, whose length bounds it: a key with material never spells one without.
+  return material === '' ? base : `${base}${material.length}:${material}`;
 }

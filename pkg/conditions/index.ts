@@ -39,3 +39,13 @@ export {
   MAX_REGEX_LENGTH,
   MAX_STRING_LENGTH,
 } from './limits.js';
+export {
+  compileQuery,
+  compileValueSubstitution,
+  hasValueVariables,
+  runQuery,
+  substituteValue,
+  type CompiledQuery,
+  type ValueSubstitution,
+} from './substitute-value.js';
+export type { JsonValue } from './json-value.js';

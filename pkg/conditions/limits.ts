@@ -31,3 +31,16 @@ export const MAX_SCALAR_LENGTH = 1024;
  */
 export const MAX_EVALUATION_WORK = 8_000_000;
 export const VISIT_COST = 16;
+
+/**
+ * Nested variables ("{{ regex_match('^x', '{{ subject }}') }}"): how many levels one variable may hold (a variable
+ * with one inside it is 2 levels), and how long the outer expression's text may become once the inner values are
+ * written into it. The outer text is known only at admission, so it is compiled then: the compiled texts are kept
+ * in one shared cache of bounded size, and only texts up to the cached length are kept. Compiling costs
+ * PARSE_COST work units a character.
+ */
+export const MAX_VARIABLE_NESTING = 8;
+export const MAX_NESTED_EXPRESSION_LENGTH = 64 << 10;
+export const NESTED_EXPRESSION_CACHE_SIZE = 256;
+export const NESTED_EXPRESSION_CACHE_MAX_TEXT = 4096;
+export const PARSE_COST = 4;

@@ -23,6 +23,12 @@ export const POLICY_REASONS = [
    * operator's --trusted-root supplies. Verification never fetches it online, so this is decided at compile time.
    */
   'MissingTrustRoot',
+  /**
+   * The policy uses a feature Imprimatur does not enforce yet (type: Notary, a field that is parsed but not checked at
+   * admission). Refused rather than Ready=True, so that no policy claims a check that does not happen; the message
+   * names the field.
+   */
+  'Unsupported',
 ] as const;
 
 export type PolicyReason = (typeof POLICY_REASONS)[number];
@@ -67,6 +73,16 @@ export const VERIFY_REASONS = [
   'SubjectMismatch',
   /** A verified attestation's predicate fails a condition (or the entry's validate.deny holds). */
   'ConditionFailed',
+  /**
+   * The rule's context could not be loaded (a ConfigMap that does not exist, an API call that failed): an error,
+   * which the policy's failurePolicy decides, as in Kyverno.
+   */
+  'ContextError',
+  /**
+   * An attestor's variables or Secret could not be filled, or what filled them is no key or certificate: an error,
+   * which the policy's failurePolicy decides.
+   */
+  'VariableError',
 ] as const;
 
 export type VerifyReason = (typeof VERIFY_REASONS)[number];
@@ -89,7 +105,17 @@ export const DENY_LEADS: Readonly<Record<VerifyReason, string>> = Object.freeze(
   AttestationInvalidSignature: 'invalid attestation signature',
   SubjectMismatch: 'attestation subject mismatch',
   ConditionFailed: 'attestation checks failed',
+  ContextError: 'failed to load context',
+  VariableError: 'failed to substitute variables',
 });
 
-/** Reasons that are errors (the registry or the clock, not the image): failurePolicy decides them. */
-export const ERROR_REASONS: ReadonlySet<VerifyReason> = new Set<VerifyReason>(['RegistryError', 'Timeout']);
+/**
+ * Reasons that are errors (the registry, the clock, or what the rule reads besides the image): failurePolicy decides
+ * them.
+ */
+export const ERROR_REASONS: ReadonlySet<VerifyReason> = new Set<VerifyReason>([
+  'RegistryError',
+  'Timeout',
+  'ContextError',
+  'VariableError',
+]);

@@ -1,25 +1,29 @@
 // Text with Kyverno variables: "{{ expression }}" anywhere in a string, "\{{" to write the braces literally. The
-// text is split once, when the policy compiles, into literal parts and compiled expressions. A string that is one
+// text is split once, when the policy compiles, into literal parts and compiled variables. A string that is one
 // variable and nothing else takes the variable's JSON value (a number stays a number); otherwise each value is
 // written into the text, strings as they are and everything else as Go's JSON ("null" for null).
 //
-// Variables are found as Kyverno's regular expression finds them: "{{", then characters other than braces or one
-// level of {...} (a multi-select hash), then "}}"; not after a backslash. "{{- expr }}" (Kyverno's shallow
-// substitution) is read as "{{ expr }}". Unlike Kyverno, a value put into the text is never searched for variables
-// again: values come from attestations, and text in them must stay text.
+// Variables are found as Kyverno's regular expression finds them (template-syntax.ts): "{{", then characters other
+// than braces, one level of {...} (a multi-select hash) or other variables, then "}}"; not after a backslash; an
+// unclosed "{{" stays text. A variable with variables inside ("{{ regex_match('^x', '{{ subject }}') }}") is nested:
+// the inner ones are evaluated first and the outer one then, as in Kyverno (variable.ts, which also says how the
+// inner values are written into the outer expression: unlike Kyverno, so that they cannot change it). "{{- expr }}"
+// (Kyverno's shallow substitution) is read as "{{ expr }}". Unlike Kyverno, a value put into the text is never
+// searched for variables again: values come from attestations, and text in them must stay text.
 import { err, ok, type Result } from '../result/index.js';
 import { sanitizeText } from '../text/index.js';
 import type { ConditionError } from './condition-error.js';
 import { evaluationFailure } from './evaluation-failure.js';
 import type { EvaluationRun } from './evaluation-run.js';
-import { compileExpression, evaluateExpression, type CompiledExpression } from './expression.js';
 import { marshalGoJson } from './go-json.js';
 import type { JsonValue } from './json-value.js';
 import { MAX_STRING_LENGTH } from './limits.js';
+import { findVariables } from './template-syntax.js';
+import { compileVariable, resolveVariable, type Variable } from './variable.js';
 
 export type TemplatePart =
   | { readonly kind: 'text'; readonly text: string }
-  | { readonly kind: 'variable'; readonly written: string; readonly expression: CompiledExpression };
+  | { readonly kind: 'variable'; readonly written: string; readonly variable: Variable };
 
 export interface CompiledTemplate {
   /** The text as the policy has it. */
@@ -34,22 +38,15 @@ export function compileTemplate(source: string, field: string): Result<CompiledT
   const parts: TemplatePart[] = [];
   const errors: ConditionError[] = [];
   let literalStart = 0;
-  let i = 0;
-  while (i < source.length) {
-    const open = source.indexOf('{{', i);
-    if (open < 0) break;
-    const end = open > 0 && source[open - 1] === '\\' ? -1 : variableEnd(source, open);
-    if (end < 0) {
-      i = open + 1;
-      continue;
+  for (const span of findVariables(source)) {
+    if (span.open > literalStart) {
+      parts.push({ kind: 'text', text: unescapeBraces(source.slice(literalStart, span.open)) });
     }
-    if (open > literalStart) parts.push({ kind: 'text', text: unescapeBraces(source.slice(literalStart, open)) });
-    const written = source.slice(open, end);
-    const compiled = compileExpression(expressionOf(written));
-    if (compiled.ok) parts.push({ kind: 'variable', written, expression: compiled.value });
+    const written = source.slice(span.open, span.end);
+    const compiled = compileVariable(source, span);
+    if (compiled.ok) parts.push({ kind: 'variable', written, variable: compiled.value });
     else errors.push({ field, message: `${quote(written)}: ${compiled.error}` });
-    literalStart = end;
-    i = end;
+    literalStart = span.end;
   }
   if (literalStart < source.length) parts.push({ kind: 'text', text: unescapeBraces(source.slice(literalStart)) });
   if (errors.length > 0) return err(errors);
@@ -60,33 +57,6 @@ export function compileTemplate(source: string, field: string): Result<CompiledT
 /** Whether the text has any variable at all. */
 export function hasVariables(template: CompiledTemplate): boolean {
   return template.parts.some((part) => part.kind === 'variable');
-}
-
-/**
- * Where the variable starting at `open` ends (after its "}}"), or -1. The body is characters other than braces,
- * or a {...} group without braces inside.
- */
-function variableEnd(text: string, open: number): number {
-  let i = open + 2;
-  while (i < text.length) {
-    const c = text[i];
-    if (c === '}') return text[i + 1] === '}' ? i + 2 : -1;
-    if (c === '{') {
-      let j = i + 1;
-      while (j < text.length && text[j] !== '{' && text[j] !== '}') j++;
-      if (text[j] !== '}') return -1;
-      i = j + 1;
-      continue;
-    }
-    i++;
-  }
-  return -1;
-}
-
-/** Kyverno's replaceBracesAndTrimSpaces: every "{{" and "}}" removed, spaces trimmed, a leading "-" dropped. */
-function expressionOf(written: string): string {
-  const inner = written.split('{{').join('').split('}}').join('').trim();
-  return inner.startsWith('-') ? inner.slice(1).trim() : inner;
 }
 
 function unescapeBraces(text: string): string {
@@ -102,7 +72,9 @@ function quote(text: string): string {
  * that names a member an object does not have is an error, as in Kyverno.
  */
 export function renderTemplate(template: CompiledTemplate, root: JsonValue, run: EvaluationRun): JsonValue {
-  if (template.whole) return resolveVariable(template.parts[0] as Extract<TemplatePart, { kind: 'variable' }>, root);
+  if (template.whole) {
+    return resolveVariable((template.parts[0] as Extract<TemplatePart, { kind: 'variable' }>).variable, root, run);
+  }
   return renderText(template, root, run);
 }
 
@@ -112,7 +84,7 @@ export function renderText(template: CompiledTemplate, root: JsonValue, run: Eva
   for (const part of template.parts) {
     if (part.kind === 'text') out += part.text;
     else {
-      const value = resolveVariable(part, root);
+      const value = resolveVariable(part.variable, root, run);
       out += typeof value === 'string' ? value : marshalGoJson(value, run.budget);
     }
     if (out.length > MAX_STRING_LENGTH) {
@@ -123,20 +95,4 @@ export function renderText(template: CompiledTemplate, root: JsonValue, run: Eva
   }
   run.budget.charge(1 + (out.length >> 4));
   return out;
-}
-
-function resolveVariable(part: Extract<TemplatePart, { kind: 'variable' }>, root: JsonValue): JsonValue {
-  let result;
-  try {
-    result = evaluateExpression(part.expression, root);
-  } catch (e) {
-    const message = e instanceof Error ? e.message : String(e);
-    throw evaluationFailure(`failed to evaluate ${quote(part.written)}: ${sanitizeText(message, 300)}`);
-  }
-  if (!result.found) {
-    throw evaluationFailure(
-      `variable ${quote(part.written)} could not be resolved: unknown key ${quote(result.missingKey)} in path`,
-    );
-  }
-  return result.value;
 }

@@ -79,7 +79,7 @@ export function renderOperand(template: ValueTemplate, root: JsonValue, run: Eva
   return template.kind === 'literal' ? template.operand : new Operand(renderValue(template, root, run));
 }
 
-function renderValue(template: ValueTemplate, root: JsonValue, run: EvaluationRun): JsonValue {
+export function renderValue(template: ValueTemplate, root: JsonValue, run: EvaluationRun): JsonValue {
   switch (template.kind) {
     case 'literal':
       return template.operand.value;

@@ -5,11 +5,14 @@
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import { parseAttestorSet, type ImageVerificationType } from '../api/v1/index.js';
 import { compileImagePattern } from '../imageref/index.js';
+import { compileValueSubstitution } from '../conditions/index.js';
 import { err, ok, type Result } from '../result/index.js';
 import { checkExtensionKeys, EMPTY_TRUST_ROOT, toAttestorTrust, type TrustRoot } from '../trust/index.js';
 import type { AttestorTrust, CompileError, CompiledAttestor, CompiledAttestorSet } from './compiled-policy.js';
 
 const SIGNATURE_ALGORITHMS = new Set(['', 'sha224', 'sha256', 'sha384', 'sha512']);
+/** Key references cosign resolves through a KMS: awskms://, gcpkms://, azurekms://, hashivault://. */
+const KMS_REFERENCE = /^(?:[a-z]+kms|hashivault):\/\//;
 const END_PUBLIC_KEY = '-----END PUBLIC KEY-----';
 
 export type AttestorSet = NonNullable<ImageVerificationType['attestors']>[number];
@@ -83,15 +86,27 @@ export class AttestorCompiler {
     });
     // count applies after multi-PEM keys are expanded into separate entries (Kyverno ExpandStaticKeys).
     const count = set.count === undefined ? compiled.length : set.count;
-    return { field, count, entries: compiled };
+    return { field, count, entries: compiled, ...(set.count === undefined ? { countsAll: true } : {}) };
   }
 
-  #attestor(a: Attestor, field: string, type: string, legacy: boolean): CompiledAttestor[] {
+  #attestor(a: Attestor, field: string, type: string, legacy: boolean, filled = false): CompiledAttestor[] {
     const kinds = (['keys', 'certificates', 'keyless', 'attestor'] as const).filter((k) => a[k] !== undefined);
     if (kinds.length !== 1) {
       this.#fail('InvalidSpec', field, 'keys, certificates, keyless, or a nested attestor is required');
       return [];
     }
+    const kms = a.keys?.kms ?? splitPublicKeys(a.keys?.publicKeys ?? '').find((pem) => KMS_REFERENCE.test(pem));
+    if (kms !== undefined) {
+      this.#fail(
+        'Unsupported',
+        a.keys?.kms !== undefined ? `${field}.keys.kms` : legacy ? field : `${field}.keys.publicKeys`,
+        `keys held in a KMS (${kms.split('://')[0]}://) are not supported yet`,
+      );
+      return [];
+    }
+    // Filled at each admission: what it holds is known only then (resolve-attestors.ts). A filled attestor is never
+    // deferred again: text that a ConfigMap put there is text.
+    if (!filled && isDeferred(a)) return this.#deferred(a, field, type, legacy);
     const annotations = a.annotations ?? {};
     const repository = a.repository ? { repository: a.repository } : {};
     if (a.keys) {
@@ -106,11 +121,6 @@ export class AttestorCompiler {
       if (keys.publicKeys && !SIGNATURE_ALGORITHMS.has(algorithm)) {
         this.#fail('InvalidSpec', `${field}.keys.signatureAlgorithm`, 'Invalid signature algorithm provided');
       }
-      if (keys.kms) return [{ $case: 'keyRef', field: `${field}.keys.kms`, ref: keys.kms, annotations, ...repository }];
-      if (keys.secret) {
-        const ref = `k8s://${keys.secret.namespace}/${keys.secret.name}`;
-        return [{ $case: 'keyRef', field: `${field}.keys.secret`, ref, annotations, ...repository }];
-      }
       const pems = splitPublicKeys(keys.publicKeys ?? '');
       if (pems.length === 0) {
         this.#fail('InvalidKey', keyField, 'invalid public key: no PEM block "-----BEGIN PUBLIC KEY-----" found');
@@ -118,22 +128,16 @@ export class AttestorCompiler {
       }
       // Keys first, then what they are checked against: a key that does not parse is the first thing to fix.
       const parsedKeys = pems.map((pem, n) => {
-        if (pem.startsWith('k8s://') || /^[a-z]+kms:\/\//.test(pem) || pem.startsWith('hashivault://')) {
-          return { $case: 'keyRef' as const, ref: pem };
-        }
         const parsed = parsePublicKey(pem);
         if (!parsed.ok) {
           const which = pems.length > 1 ? ` (key ${n + 1} of ${pems.length})` : '';
           this.#fail('InvalidKey', keyField, `invalid public key${which}: ${parsed.error}`);
         }
-        return parsed.ok ? { $case: 'key' as const, key: parsed.value } : undefined;
+        return parsed.ok ? { key: parsed.value } : undefined;
       });
       const trust = this.#trust(legacy ? field : `${field}.keys`, legacy, keys, false);
       return parsedKeys.flatMap((parsed, n): CompiledAttestor[] => {
         if (parsed === undefined) return [];
-        if (parsed.$case === 'keyRef') {
-          return [{ $case: 'keyRef', field: keyField, ref: parsed.ref, annotations, ...repository }];
-        }
         return [
           {
             $case: 'key',
@@ -208,7 +212,11 @@ export class AttestorCompiler {
       const issuerRegExp = regexp(k.issuerRegExp, `${at}.issuerRegExp`);
       const subjectRegExp = regexp(k.subjectRegExp, `${at}.subjectRegExp`);
       const badExtension = checkExtensionKeys(k.additionalExtensions ?? {});
-      if (badExtension) this.#fail('InvalidSpec', `${at}.additionalExtensions`, badExtension);
+      if (badExtension) {
+        // Kyverno accepts the policy and fails each admission it applies to; refused now, on purpose.
+        const why = ' (refused when the policy is applied, on purpose: Kyverno would fail every admission with it)';
+        this.#fail('InvalidSpec', `${at}.additionalExtensions`, badExtension + why);
+      }
       const roots = k.roots ? this.#certificates(k.roots, `${at}.roots`) : [];
       const trust = this.#trust(at, legacy, k, true, roots);
       return [
@@ -236,6 +244,31 @@ export class AttestorCompiler {
       return [];
     }
     return [{ $case: 'nested', field: at, set: this.set(nested.value, at, type) }];
+  }
+
+  /**
+   * An attestor with variables or Secret references: its strings compiled as templates now (a typo is a Ready=False
+   * now, not an error at every admission), the rest at admission once filled, by this same compiler.
+   */
+  #deferred(a: Attestor, field: string, type: string, legacy: boolean): CompiledAttestor[] {
+    // As JSON has it: members the legacy fields left undefined are not members.
+    const source = compileValueSubstitution(JSON.parse(JSON.stringify(a)) as unknown, field);
+    if (!source.ok) {
+      for (const e of source.error) this.#fail('InvalidSpec', e.field, e.message);
+      return [];
+    }
+    const trustRoot = this.#trustRoot;
+    const compile = (filled: unknown): Result<CompiledAttestor[], CompileError[]> => {
+      const parsed = parseAttestorSet({ entries: [filled] }, field);
+      if (!parsed.ok) return err(parsed.error.map((e) => ({ reason: 'InvalidSpec' as const, ...e })));
+      const errors: CompileError[] = [];
+      const compiler = new AttestorCompiler(trustRoot, (reason, f, message) =>
+        errors.push({ reason, field: f, message }),
+      );
+      const attestors = compiler.#attestor(parsed.value.entries![0]!, field, type, legacy, true);
+      return errors.length > 0 ? err(errors) : ok(attestors);
+    };
+    return [{ $case: 'deferred', field, source: source.value, compile, memo: new Map() }];
   }
 
   /**
@@ -276,6 +309,10 @@ export class AttestorCompiler {
       authorities = { certificateAuthorities: [], timestampAuthorities: [], tlogs: [], ctlogs: [] };
     }
     const trustedRoot = 'start the operator with a --trusted-root that holds';
+    // Kyverno accepts such policies and fetches what is missing at admission; refusing them is deliberate, and the
+    // messages say so (README, "Where Imprimatur differs from Kyverno on purpose").
+    const offline =
+      " (on purpose: Imprimatur never fetches trust material online, where Kyverno reads Sigstore's TUF repository)";
     if (requireTlog && authorities.tlogs.length === 0) {
       // The legacy fields (key, issuer) have no rekor settings: Kyverno always checks their signatures against the log.
       const remedy = legacy
@@ -284,14 +321,16 @@ export class AttestorCompiler {
       this.#fail(
         'MissingTrustRoot',
         at('rekor'),
-        `signatures must be checked against the Rekor transparency log, but no Rekor public key is known: ${remedy}`,
+        `signatures must be checked against the Rekor transparency log, but no Rekor public key is known: ${remedy}` +
+          offline,
       );
     }
     if (checksCertificates && authorities.certificateAuthorities.length === 0) {
       this.#fail(
         'MissingTrustRoot',
         at('roots'),
-        `no certificate authority to check signing certificates against: set roots, or ${trustedRoot} the Fulcio CA`,
+        `no certificate authority to check signing certificates against: set roots, or ${trustedRoot} the Fulcio CA` +
+          offline,
       );
     }
     if (checksCertificates && !requireTlog && authorities.timestampAuthorities.length === 0) {
@@ -300,7 +339,9 @@ export class AttestorCompiler {
         at('rekor.ignoreTlog'),
         'a signing certificate is checked at the signing time that the transparency log proves; with ' +
           'rekor.ignoreTlog: true there is none unless a timestamp authority is trusted: set ctlog.tsaCertChain, ' +
-          `or ${trustedRoot} the timestamp authority, or keep the transparency log`,
+          `or ${trustedRoot} the timestamp authority, or keep the transparency log (on purpose: Kyverno accepts ` +
+          'this, and cosign then checks the certificate at the current time, so its signatures stop verifying ' +
+          'minutes after they were made)',
       );
     }
     if (requireSct && authorities.ctlogs.length === 0) {
@@ -308,7 +349,8 @@ export class AttestorCompiler {
         'MissingTrustRoot',
         at('ctlog'),
         'signing certificates must carry a certificate transparency timestamp (ctlog.ignoreSCT is not set), but no ' +
-          `CT log public key is known: set ctlog.pubkey, set ctlog.ignoreSCT: true, or ${trustedRoot} the CT log`,
+          `CT log public key is known: set ctlog.pubkey, set ctlog.ignoreSCT: true, or ${trustedRoot} the CT log` +
+          offline,
       );
     }
     return { requireTlog, requireSct, authorities };
@@ -357,4 +399,24 @@ function parsePublicKey(pem: string): Result<ReturnType<typeof createPublicKey>,
     // OpenSSL's decoder messages are terse ("error:1E08010C:DECODER routines::unsupported"); say what failed too.
     return err(`the PEM block does not decode to a public key (${(e as Error).message})`);
   }
+}
+
+/**
+ * Whether an attestor must be filled at admission: a string in its keys, certificates or keyless settings holds a
+ * variable, or its key is in a Secret (keys.secret, or a k8s://namespace/name public key, as cosign writes it).
+ */
+function isDeferred(a: Attestor): boolean {
+  if (a.keys?.secret !== undefined) return true;
+  if (splitPublicKeys(a.keys?.publicKeys ?? '').some((pem) => pem.startsWith(SECRET_REFERENCE))) return true;
+  return [a.keys, a.certificates, a.keyless].some((part) => part !== undefined && hasTemplateText(part));
+}
+
+/** cosign's reference to a public key in a Kubernetes Secret. */
+export const SECRET_REFERENCE = 'k8s://';
+
+function hasTemplateText(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('{{');
+  if (Array.isArray(value)) return value.some(hasTemplateText);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(hasTemplateText);
+  return false;
 }

@@ -20,6 +20,8 @@ import { compileImageExtractors, type CompiledImageExtractors } from './image-ex
 import { compileResourceFilters } from './resource-filter.js';
 import { compileLabelSelector, type CompiledLabelSelector, type LabelSelector } from './resource-filter-labels.js';
 import { compileImageVerification, type VerificationContext } from './image-verification.js';
+import { checkRuleFields, checkSpecFields } from './unsupported-fields.js';
+import { compileRuleContext } from './rule-context.js';
 
 /** Kyverno's webhook default (--webhookTimeout). */
 export const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -97,6 +99,7 @@ class Compiler {
         'remove the deprecated field and use spec.webhookConfiguration.failurePolicy instead',
       );
     }
+    checkSpecFields(spec, (reason, field, message) => this.#fail(reason, field, message));
     const specAction: FailureAction = /^enforce$/i.test(spec.validationFailureAction ?? '') ? 'Enforce' : 'Audit';
     const names = new Set<string>();
     const rules: CompiledRule[] = [];
@@ -165,6 +168,7 @@ class Compiler {
         `Multiple operations defined in the rule '${rule.name}', only one operation (mutate,validate,generate,verifyImages) is allowed per rule`,
       );
     }
+    checkRuleFields(rule, field, (reason, at, message) => this.#fail(reason, at, message));
     const kinds = matchKinds(rule);
     const verifyImages = (rule.verifyImages ?? []).map((iv, j) =>
       compileImageVerification(iv, `${field}.verifyImages[${j}]`, specAction, this.#context),
@@ -179,6 +183,11 @@ class Compiler {
         `Invalid rule spec for rule '${rule.name}', imageExtractors can only be defined for verifyImages rule`,
       );
     }
+    // Loaded per admission by the webhook, for the rules that apply (rule-context.ts).
+    const context =
+      rule.verifyImages && rule.context
+        ? compileRuleContext(rule.context, `${field}.context`, (reason, f, message) => this.#fail(reason, f, message))
+        : [];
     const filters = compileResourceFilters(rule.match, rule.exclude, field);
     if (!filters.ok) for (const e of filters.error) this.#fail('InvalidSpec', e.field, e.message);
     let imageExtractors: CompiledImageExtractors | undefined;
@@ -191,6 +200,7 @@ class Compiler {
       name: rule.name,
       kinds,
       verifyImages,
+      ...(context.length > 0 ? { context } : {}),
       ...(filters.ok ? { filter: filters.value } : {}),
       ...(imageExtractors ? { imageExtractors } : {}),
     };

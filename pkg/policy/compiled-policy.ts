@@ -2,11 +2,19 @@
 // request is decided here: legacy fields converted, defaults applied, keys parsed, patterns compiled.
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { PolicyKind, RuleType } from '../api/v1/index.js';
-import type { CompiledConditions, CompiledDeny, PolicyReason } from '../conditions/index.js';
+import type {
+  CompiledConditions,
+  CompiledDeny,
+  PolicyReason,
+  TextTemplate,
+  ValueSubstitution,
+} from '../conditions/index.js';
+import type { Result } from '../result/index.js';
 import type { ImageRef, ImagePattern, ImageReferencePattern } from '../imageref/index.js';
 import type { Authorities } from '../trust/index.js';
 import type { CompiledImageExtractors } from './image-extractors.js';
 import type { CompiledResourceFilter } from './resource-filter.js';
+import type { CompiledContextEntry } from './rule-context.js';
 import type { CompiledLabelSelector } from './resource-filter-labels.js';
 
 export type FailureAction = 'Audit' | 'Enforce';
@@ -59,15 +67,22 @@ export interface KeyAttestor {
   readonly signatureAlgorithm: string;
 }
 
-/** A key held elsewhere (KMS or a Secret), resolved when verifying. */
-export interface KeyRefAttestor {
-  readonly $case: 'keyRef';
+/**
+ * An attestor whose keys, certificates or identities come from variables ("{{ keys.data.prod }}") or Secrets
+ * (k8s://ns/name, keys.secret): filled at each admission from the rule's context and the Secrets informer
+ * (resolve-attestors.ts), then compiled as a static attestor, once per distinct filled content.
+ */
+export interface DeferredAttestor {
+  readonly $case: 'deferred';
   readonly field: string;
   /** What verified matches call the attestor; its field when unset (see compileAttestorSet's labels). */
   readonly label?: string;
-  readonly ref: string;
-  readonly annotations: Readonly<Record<string, string>>;
-  readonly repository?: string;
+  /** The attestor as written, every string compiled as a template. */
+  readonly source: ValueSubstitution;
+  /** Compiles a filled attestor, as it would have compiled had the policy written it so. */
+  readonly compile: (filled: unknown) => Result<CompiledAttestor[], CompileError[]>;
+  /** Filled contents compiled so far, by the SHA-256 of their JSON; bounded (resolve-attestors.ts). */
+  readonly memo: Map<string, Result<CompiledAttestor[], CompileError[]>>;
 }
 
 export interface CertificateAttestor {
@@ -106,12 +121,17 @@ export interface NestedAttestor {
   readonly set: CompiledAttestorSet;
 }
 
-export type CompiledAttestor = KeyAttestor | KeyRefAttestor | CertificateAttestor | KeylessAttestor | NestedAttestor;
+export type CompiledAttestor = KeyAttestor | DeferredAttestor | CertificateAttestor | KeylessAttestor | NestedAttestor;
 
 export interface CompiledAttestorSet {
   readonly field: string;
   /** How many entries must verify. */
   readonly count: number;
+  /**
+   * The policy gave no count: every entry must verify, however many a deferred entry's filled keys make (count is
+   * then recounted at admission, resolve-attestors.ts).
+   */
+  readonly countsAll?: boolean;
   readonly entries: readonly CompiledAttestor[];
 }
 
@@ -140,6 +160,8 @@ export interface CompiledImageVerification {
   readonly validate?: CompiledDeny;
   /** Where the entry's signatures are stored, when not beside the image (cosign's COSIGN_REPOSITORY), parsed. */
   readonly repository?: ImageRef;
+  /** The same, when it holds variables: filled and parsed at each admission (resolve-attestors.ts fillEntry). */
+  readonly repositoryTemplate?: TextTemplate;
   /** The entry's own failureAction, else the policy's validationFailureAction. */
   readonly failureAction: FailureAction;
   /**
@@ -165,6 +187,8 @@ export interface CompiledRule {
   /** Kinds named by match, without group and version (apps/v1/Deployment -> Deployment), for a lookup per admission. */
   readonly kinds: ReadonlySet<string>;
   readonly verifyImages: readonly CompiledImageVerification[];
+  /** The rule's context entries, compiled; loaded at admission, in order, for the rule's variables. */
+  readonly context?: readonly CompiledContextEntry[];
   /**
    * The rule's match and exclude, compiled (resource-filter.ts); absent only in a rule that did not compile, which
    * never reaches the cache.

@@ -10,7 +10,14 @@ import type {
   CompiledImageVerification,
   FailureAction,
 } from './compiled-policy.js';
-import { compileConditions, compileDeny, type CompiledConditions } from '../conditions/index.js';
+import {
+  compileConditions,
+  compileDeny,
+  compileTextTemplate,
+  type CompiledConditions,
+  type TextTemplate,
+} from '../conditions/index.js';
+import { checkImageVerificationFields } from './unsupported-fields.js';
 
 export interface VerificationContext {
   readonly fail: Fail;
@@ -27,7 +34,13 @@ export function compileImageVerification(
   const type = iv.type ?? 'Cosign';
   // Parsed here, once, rather than at each admission that reads signatures from it.
   let repository: ImageRef | undefined;
-  if (iv.repository) {
+  let repositoryTemplate: TextTemplate | undefined;
+  if (iv.repository?.includes('{{')) {
+    // Filled, then parsed, at admission (resolve-attestors.ts fillEntry).
+    const template = compileTextTemplate(iv.repository, `${field}.repository`);
+    if (template.ok) repositoryTemplate = template.value;
+    else for (const e of template.error) fail('InvalidSpec', e.field, e.message);
+  } else if (iv.repository) {
     const parsed = parseImageRef(iv.repository);
     if (parsed.ok) repository = parsed.value;
     else fail('InvalidSpec', `${field}.repository`, parsed.error);
@@ -56,14 +69,20 @@ export function compileImageVerification(
   // whenever attestations are listed (kyverno-verifyimages.md §2) and so leaves the seed's attest-code-review policy
   // checking nothing, the legacy key is never lost: when no attestation takes it (an empty list, or attestations
   // that all name their own attestors), it checks the image's signatures.
-  const legacy = legacyAttestorSet(iv, field, type, compiler);
-  const attestors = (iv.attestors ?? []).map((s, k) => compiler.set(s, `${field}.attestors[${k}]`, type));
+  checkImageVerificationFields(iv, field, fail);
+  // Notary signatures are not verified: such an entry is refused (refuseNotary), and its attestors are not compiled
+  // as cosign's, whose trust checks (Rekor, CT logs) would only add misleading errors.
+  const notary = type === 'Notary';
+  if (notary) refuseNotary(iv, field, fail);
+  const compileSet = (s: AttestorSet, at: string) => (notary ? [] : [compiler.set(s, at, type)]);
+  const legacy = notary ? undefined : legacyAttestorSet(iv, field, type, compiler);
+  const attestors = (iv.attestors ?? []).flatMap((s, k) => compileSet(s, `${field}.attestors[${k}]`));
   let legacyUsed = false;
   const attestations = (iv.attestations ?? []).map((a, k): CompiledAttestation => {
     const at = `${field}.attestations[${k}]`;
     const predicateType = a.type ?? a.predicateType ?? '';
     if (predicateType === '') fail('InvalidSpec', `${at}.type`, 'missing type');
-    const sets = (a.attestors ?? []).map((s, m) => compiler.set(s, `${at}.attestors[${m}]`, type));
+    const sets = (a.attestors ?? []).flatMap((s, m) => compileSet(s, `${at}.attestors[${m}]`));
     if (legacy && sets.length === 0) {
       sets.push(legacy);
       legacyUsed = true;
@@ -92,6 +111,7 @@ export function compileImageVerification(
     attestations,
     ...(deny?.ok && deny.value.conditions ? { validate: deny.value } : {}),
     ...(repository ? { repository } : {}),
+    ...(repositoryTemplate ? { repositoryTemplate } : {}),
     failureAction,
     failureActionIsOwn: iv.failureAction !== undefined,
     registrySecrets: iv.imageRegistryCredentials?.secrets ?? [],
@@ -101,6 +121,29 @@ export function compileImageVerification(
     required: iv.required ?? true,
     useCache: iv.useCache ?? true,
   };
+}
+
+/**
+ * type: Notary is refused with Unsupported, after Kyverno's own checks of such an entry (ImageVerification.Validate:
+ * no keys, no keyless; the legacy key and issuer are converted to those first), so that a policy Kyverno refuses
+ * is still InvalidSpec with Kyverno's words.
+ */
+function refuseNotary(iv: ImageVerificationType, field: string, fail: Fail): void {
+  if (iv.key) fail('InvalidSpec', `${field}.key`, 'Keys field is not allowed for type notary');
+  else if (iv.issuer) fail('InvalidSpec', `${field}.issuer`, 'Keyless field is not allowed for type notary');
+  (iv.attestors ?? []).forEach((set, k) =>
+    (set.entries ?? []).forEach((e, m) => {
+      const at = `${field}.attestors[${k}].entries[${m}]`;
+      if (e.keyless) fail('InvalidSpec', `${at}.keyless`, 'Keyless field is not allowed for type notary');
+      if (e.keys) fail('InvalidSpec', `${at}.keys`, 'Keys field is not allowed for type notary');
+    }),
+  );
+  fail(
+    'Unsupported',
+    `${field}.type`,
+    'type Notary is not supported yet: Imprimatur verifies cosign and Sigstore signatures only, so this entry ' +
+      'would check nothing; sign the images with cosign and use type Cosign',
+  );
 }
 
 function legacyAttestorSet(

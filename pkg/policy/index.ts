@@ -36,8 +36,18 @@ export {
   type FailurePolicy,
   type KeyAttestor,
   type KeylessAttestor,
-  type KeyRefAttestor,
+  type DeferredAttestor,
   type NestedAttestor,
   type PolicyRef,
   type RuleCount,
 } from './compiled-policy.js';
+export { compileRuleContext, type CompiledContextEntry } from './rule-context.js';
+export {
+  fillEntry,
+  hasDeferredAttestors,
+  MAX_FILLED_ATTESTORS,
+  SECRET_PUBLIC_KEY,
+  type AttestorLookups,
+  type FillFailure,
+  type FilledEntry,
+} from './resolve-attestors.js';

@@ -1,8 +1,9 @@
 // Builds the CustomResourceDefinitions from the TypeBox schema (schema.ts). `make manifests` writes the result to
 // crds/; a unit test fails when the committed files are stale.
 import { stringify } from 'yaml';
-import { GROUP, KIND_NAMES, VERSION, type PolicyKind } from './group-version.js';
+import { GROUP, KIND_NAMES, SERVED_VERSIONS, VERSION, type PolicyKind } from './group-version.js';
 import { Policy } from './schema.js';
+import { PolicyV2beta1 } from './schema-v2beta1.js';
 
 type JsonSchema = { [key: string]: unknown };
 
@@ -56,16 +57,38 @@ function copy(from: JsonSchema, to: JsonSchema, keys: readonly string[]): void {
 
 const READY = '.status.conditions[?(@.type == "Ready")]';
 
-/** The CRD of one policy kind, as a plain object. */
-export function buildCrd(kind: PolicyKind): JsonSchema {
-  const names = KIND_NAMES[kind];
-  const openAPIV3Schema = toStructuralSchema(Policy);
+// What an admin of an image-verification operator looks for first; the rest with -o wide. Kyverno shows FAILURE
+// POLICY, VERIFY IMAGES and MESSAGE only with -o wide. Every version shows the same columns.
+const PRINTER_COLUMNS = [
+  { name: 'Ready', type: 'string', jsonPath: `${READY}.status` },
+  { name: 'Failure Policy', type: 'string', jsonPath: '.spec.failurePolicy' },
+  { name: 'Verify Images', type: 'integer', jsonPath: '.status.rulecount.verifyimages' },
+  { name: 'Message', type: 'string', jsonPath: `${READY}.message` },
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  { name: 'Admission', type: 'boolean', jsonPath: '.spec.admission', priority: 1 },
+  { name: 'Background', type: 'boolean', jsonPath: '.spec.background', priority: 1 },
+  { name: 'Validate', type: 'integer', jsonPath: '.status.rulecount.validate', priority: 1 },
+  { name: 'Mutate', type: 'integer', jsonPath: '.status.rulecount.mutate', priority: 1 },
+  { name: 'Generate', type: 'integer', jsonPath: '.status.rulecount.generate', priority: 1 },
+];
+
+const SCHEMAS: Readonly<Record<(typeof SERVED_VERSIONS)[number], unknown>> = { v1: Policy, v2beta1: PolicyV2beta1 };
+
+/** The OpenAPI schema of one kind in one version. */
+function versionSchema(kind: PolicyKind, version: (typeof SERVED_VERSIONS)[number]): JsonSchema {
+  const openAPIV3Schema = toStructuralSchema(SCHEMAS[version]);
   // Only name and generateName may be constrained under metadata; say nothing else about it.
   (openAPIV3Schema['properties'] as JsonSchema)['metadata'] = { type: 'object' };
   openAPIV3Schema['description'] =
     kind === 'ClusterPolicy'
       ? 'ClusterPolicy declares rules that apply to resources in every namespace. Imprimatur enforces its verifyImages rules.'
       : 'Policy declares rules that apply to resources in its own namespace. Imprimatur enforces its verifyImages rules.';
+  return openAPIV3Schema;
+}
+
+/** The CRD of one policy kind, as a plain object. */
+export function buildCrd(kind: PolicyKind): JsonSchema {
+  const names = KIND_NAMES[kind];
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -84,29 +107,17 @@ export function buildCrd(kind: PolicyKind): JsonSchema {
         categories: ['kyverno'],
       },
       scope: names.scope,
-      versions: [
-        {
-          name: VERSION,
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          // What an admin of an image-verification operator looks for first; the rest with -o wide. Kyverno shows
-          // FAILURE POLICY, VERIFY IMAGES and MESSAGE only with -o wide.
-          additionalPrinterColumns: [
-            { name: 'Ready', type: 'string', jsonPath: `${READY}.status` },
-            { name: 'Failure Policy', type: 'string', jsonPath: '.spec.failurePolicy' },
-            { name: 'Verify Images', type: 'integer', jsonPath: '.status.rulecount.verifyimages' },
-            { name: 'Message', type: 'string', jsonPath: `${READY}.message` },
-            { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
-            { name: 'Admission', type: 'boolean', jsonPath: '.spec.admission', priority: 1 },
-            { name: 'Background', type: 'boolean', jsonPath: '.spec.background', priority: 1 },
-            { name: 'Validate', type: 'integer', jsonPath: '.status.rulecount.validate', priority: 1 },
-            { name: 'Mutate', type: 'integer', jsonPath: '.status.rulecount.mutate', priority: 1 },
-            { name: 'Generate', type: 'integer', jsonPath: '.status.rulecount.generate', priority: 1 },
-          ],
-          schema: { openAPIV3Schema },
-        },
-      ],
+      // The API server only rewrites apiVersion between versions: v2beta1's schema is a subset of v1's, so every
+      // v2beta1 object is a valid v1 one, which the operator reads.
+      conversion: { strategy: 'None' },
+      versions: SERVED_VERSIONS.map((version) => ({
+        name: version,
+        served: true,
+        storage: version === VERSION,
+        subresources: { status: {} },
+        additionalPrinterColumns: PRINTER_COLUMNS,
+        schema: { openAPIV3Schema: versionSchema(kind, version) },
+      })),
     },
   };
 }

@@ -2,6 +2,11 @@
 export const GROUP = 'kyverno.io';
 export const VERSION = 'v1';
 export const API_VERSION = `${GROUP}/${VERSION}`;
+/**
+ * The versions the CRDs serve, as Kyverno's do: v1, the storage version and the one the operator reads, and v2beta1,
+ * a subset of it served from the same stored objects (no conversion).
+ */
+export const SERVED_VERSIONS = [VERSION, 'v2beta1'] as const;
 
 /** The two policy kinds: cluster-wide and namespaced. */
 export type PolicyKind = 'ClusterPolicy' | 'Policy';
