@@ -257,6 +257,7 @@ export class AttestorCompiler {
       for (const e of source.error) this.#fail('InvalidSpec', e.field, e.message);
       return [];
     }
+    this.#checkDeferredTrust(a, field, legacy);
     const trustRoot = this.#trustRoot;
     const compile = (filled: unknown): Result<CompiledAttestor[], CompileError[]> => {
       const parsed = parseAttestorSet({ entries: [filled] }, field);
@@ -269,6 +270,27 @@ export class AttestorCompiler {
       return errors.length > 0 ? err(errors) : ok(attestors);
     };
     return [{ $case: 'deferred', field, source: source.value, compile, memo: new Map() }];
+  }
+
+  /**
+   * Whether the log, CT log and CAs a deferred attestor needs are known does not depend on its variables, unless
+   * they are in the settings that decide it: checked now, so that such a policy is Ready=False at once rather than
+   * failing at every admission. (What the filled attestor needs is checked again when it compiles.)
+   */
+  #checkDeferredTrust(a: Attestor, field: string, legacy: boolean): void {
+    const fixed = (...parts: unknown[]) => !parts.some(hasTemplateText);
+    if (a.keys && fixed(a.keys.rekor, a.keys.ctlog))
+      this.#trust(legacy ? field : `${field}.keys`, legacy, a.keys, false);
+    if (a.keyless && fixed(a.keyless.rekor, a.keyless.ctlog, a.keyless.roots)) {
+      const at = legacy ? field : `${field}.keyless`;
+      const roots = a.keyless.roots ? this.#certificates(a.keyless.roots, `${at}.roots`) : [];
+      this.#trust(at, legacy, a.keyless, true, roots);
+    }
+    const c = a.certificates;
+    if (c && c.certChain !== undefined && fixed(c.rekor, c.ctlog, c.certChain)) {
+      const chain = this.#certificates(c.certChain, `${field}.certificates.certChain`);
+      this.#trust(`${field}.certificates`, false, c, true, chain);
+    }
   }
 
   /**

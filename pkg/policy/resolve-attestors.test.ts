@@ -206,3 +206,47 @@ describe('an entry whose signature repository is a variable', () => {
     );
   });
 });
+
+describe('a deferred attestor that needs trust material nobody supplied', () => {
+  const withoutRoot = (verifyImages: unknown[]) => compilePolicy(checkImagePolicy({ verifyImages }));
+
+  it('is MissingTrustRoot when the policy compiles, as a static one is', () => {
+    const result = withoutRoot([
+      { imageReferences: ['*'], attestors: [{ entries: [{ keys: { publicKeys: '{{ keys.data.production }}' } }] }] },
+    ]);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.error[0]).toMatchObject({ reason: 'MissingTrustRoot' });
+    const keyless = withoutRoot([
+      {
+        imageReferences: ['*'],
+        attestors: [
+          { entries: [{ keyless: { subject: '{{ request.namespace }}@example.com', issuer: 'https://x' } }] },
+        ],
+      },
+    ]);
+    expect(keyless.ok).toBe(false);
+  });
+
+  it('compiles when the variables are what decide it, or the settings need nothing', () => {
+    const ignored = withoutRoot([
+      {
+        imageReferences: ['*'],
+        attestors: [{ entries: [{ keys: { publicKeys: '{{ keys.data.production }}', rekor: { ignoreTlog: true } } }] }],
+      },
+    ]);
+    expect(ignored.ok).toBe(true);
+    const fromContext = withoutRoot([
+      {
+        imageReferences: ['*'],
+        attestors: [
+          {
+            entries: [
+              { keys: { publicKeys: '{{ keys.data.production }}', rekor: { pubkey: '{{ keys.data.rekor }}' } } },
+            ],
+          },
+        ],
+      },
+    ]);
+    expect(fromContext.ok).toBe(true);
+  });
+});
