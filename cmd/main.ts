@@ -21,6 +21,7 @@ import {
 import {
   ConfigMapStore,
   KeySecretStore,
+  warmUpAdmission,
   NamespaceLabels,
   PullSecretStore,
   RoleBindings,
@@ -164,8 +165,8 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
   });
   await keySecrets.start();
   // Not ready from the first signal on, so that no new admission is routed here (a Service drops the pod).
-  const lifecycle = { stopping: false };
-  const isReady = () => cache.isWarm && !lifecycle.stopping;
+  const lifecycle = { stopping: false, warmedUp: false };
+  const isReady = () => cache.isWarm && lifecycle.warmedUp && !lifecycle.stopping;
   const webhook = await startWebhook({
     cache,
     ...(given ? { tls: { certPem: given.certPem, keyPem: given.keyPem } } : {}),
@@ -258,6 +259,8 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
         })
       : undefined;
   operator.warm.catch((e: unknown) => log.error('warm-up failed', errorFields(e)));
+  // The admission path itself, run on synthetic reviews before /readyz says ready (webhook/warm-up.ts).
+  void warmUpAdmission(log.child({ component: 'warm-up' })).finally(() => (lifecycle.warmedUp = true));
 
   const signal = await awaitStopSignal(process, ['SIGTERM', 'SIGINT'], (again) => {
     log.warn('second signal: exiting at once, without finishing the stop', { signal: again });

@@ -19,7 +19,9 @@
 //    (bin/imprimatur run --local), Pod creates over HTTP/2 with the kubeconfig's token, C in flight, against the
 //    apiserver with no policy (no webhook registered, so it is not called) and then with one ClusterPolicy
 //    verifying a key signature (cosign v3 bundle, logged in the local Rekor) on the local registry's images: cold
-//    (each Pod names an image signed just before, never verified) and warm (the same image again and again).
+//    (each Pod names an image signed just before, never verified) and warm (the same image again and again); then
+//    the operator is stopped and started again, and the first 30 creates after it is ready are measured on their own,
+//    one at a time: what a new replica costs before it is warm (webhook/warm-up.ts runs the path before /readyz).
 //
 // Usage: node hack/bench-admission.mjs [--state DIR] [--out FILE] [--quick]
 //   --state DIR   also measure through kube-apiserver, with the cluster whose state folder is DIR.
@@ -46,6 +48,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dist = (path) => new URL(`dist/${path}`, new URL('..', import.meta.url)).href;
 
 const TARGET_P99_MS = 1;
+/** Admissions measured right after the operator starts: the issue's "first 30 after a start". */
+const RESTART_CREATES = 30;
 const TARGET_RATIO = 0.7;
 const POLICIES = 20;
 const IMAGES = [
@@ -512,40 +516,48 @@ async function throughApiserver(state, quick) {
     const signSeconds = round((performance.now() - signStarted) / 1000, 1);
     process.stderr.write(`bench: pushed and signed ${images.length} images in ${signSeconds} s\n`);
 
-    const probe = await freePort();
     const logFile = join(state, 'logs', 'operator-bench.log');
     mkdirSync(dirname(logFile), { recursive: true });
     const out = createWriteStream(logFile);
-    operator = spawn(
-      join(ROOT, 'bin', 'imprimatur'),
-      [
-        'run',
-        '--local',
-        '--webhook-port=0',
-        `--health-probe-bind-address=127.0.0.1:${probe}`,
-        `--kubeconfig=${kubeconfig}`,
-        `--trusted-root=${vars.TRUSTED_ROOT}`,
-        '--log-level=info',
-      ],
-      { env: { ...process.env, IMPRIMATUR_STATE_DIR: state }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    operator.stdout.pipe(out);
-    operator.stderr.pipe(out);
-    // Recorded with the cluster's processes (as operator*), so hack/cluster-down.sh stops it if this script dies.
-    writeFileSync(join(state, 'pids', 'operator-bench'), String(operator.pid));
-    for (let i = 0; ; i++) {
-      const ready = await new Promise((ok) =>
-        httpGet(`http://127.0.0.1:${probe}/readyz`, (res) => {
-          res.resume();
-          ok(res.statusCode === 200);
-        }).on('error', () => ok(false)),
+    const startOperator = async () => {
+      const probe = await freePort();
+      operator = spawn(
+        join(ROOT, 'bin', 'imprimatur'),
+        [
+          'run',
+          '--local',
+          '--webhook-port=0',
+          `--health-probe-bind-address=127.0.0.1:${probe}`,
+          `--kubeconfig=${kubeconfig}`,
+          `--trusted-root=${vars.TRUSTED_ROOT}`,
+          '--log-level=info',
+        ],
+        { env: { ...process.env, IMPRIMATUR_STATE_DIR: state }, stdio: ['ignore', 'pipe', 'pipe'] },
       );
-      if (ready) break;
-      if (operator.exitCode !== null || i > 300) {
-        throw new Error(`operator not ready: ${readFileSync(logFile, 'utf8').slice(-3000)}`);
+      operator.stdout.pipe(out);
+      operator.stderr.pipe(out);
+      // Recorded with the cluster's processes (as operator*), so hack/cluster-down.sh stops it if this script dies.
+      writeFileSync(join(state, 'pids', 'operator-bench'), String(operator.pid));
+      for (let i = 0; ; i++) {
+        const ready = await new Promise((ok) =>
+          httpGet(`http://127.0.0.1:${probe}/readyz`, (res) => {
+            res.resume();
+            ok(res.statusCode === 200);
+          }).on('error', () => ok(false)),
+        );
+        if (ready) break;
+        if (operator.exitCode !== null || i > 300) {
+          throw new Error(`operator not ready: ${readFileSync(logFile, 'utf8').slice(-3000)}`);
+        }
+        await sleep(200);
       }
-      await sleep(200);
-    }
+    };
+    const stopOperator = async () => {
+      operator.kill('SIGTERM');
+      await Promise.race([once(operator, 'exit'), sleep(20_000)]);
+      if (operator.exitCode === null) operator.kill('SIGKILL');
+    };
+    await startOperator();
     const webhooks = async () =>
       (
         await run(
@@ -657,10 +669,20 @@ async function throughApiserver(state, quick) {
     const firstWarm = fail('first warm', await creates('first', warmImage, 1, 1, true));
     const warm = {};
     for (const c of levels) warm[c] = fail(`warm, ${c}`, await creates('warm', warmImage, c, N, true));
+
+    // A start: a new operator process (a rollout, a new replica), ready by its own /readyz, then the first
+    // RESTART_CREATES admissions one at a time, of the same image (verified afresh by the first, then cache hits).
+    await stopOperator();
+    await startOperator();
+    for (let i = 0; (await webhooks()) === ''; i++) {
+      if (i > 120) throw new Error('no webhook registered after the restart');
+      await sleep(250);
+    }
+    const restart = fail('after a start', await creates('restart', warmImage, 1, RESTART_CREATES, true));
     session.close();
     await sleep(500); // let the operator's log catch up
     const admissions = admissionLines() - linesBefore;
-    const expected = coldLevels.length * coldPerLevel + 1 + levels.length * N;
+    const expected = coldLevels.length * coldPerLevel + 1 + levels.length * N + RESTART_CREATES;
 
     const added = (a, b) => ({ p50Ms: round(a.p50Ms - b.p50Ms), p99Ms: round(a.p99Ms - b.p99Ms) });
     return {
@@ -669,6 +691,7 @@ async function throughApiserver(state, quick) {
         image: 'one container; cosign v3 bundle signature, olareg (referrers API) on loopback',
         podsPerLevel: N,
         coldPerLevel,
+        restartCreates: RESTART_CREATES,
         admissionsLogged: admissions,
         admissionsExpected: expected,
       },
@@ -676,7 +699,9 @@ async function throughApiserver(state, quick) {
       cold,
       firstWarm,
       warm,
+      restart,
       added: {
+        restart: added(restart, baseline[1]),
         cold: Object.fromEntries(coldLevels.map((c) => [c, added(cold[c], baseline[c])])),
         warm: Object.fromEntries(levels.map((c) => [c, added(warm[c], baseline[c])])),
       },
@@ -746,6 +771,7 @@ function markdown(report) {
       ...Object.entries(a.baseline).map(([c, r]) => row('none (no policy)', c, r)),
       ...Object.entries(a.cold).map(([c, r]) => row('cold (new signed image each)', c, r, a.baseline[c])),
       ...Object.entries(a.warm).map(([c, r]) => row('warm (same image, cache hit)', c, r, a.baseline[c])),
+      ...(a.restart ? [row(`first ${a.restart.count} after a start (same image)`, 1, a.restart, a.baseline['1'])] : []),
     );
   }
   return lines.join('\n');

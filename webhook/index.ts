@@ -29,6 +29,7 @@ export {
   type WebhookServerOptions,
 } from './server.js';
 export { serveHealth, type HealthDeps } from './health.js';
+export { warmUpAdmission, WARM_UP_ROUNDS, type WarmUpResult } from './warm-up.js';
 export { observeAdmissions, type AdmissionMetrics } from './admission-metrics.js';
 
 export interface WebhookOptions {

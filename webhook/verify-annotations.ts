@@ -62,9 +62,25 @@ export function toAnnotationPatches(
   verified: VerificationRecord | readonly ImageVerification[],
 ): JsonPatchOperation[] {
   const record = verified instanceof VerificationRecord ? verified : toRecord(verified);
-  if (record.isEmpty) return [];
+  if (record.isEmpty) {
+    // Nothing this admission verified stands behind a record the object brought: it goes, or the validating
+    // webhook's `required` would read a forged "pass" (an entry that only pins digests records nothing).
+    const annotations = child(child(object, 'metadata'), 'annotations');
+    return [
+      ...(annotations && Object.hasOwn(annotations, VERIFY_IMAGES_ANNOTATION)
+        ? [{ op: 'remove' as const, path: FLAT_PATH }]
+        : []),
+      ...(annotations && Object.hasOwn(annotations, VERIFY_IMAGES_SCOPED_ANNOTATION)
+        ? [{ op: 'remove' as const, path: SCOPED_PATH }]
+        : []),
+    ];
+  }
   const patches: JsonPatchOperation[] = [];
-  if (!hasAnnotations(object)) patches.push({ op: 'add', path: '/metadata/annotations', value: {} });
+  // An object without metadata (or with something else there) gets one: a patch that cannot apply would fail the
+  // request at the API server however the admission was decided.
+  if (child(object, 'metadata') === undefined)
+    patches.push({ op: 'add', path: '/metadata', value: { annotations: {} } });
+  else if (!hasAnnotations(object)) patches.push({ op: 'add', path: '/metadata/annotations', value: {} });
   patches.push(
     { op: 'add', path: FLAT_PATH, value: record.toFlatJson() },
     { op: 'add', path: SCOPED_PATH, value: record.toScopedJson() },
