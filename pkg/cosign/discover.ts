@@ -233,11 +233,11 @@ class DiscoveryRun {
   async #referrers(): Promise<Result<readonly Descriptor[], VerifyFailure>> {
     const budget = this.#deps.budget;
     if (budget.left('requests') === 0) return ok(this.#stop('requests', []));
-    const listed = await this.#deps.registry.listReferrers(
-      this.#image,
-      this.#digest,
-      this.#options(budget.left('bytes')),
-    );
+    const listed = await this.#deps.registry.listReferrers(this.#image, this.#digest, {
+      ...this.#options(budget.left('bytes')),
+      // Pages past the request budget are never asked for: a list that never ends stops here, not at the deadline.
+      maxPages: budget.left('requests'),
+    });
     if (!listed.ok) {
       if (listed.error.code === 'NAME_UNKNOWN' || listed.error.code === 'MANIFEST_UNKNOWN') return ok([]);
       return this.#fatal(listed.error);

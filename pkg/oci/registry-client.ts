@@ -102,6 +102,12 @@ export interface CallOptions {
    */
   readonly onRequest?: () => void;
   /**
+   * listReferrers: the most pages it may request, the first included; a list with more ends there
+   * (Referrers.truncated), as at maxBytes. A caller bounding the requests of a whole verification passes what it has
+   * left, so that pagination that never ends stops within the bound rather than at the deadline.
+   */
+  readonly maxPages?: number;
+  /**
    * Kyverno's allowInsecureRegistry: HTTPS without checking the registry's certificate, and plain HTTP when HTTPS
    * cannot be spoken (the handshake fails, the server speaks plain HTTP); token realms and redirects may then be
    * plain HTTP too. Registries on loopback are tried over HTTPS first, plainHttpForLoopback notwithstanding.
@@ -465,6 +471,7 @@ export class RegistryClient {
     context: OciErrorContext,
   ): Promise<void> {
     const seen = new Set([firstPath]);
+    const maxPages = options.maxPages ?? Number.POSITIVE_INFINITY;
     let res = first;
     for (;;) {
       const entries = reader.addPage(res.body, res.headers.get('content-type') ?? undefined, context);
@@ -472,7 +479,7 @@ export class RegistryClient {
       const next = nextPagePath(res.headers.get('link'), toRegistryHost(ref));
       // An empty page, no next link, or one already followed (a loop, or a page pointing at itself) ends the list.
       if (next === undefined || seen.has(next)) return;
-      if (reader.full || reader.remainingBytes <= 0) {
+      if (reader.full || reader.remainingBytes <= 0 || seen.size >= maxPages) {
         reader.cutShort();
         return;
       }
