@@ -245,8 +245,6 @@ class AdmissionRun {
    */
   #predicateTypes: ReadonlySet<string> | undefined;
   readonly #now: () => number;
-  /** Which rules load a context or fill attestors, judged once per admission. */
-  readonly #filling = new Map<CompiledRule, boolean>();
   /** The admission's API calls, over all its rules' contexts. */
   readonly #apiCalls: ApiCallBudget = { used: 0 };
   /** Each rule's loaded context, for its attestation conditions. */
@@ -293,7 +291,7 @@ class AdmissionRun {
       return { ...base, images: [outcome] };
     }
     const images = extracted.value.images;
-    if (this.#needsFilling(rule)) {
+    if (rule.fills) {
       // Nothing is loaded for a rule none of whose entries names an image here (Kyverno: a missing ConfigMap then
       // stops nothing).
       const named = rule.verifyImages.some((entry) =>
@@ -339,16 +337,6 @@ class AdmissionRun {
     if (checked.length === 0) return undefined;
     if (!pending) return this.#record(names, rule, base, checked);
     return this.#checkLater(policy, rule, pending, checked).then(() => this.#record(names, rule, base, checked));
-  }
-
-  /** Whether the rule has a context to load or attestors to fill: most rules have neither. */
-  #needsFilling(rule: CompiledRule): boolean {
-    let needs = this.#filling.get(rule);
-    if (needs === undefined) {
-      needs = rule.context !== undefined || rule.verifyImages.some(hasDeferredAttestors);
-      this.#filling.set(rule, needs);
-    }
-    return needs;
   }
 
   /**

@@ -399,8 +399,8 @@ export class AttestorCompiler {
   }
 }
 
-/** Splits concatenated PEM public keys, as Kyverno's ExpandStaticKeys does. */
-function splitPublicKeys(text: string): string[] {
+/** Splits concatenated PEM public keys, as Kyverno's ExpandStaticKeys does; a k8s:// reference is one part. */
+export function splitPublicKeys(text: string): string[] {
   return text
     .split(END_PUBLIC_KEY)
     .map((part) => part.trim())

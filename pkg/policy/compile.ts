@@ -22,6 +22,7 @@ import { compileLabelSelector, type CompiledLabelSelector, type LabelSelector } 
 import { compileImageVerification, type VerificationContext } from './image-verification.js';
 import { checkRuleFields, checkSpecFields } from './unsupported-fields.js';
 import { compileRuleContext } from './rule-context.js';
+import { hasDeferredAttestors } from './resolve-attestors.js';
 
 /** Kyverno's webhook default (--webhookTimeout). */
 export const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -201,6 +202,7 @@ class Compiler {
       kinds,
       verifyImages,
       ...(context.length > 0 ? { context } : {}),
+      ...(context.length > 0 || verifyImages.some(hasDeferredAttestors) ? { fills: true } : {}),
       ...(filters.ok ? { filter: filters.value } : {}),
       ...(imageExtractors ? { imageExtractors } : {}),
     };

@@ -190,6 +190,11 @@ export interface CompiledRule {
   /** The rule's context entries, compiled; loaded at admission, in order, for the rule's variables. */
   readonly context?: readonly CompiledContextEntry[];
   /**
+   * Whether an admission must load a context or fill attestors for the rule (a context, or an entry with
+   * variables or Secret keys): decided here, once, rather than per admission.
+   */
+  readonly fills?: boolean;
+  /**
    * The rule's match and exclude, compiled (resource-filter.ts); absent only in a rule that did not compile, which
    * never reaches the cache.
    */

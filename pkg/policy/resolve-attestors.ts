@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { substituteValue, substituteVariables } from '../conditions/index.js';
 import { parseImageRef } from '../imageref/index.js';
 import { err, ok, type Result } from '../result/index.js';
-import { SECRET_REFERENCE } from './attestors.js';
+import { SECRET_REFERENCE, splitPublicKeys } from './attestors.js';
 import type {
   CompileError,
   CompiledAttestation,
@@ -169,9 +169,9 @@ function readSecretKeys(filled: unknown, field: string, lookups: AttestorLookups
     texts.push(key.value.trim());
     replaced = true;
   }
-  for (const part of (publicKeys ?? '').split(/(?<=-----END PUBLIC KEY-----)/)) {
+  // Split as the compiler splits them, so that each part is what it would have compiled on its own.
+  for (const part of splitPublicKeys(publicKeys ?? '')) {
     const text = part.trim();
-    if (text === '') continue;
     if (!text.startsWith(SECRET_REFERENCE)) {
       texts.push(text);
       continue;
