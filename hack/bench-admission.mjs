@@ -35,7 +35,7 @@ import { Buffer } from 'node:buffer';
 import { once } from 'node:events';
 import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
-import { connect, createSecureServer } from 'node:http2';
+import { createSecureServer } from 'node:http2';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import process from 'node:process';
@@ -44,6 +44,7 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
+import { drive, freePort, must, openSession, pool, round, run, stats } from './bench-support.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dist = (path) => new URL(`dist/${path}`, new URL('..', import.meta.url)).href;
@@ -62,86 +63,6 @@ const IMAGES = [
 const digestOf = (i) => `sha256:${String(i + 1).repeat(64)}`;
 /** Streams in flight (one HTTP/2 session): 1 for latency, the highest for throughput. The server allows 100. */
 const LEVELS = [1, 8, 64];
-
-const round = (x, digits = 3) => Math.round(x * 10 ** digits) / 10 ** digits;
-
-function stats(samples, wallMs, errors) {
-  const sorted = Float64Array.from(samples).sort();
-  const at = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : NaN);
-  return {
-    count: sorted.length,
-    errors,
-    perSecond: round(sorted.length / (wallMs / 1000), 0),
-    p50Ms: round(at(0.5)),
-    p99Ms: round(at(0.99)),
-    maxMs: round(at(1)),
-    wallMs: round(wallMs, 0),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The load generator: C concurrent streams on one HTTP/2 session, each sending the next request when its answer
-// has arrived, until `count` requests are sent or `maxMs` has passed. Latency: request() to the response's end.
-
-async function drive(session, { path, headers = {}, body, concurrency, count, maxMs, check }) {
-  const latencies = [];
-  let sent = 0;
-  let errors = 0;
-  let firstError;
-  const deadline = performance.now() + maxMs;
-  const one = (i) =>
-    new Promise((done) => {
-      const bytes = typeof body === 'function' ? body(i) : body;
-      const t0 = performance.now();
-      const req = session.request({
-        ':method': 'POST',
-        ':path': path,
-        'content-type': 'application/json',
-        'content-length': bytes.length,
-        ...headers,
-      });
-      let status = 0;
-      const chunks = [];
-      req.on('response', (h) => (status = h[':status']));
-      req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        const ms = performance.now() - t0;
-        const text = Buffer.concat(chunks).toString();
-        const problem = status < 200 || status > 299 ? `HTTP ${status}: ${text.slice(0, 300)}` : check?.(text, i);
-        done({ ms, problem });
-      });
-      req.on('error', (e) => done({ ms: 0, problem: e.message }));
-      req.end(bytes);
-    });
-  const loop = async () => {
-    while (sent < count && performance.now() < deadline) {
-      const r = await one(sent++);
-      if (r.problem) {
-        errors++;
-        firstError ??= r.problem;
-      } else latencies.push(r.ms);
-    }
-  };
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, loop));
-  return { ...stats(latencies, performance.now() - t0, errors), ...(firstError ? { firstError } : {}) };
-}
-
-/**
- * An HTTP/2 session that reads like kube-apiserver's webhook client (golang.org/x/net/http2's Transport): a 4 MiB
- * stream window and a 1 GiB connection window. With Node's defaults (64 KiB for the whole connection) 64 responses of
- * 11 KiB in flight would wait on WINDOW_UPDATEs, which measures the client, not the server.
- */
-function openSession(url, options) {
-  const session = connect(url, { ...options, settings: { initialWindowSize: 4 << 20 } });
-  return new Promise((ok, fail) => {
-    session.once('connect', () => {
-      session.setLocalWindowSize(1 << 30);
-      ok(session);
-    });
-    session.once('error', fail);
-  });
-}
 
 /** The worker thread: drives whatever server the main thread names, one run per message. */
 function runLoadWorker() {
@@ -417,47 +338,6 @@ async function serverSide(quick) {
 
 // ---------------------------------------------------------------------------------------------------------------
 // Part 2: through kube-apiserver, with the operator running.
-
-function run(cmd, args, env = {}) {
-  return new Promise((ok) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => ok({ code, stdout, stderr }));
-  });
-}
-
-async function must(cmd, args, env) {
-  const r = await run(cmd, args, env);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.slice(-1000)}`);
-  return r.stdout;
-}
-
-/** Runs `fn` over `items`, `limit` at a time. */
-async function pool(items, limit, fn) {
-  const out = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i], i);
-      }
-    }),
-  );
-  return out;
-}
-
-async function freePort() {
-  const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address();
-  await new Promise((ok) => server.close(ok));
-  return port;
-}
 
 async function throughApiserver(state, quick) {
   const bin = (name) => join(ROOT, '.tools', 'bin', name);

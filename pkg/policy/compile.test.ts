@@ -248,6 +248,26 @@ describe('compile', () => {
       expect(result.ok && result.value.ruleCount.verifyimages).toBe(1);
     });
 
+    it('shares its compiled image verifications with them rather than compiling each copy again', () => {
+      const result = compile(checkImagePolicy());
+      if (!result.ok) throw new Error('did not compile');
+      const [own, workloads, cronJobs] = result.value.rules;
+      expect(workloads!.verifyImages).toBe(own!.verifyImages);
+      expect(cronJobs!.verifyImages).toBe(own!.verifyImages);
+    });
+
+    it('compiles a rule of its own with the same verifyImages on its own, so that its messages name its fields', () => {
+      const policy = checkImagePolicy();
+      const rules = policy.spec.rules as Record<string, unknown>[];
+      rules.push({ ...rules[0]!, name: 'again' });
+      const result = compile(policy);
+      if (!result.ok) throw new Error('did not compile');
+      const byName = new Map(result.value.rules.map((r) => [r.name, r]));
+      expect(byName.get('again')!.verifyImages).not.toBe(byName.get('check-image')!.verifyImages);
+      expect(byName.get('again')!.verifyImages[0]!.field).toBe('spec.rules[1].verifyImages[0]');
+      expect(byName.get('autogen-again')!.verifyImages).toBe(byName.get('again')!.verifyImages);
+    });
+
     it('changes its revision when the autogen annotation changes, though the generation does not', () => {
       const plain = compile(checkImagePolicy());
       const annotated = checkImagePolicy();

@@ -11,6 +11,7 @@ import { AUTOGEN_ANNOTATION, toAutogenRules } from './autogen.js';
 import {
   toPolicyKey,
   type CompileError,
+  type CompiledImageVerification,
   type CompiledPolicy,
   type CompiledRule,
   type FailureAction,
@@ -43,6 +44,13 @@ class Compiler {
   readonly #policy: PolicyResource;
   readonly #errors: CompileError[] = [];
   readonly #context: VerificationContext;
+  /**
+   * The verifyImages of the policy's own rules, by their JSON: an autogen rule is a copy of its rule with other
+   * kinds, so its entries are the very same objects (one parsed key and one set of patterns, not three per policy,
+   * which is most of what 1,000 policies weigh); their messages name the rule the user wrote. Entries that autogen
+   * rewrote compile on their own, and so does each of the user's rules (its messages name its own fields).
+   */
+  readonly #verifyImagesByJson = new Map<string, CompiledImageVerification[]>();
 
   constructor(policy: PolicyResource, trustRoot: TrustRoot) {
     this.#policy = policy;
@@ -117,7 +125,7 @@ class Compiler {
     const autogenRules = toAutogenRules(policy);
     const own = new Set(spec.rules.map((r) => r.name));
     autogenRules.forEach((rule) => {
-      if (!own.has(rule.name)) rules.push(this.#rule(rule, `status.autogen.rules[${rule.name}]`, specAction));
+      if (!own.has(rule.name)) rules.push(this.#rule(rule, `status.autogen.rules[${rule.name}]`, specAction, true));
     });
     if (this.#errors.length > 0) return err(this.#errors);
     const annotations = (meta as { annotations?: Record<string, unknown> }).annotations;
@@ -160,7 +168,7 @@ class Compiler {
     this.#errors.push({ reason, field, message });
   }
 
-  #rule(rule: RuleType, field: string, specAction: FailureAction): CompiledRule {
+  #rule(rule: RuleType, field: string, specAction: FailureAction, autogen = false): CompiledRule {
     const types = (['mutate', 'validate', 'generate', 'verifyImages'] as const).filter((t) => rule[t] !== undefined);
     if (types.length > 1) {
       this.#fail(
@@ -171,9 +179,13 @@ class Compiler {
     }
     checkRuleFields(rule, field, (reason, at, message) => this.#fail(reason, at, message));
     const kinds = matchKinds(rule);
-    const verifyImages = (rule.verifyImages ?? []).map((iv, j) =>
-      compileImageVerification(iv, `${field}.verifyImages[${j}]`, specAction, this.#context),
-    );
+    const json = JSON.stringify(rule.verifyImages ?? []);
+    const verifyImages =
+      (autogen ? this.#verifyImagesByJson.get(json) : undefined) ??
+      (rule.verifyImages ?? []).map((iv, j) =>
+        compileImageVerification(iv, `${field}.verifyImages[${j}]`, specAction, this.#context),
+      );
+    if (!autogen) this.#verifyImagesByJson.set(json, verifyImages);
     if (verifyImages.length > 0 && kinds.has('*')) {
       this.#fail('InvalidSpec', `${field}.match`, 'wildcard policy does not support rule type');
     }
