@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../pkg/kube/index.js';
 import { checkApiCallPath, makeApiCall } from './api-call.js';
 
 describe('which API paths a policy may call', () => {
@@ -22,28 +22,27 @@ describe('which API paths a policy may call', () => {
 
 describe('an API call', () => {
   let server: Server;
-  let kubeConfig: KubeConfig;
+  let kube: KubeClient;
   let answer: { status: number; body: string };
 
   beforeAll(async () => {
     server = createServer((_req, res) => res.writeHead(answer.status).end(answer.body));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [
-        // client-node takes a plain-HTTP server only when told not to verify TLS, which it then has none of.
-        { name: 'c', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true },
-      ],
-      users: [{ name: 'u' }],
-      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-      currentContext: 'x',
+    kube = new KubeClient({
+      server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      insecureSkipTlsVerify: false,
+      credentials: { kind: 'none' },
+      source: 'test',
     });
   });
 
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(async () => {
+    await kube.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
 
   const call = (limits = { timeoutMs: 2_000, maxBytes: 1024 }) =>
-    makeApiCall(kubeConfig, limits)('/api/v1/namespaces/team/configmaps/keys', new AbortController().signal);
+    makeApiCall(kube, limits)('/api/v1/namespaces/team/configmaps/keys', new AbortController().signal);
 
   it('gives the JSON answered', async () => {
     answer = { status: 200, body: '{"data":{"k":"v"}}' };
@@ -60,5 +59,28 @@ describe('an API call', () => {
     expect(await call()).toEqual({ ok: false, error: 'the answer is larger than 1024 bytes' });
     answer = { status: 200, body: '<html>' };
     expect(await call()).toEqual({ ok: false, error: 'the answer is not JSON' });
+  });
+
+  it('gives up at its time limit', async () => {
+    answer = { status: 200, body: '{}' };
+    const slow = createServer(() => undefined);
+    await new Promise<void>((resolve) => slow.listen(0, '127.0.0.1', resolve));
+    const client = new KubeClient({
+      server: `http://127.0.0.1:${(slow.address() as AddressInfo).port}`,
+      insecureSkipTlsVerify: false,
+      credentials: { kind: 'none' },
+      source: 'test',
+    });
+    try {
+      const result = await makeApiCall(client, { timeoutMs: 200, maxBytes: 1024 })(
+        '/api/v1/namespaces',
+        new AbortController().signal,
+      );
+      expect(result).toEqual({ ok: false, error: 'no answer within 200 ms' });
+    } finally {
+      await client.destroy();
+      slow.closeAllConnections();
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
   });
 });

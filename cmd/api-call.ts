@@ -2,9 +2,7 @@
 // size, JSON only, and never to Secrets. The operator may read every Secret (for pull Secrets and k8s:// keys); a
 // policy author, who may only write a namespaced Policy, must not read them through it (Kyverno lets an apiCall read
 // whatever its service account can).
-import { request } from 'node:https';
-import { request as plainRequest } from 'node:http';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeStatusError, type KubeClient } from '../pkg/kube/index.js';
 import { err, ok, type Result } from '../pkg/result/index.js';
 
 export interface ApiCallLimits {
@@ -32,61 +30,39 @@ function decodeSegment(segment: string): string {
   }
 }
 
-/** A GET of `path` on the API server of `kubeConfig`; the JSON answered, or why not. */
-export function makeApiCall(kubeConfig: KubeConfig, limits: ApiCallLimits = DEFAULT_API_CALL_LIMITS) {
+/** A GET of `path` on the API server, with the operator's credentials; the JSON answered, or why not. */
+export function makeApiCall(kube: Pick<KubeClient, 'text'>, limits: ApiCallLimits = DEFAULT_API_CALL_LIMITS) {
   return async (path: string, signal: AbortSignal): Promise<Result<unknown, string>> => {
     const refused = checkApiCallPath(path);
     if (refused) return err(refused);
-    const server = kubeConfig.getCurrentCluster()?.server;
-    if (!server) return err('no API server in the kubeconfig');
-    const url = new URL(path, server);
-    const options: Parameters<typeof request>[1] & { headers: Record<string, string> } = {
-      method: 'GET',
-      headers: { accept: 'application/json' },
-    };
+    const [pathname, search] = splitQuery(path);
+    let text: string;
     try {
-      await kubeConfig.applyToHTTPSOptions(options);
-    } catch (e) {
-      return err(`credentials: ${(e as Error).message}`);
-    }
-    const timeout = AbortSignal.timeout(limits.timeoutMs);
-    const both = AbortSignal.any([signal, timeout]);
-    return new Promise((resolve) => {
-      const send = url.protocol === 'http:' ? plainRequest : request;
-      const req = send(url, { ...options, signal: both }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > limits.maxBytes) {
-            req.destroy();
-            resolve(err(`the answer is larger than ${limits.maxBytes} bytes`));
-          } else chunks.push(chunk);
-        });
-        res.on('end', () => {
-          if (size > limits.maxBytes) return;
-          const text = Buffer.concat(chunks).toString('utf8');
-          if ((res.statusCode ?? 0) >= 300) {
-            let message = text.slice(0, 300);
-            try {
-              message = String((JSON.parse(text) as { message?: unknown }).message ?? message);
-            } catch {
-              // Not a Status: the start of the body says what happened.
-            }
-            return resolve(err(`HTTP ${res.statusCode}: ${message}`));
-          }
-          try {
-            resolve(ok(JSON.parse(text) as unknown));
-          } catch {
-            resolve(err('the answer is not JSON'));
-          }
-        });
-        res.on('error', (e) => resolve(err(e.message)));
+      text = await kube.text({
+        method: 'GET',
+        path: pathname,
+        query: Object.fromEntries(new URLSearchParams(search)),
+        signal,
+        timeoutMs: limits.timeoutMs,
+        maxBytes: limits.maxBytes,
       });
-      req.on('error', (e) =>
-        resolve(err(timeout.aborted ? `no answer within ${limits.timeoutMs} ms` : (e as Error).message)),
-      );
-      req.end();
-    });
+    } catch (e) {
+      if (e instanceof KubeStatusError) return err(`HTTP ${e.code}: ${e.statusMessage}`);
+      const name = (e as { name?: unknown })?.name;
+      if (name === 'TimeoutError' || (name === 'AbortError' && !signal.aborted)) {
+        return err(`no answer within ${limits.timeoutMs} ms`);
+      }
+      return err((e as Error).message);
+    }
+    try {
+      return ok(JSON.parse(text) as unknown);
+    } catch {
+      return err('the answer is not JSON');
+    }
   };
+}
+
+function splitQuery(path: string): [string, string] {
+  const at = path.indexOf('?');
+  return at < 0 ? [path, ''] : [path.slice(0, at), path.slice(at + 1)];
 }

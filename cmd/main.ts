@@ -6,7 +6,14 @@ import { readFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
-import { CoreV1Api, KubeConfig, RbacAuthorizationV1Api, Watch } from '@kubernetes/client-node';
+import {
+  CoreApi,
+  KubeClient,
+  loadInClusterConfig,
+  loadKubeConfigFile,
+  RbacApi,
+  type KubeTarget,
+} from '../pkg/kube/index.js';
 import { createLogger, errorFields, type Logger } from '../pkg/log/index.js';
 import { RuleCache } from '../pkg/policy/index.js';
 import { describeTrustRoot, type TrustRoot } from '../pkg/trust/index.js';
@@ -73,12 +80,18 @@ export async function runManager(argv: readonly string[]): Promise<number> {
 }
 
 async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise<number> {
-  const kubeConfig = new KubeConfig();
-  if (config.kubeconfig) kubeConfig.loadFromFile(config.kubeconfig);
-  else kubeConfig.loadFromCluster();
-  const server = kubeConfig.getCurrentCluster()?.server;
+  const target: Result<KubeTarget, string> = config.kubeconfig
+    ? loadKubeConfigFile(config.kubeconfig)
+    : loadInClusterConfig();
+  if (!target.ok) {
+    log.error('the API server cannot be reached', { error: target.error });
+    return 2;
+  }
+  const server = target.value.server;
+  const kube = new KubeClient(target.value, { userAgent: 'imprimatur' });
   log.info('starting', {
     server,
+    kubeconfig: config.kubeconfig ? `${config.kubeconfig} (${target.value.source})` : target.value.source,
     local: config.local,
     trustedRoot: config.trustedRoot ? `${config.trustedRoot}: ${describeTrustRoot(trustRoot)}` : 'none',
   });
@@ -128,39 +141,39 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
     ...(metrics ? { observeRequest: metrics.observeRegistryRequest.bind(metrics) } : {}),
   });
   // Pull Secrets (--imagePullSecrets, each Pod's own, each rule's) from an informer, so a rotated one is used at once.
-  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const core = new CoreApi(kube);
   const pullSecrets = new PullSecretStore({
     listSecrets: (request) => core.listSecretForAllNamespaces(request),
-    watch: new Watch(kubeConfig),
+    watch: kube,
     log: log.child({ component: 'pull-secrets' }),
   });
   await pullSecrets.start();
   // Namespaces' labels, for namespaceSelector in match, exclude and validationFailureActionOverrides.
   const namespaces = new NamespaceLabels({
     listNamespaces: (request) => core.listNamespace(request),
-    watch: new Watch(kubeConfig),
+    watch: kube,
     log: log.child({ component: 'namespaces' }),
   });
   await namespaces.start();
   // Who is bound to which roles, for the roles and clusterRoles of match and exclude.
-  const rbac = kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+  const rbac = new RbacApi(kube);
   const roleBindings = new RoleBindings({
     listRoleBindings: (request) => rbac.listRoleBindingForAllNamespaces(request),
     listClusterRoleBindings: (request) => rbac.listClusterRoleBinding(request),
-    watch: new Watch(kubeConfig),
+    watch: kube,
     log: log.child({ component: 'role-bindings' }),
   });
   await roleBindings.start();
   // What rules' context entries and k8s:// keys read: ConfigMaps, and the cosign.pub of Opaque Secrets.
   const configMaps = new ConfigMapStore({
     listConfigMaps: (request) => core.listConfigMapForAllNamespaces(request),
-    watch: new Watch(kubeConfig),
+    watch: kube,
     log: log.child({ component: 'config-maps' }),
   });
   await configMaps.start();
   const keySecrets = new KeySecretStore({
     listSecrets: (request) => core.listSecretForAllNamespaces(request),
-    watch: new Watch(kubeConfig),
+    watch: kube,
     log: log.child({ component: 'key-secrets' }),
   });
   await keySecrets.start();
@@ -186,7 +199,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
       ruleContext: {
         configMap: configMaps.lookup,
         secretPublicKey: keySecrets.publicKey,
-        apiCall: makeApiCall(kubeConfig),
+        apiCall: makeApiCall(kube),
       },
     },
     // The operator starts after the webhook; until then there is no recorder, and nothing to record.
@@ -223,7 +236,7 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
       ? await startMetricsServer(config.metricsBindAddress, metrics, log)
       : undefined;
   const operator = startOperator({
-    kubeConfig,
+    kube,
     cache,
     compileOptions: { trustRoot },
     // Unique per process, as client-go's leader election wants: a restarted pod is a new candidate.
@@ -288,6 +301,8 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
             keySecrets.stop(),
           ]),
       },
+      // Last of the API server's users: its connections close once nothing is in flight.
+      { name: 'API server connections', run: () => kube.close() },
       {
         name: 'health probes server',
         run: () => new Promise<void>((resolve) => (probes ? probes.close(() => resolve()) : resolve())),

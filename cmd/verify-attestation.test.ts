@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { StatementOutcome } from '../pkg/cosign/index.js';
-// eslint-disable-next-line no-restricted-imports -- pkg/cosign's fixtures of real cosign output, and their server
+// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- pkg/cosign's fixtures of real cosign output, and their server
 import {
   CAPTURED,
   readCaptured,

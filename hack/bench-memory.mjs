@@ -7,7 +7,8 @@
 // few hundred admissions are answered from the caches, so that what a serving replica has compiled and allocated is
 // in the figure too. The RSS is read after a full collection, once the heap has settled.
 //
-// Usage: node --expose-gc hack/bench-memory.mjs [--out FILE]   (run after `make build`: it loads dist/)
+// Usage: node --expose-gc [the operator's flags] hack/bench-memory.mjs [--out FILE]   (after `make build`: it loads
+// dist/; hack/bench.sh passes the flags bin/imprimatur runs the operator with)
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -123,6 +124,8 @@ async function main(argv) {
   const stats = passes.stats();
   const report = {
     node: process.version,
+    // The operator's own (bin/imprimatur passes them; hack/bench.sh runs this with the same).
+    nodeFlags: process.execArgv.filter((f) => f !== '--expose-gc'),
     policies: ruleCache.size,
     passes: stats.entries,
     rssMiB: mib(after.rss),

@@ -12,8 +12,9 @@ if [ ! -d "$STATE/pids" ] && [ ! -f "$STATE/env" ]; then
   exit 1
 fi
 
-# The API server first, then etcd (envtest's order); the registries last.
-for name in $(cd "$STATE/pids" 2>/dev/null && ls operator* 2>/dev/null) kube-apiserver etcd olareg registry olareg-basic olareg-token registry-basic registry-token registry-tls token-server tsa rekor fulcio; do
+# The API server first, then etcd (envtest's order); the registries last. Before them, whatever ran against the
+# cluster and recorded itself there: operators (operator*) and make bench-kyverno's Kyverno (kyverno*).
+for name in $(cd "$STATE/pids" 2>/dev/null && ls operator* kyverno* 2>/dev/null) kube-apiserver etcd olareg registry olareg-basic olareg-token registry-basic registry-token registry-tls token-server tsa rekor fulcio; do
   f="$STATE/pids/$name"
   [ -f "$f" ] || continue
   pid=$(cat "$f")

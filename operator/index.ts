@@ -4,13 +4,7 @@
 // configurations.
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  AdmissionregistrationV1Api,
-  CoordinationV1Api,
-  CustomObjectsApi,
-  EventsV1Api,
-  type KubeConfig,
-} from '@kubernetes/client-node';
+import { AdmissionApi, CoordinationApi, CustomObjectsApi, EventsApi, type KubeClient } from '../pkg/kube/index.js';
 import type { PolicyKind } from '../pkg/api/v1/index.js';
 import { errorFields, type Logger } from '../pkg/log/index.js';
 import type { CompileOptions, RuleCache } from '../pkg/policy/index.js';
@@ -56,7 +50,8 @@ export { planServingCertificate, readCertificateSecret, type CertificatePlan } f
 export { settleTime, type ServingMaterial } from './kube/serving-certificate-controller.js';
 
 export interface OperatorOptions {
-  readonly kubeConfig: KubeConfig;
+  /** The API server, reached with the operator's credentials. */
+  readonly kube: KubeClient;
   readonly cache: RuleCache;
   readonly compileOptions: CompileOptions;
   readonly log: Logger;
@@ -120,8 +115,8 @@ const controllerOfKey = (key: string) => toPolicyRef(key).kind.toLowerCase();
 const KINDS: readonly PolicyKind[] = ['ClusterPolicy', 'Policy'];
 
 export function startOperator(options: OperatorOptions): RunningOperator {
-  const { kubeConfig, cache, log } = options;
-  const customObjects = kubeConfig.makeApiClient(CustomObjectsApi);
+  const { kube, cache, log } = options;
+  const customObjects = new CustomObjectsApi(kube);
   const { metrics } = options;
   const policies = new WorkQueue({
     baseDelayMs: 250,
@@ -136,13 +131,13 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   const informers = new Map(
     KINDS.map((kind) => [
       kind,
-      new PolicyInformer(kind, { kubeConfig, customObjects, log, onKey: (k) => policies.add(k) }),
+      new PolicyInformer(kind, { watch: kube, customObjects, log, onKey: (k) => policies.add(k) }),
     ]),
   );
 
   const writeStatus = makeStatusWriter(customObjects);
   const events = new EventRecorder({
-    events: kubeConfig.makeApiClient(EventsV1Api),
+    events: new EventsApi(kube),
     controller: REPORTING_CONTROLLER,
     instance: options.identity,
     log: log.child({ component: 'events' }),
@@ -154,7 +149,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   const election = options.leaderElection;
   const elector = election
     ? new LeaderElector({
-        coordination: kubeConfig.makeApiClient(CoordinationV1Api),
+        coordination: new CoordinationApi(kube),
         namespace: election.namespace,
         name: election.name,
         identity: options.identity,
@@ -196,7 +191,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
     certificateSource.$case === 'secret'
       ? new ServingCertificateController({
           ...certificateSource,
-          secrets: toCertificateSecretApi(kubeConfig),
+          secrets: toCertificateSecretApi(kube),
           isLeader,
           now: () => new Date(),
           log: log.child({ component: 'serving-certificate' }),
@@ -210,7 +205,7 @@ export function startOperator(options: OperatorOptions): RunningOperator {
   const caBundle = () =>
     certificateSource.$case === 'given' ? certificateSource.caBundle() : certificates?.current()?.caBundlePem;
   const endpoint = options.webhookEndpoint;
-  const admissionApi = endpoint ? kubeConfig.makeApiClient(AdmissionregistrationV1Api) : undefined;
+  const admissionApi = endpoint ? new AdmissionApi(kube) : undefined;
   const register = admissionApi ? makeWebhookRegistrar(admissionApi) : undefined;
   const registerValidating = admissionApi ? makeValidatingWebhookRegistrar(admissionApi) : undefined;
   const applyRegistration = async () => {
@@ -296,11 +291,11 @@ export function startOperator(options: OperatorOptions): RunningOperator {
           wasLeader: ledAtStop,
         }),
         {
-          admission: admissionApi ?? kubeConfig.makeApiClient(AdmissionregistrationV1Api),
+          admission: admissionApi ?? new AdmissionApi(kube),
           ...(election
             ? {
                 lease: {
-                  coordination: kubeConfig.makeApiClient(CoordinationV1Api),
+                  coordination: new CoordinationApi(kube),
                   namespace: election.namespace,
                   name: election.name,
                 },

@@ -24,7 +24,7 @@ import {
 } from '../pkg/oci/index.js';
 import { compile, type CompiledPolicy } from '../pkg/policy/index.js';
 import { ok } from '../pkg/result/index.js';
-/* eslint-disable no-restricted-imports -- test fixtures: the in-memory registry, signed bundles, a test CA and log */
+/* eslint-disable @typescript-eslint/no-restricted-imports -- test fixtures: the in-memory registry, signed bundles, a test CA and log */
 import {
   BUNDLE_ANNOTATION,
   CERTIFICATE_ANNOTATION,
@@ -43,7 +43,7 @@ import {
 } from '../pkg/cosign/testdata/signed-bundles.js';
 import { createTestCa, type TestCa, type TestLeaf } from '../pkg/trust/testdata/test-ca.js';
 import { createTestLog } from '../pkg/trust/testdata/test-log.js';
-/* eslint-enable no-restricted-imports */
+/* eslint-enable @typescript-eslint/no-restricted-imports */
 import { decodeAdmissionReview, type AdmissionRequest } from './admission-review.js';
 import { handleMutate, type MutateDeps } from './mutate.js';
 import type { AdmissionResponse } from './responses.js';

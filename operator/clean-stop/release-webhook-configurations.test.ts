@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { ApiException, type V1Lease } from '@kubernetes/client-node';
+import { KubeStatusError, type Lease } from '../../pkg/kube/index.js';
 import { createLogger } from '../../pkg/log/index.js';
 import { VALIDATING_WEBHOOK_CONFIGURATION_NAME, WEBHOOK_CONFIGURATION_NAME } from '../webhook-configuration.js';
 import {
@@ -14,8 +14,8 @@ const THEIRS = 'https://127.0.0.1:9555';
 const MUTATING = WEBHOOK_CONFIGURATION_NAME;
 const VALIDATING = VALIDATING_WEBHOOK_CONFIGURATION_NAME;
 
-function apiException(code: number, reason: string): ApiException<string> {
-  return new ApiException(code, `HTTP-Code: ${code}`, JSON.stringify({ kind: 'Status', reason, message: reason }), {});
+function apiException(code: number, reason: string): KubeStatusError {
+  return new KubeStatusError('DELETE', '/apis', code, JSON.stringify({ kind: 'Status', reason, message: reason }));
 }
 
 interface Stored {
@@ -82,7 +82,7 @@ function fakeLease(holders: readonly (string | undefined)[]) {
       return reads;
     },
     coordination: {
-      readNamespacedLease: async (): Promise<V1Lease> => {
+      readNamespacedLease: async (): Promise<Lease> => {
         const holder = holders[Math.min(reads++, holders.length - 1)];
         return { spec: holder === undefined ? {} : { holderIdentity: holder } };
       },

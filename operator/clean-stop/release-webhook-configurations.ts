@@ -3,12 +3,8 @@
 // before the webhook server closes (nothing is refused while a configuration still points here). Every delete is
 // made on the version just read (preconditions.resourceVersion), so a configuration that another replica
 // re-registered in between is never deleted: the API server answers 409, and it stays.
-import type {
-  AdmissionregistrationV1Api,
-  CoordinationV1Api,
-  V1MutatingWebhookConfiguration,
-  V1ValidatingWebhookConfiguration,
-} from '@kubernetes/client-node';
+import type { V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import type { AdmissionApi, CoordinationApi } from '../../pkg/kube/index.js';
 import type { Logger } from '../../pkg/log/index.js';
 import { apiErrorFields, toApiError } from '../kube/api-error.js';
 import { VALIDATING_WEBHOOK_CONFIGURATION_NAME, WEBHOOK_CONFIGURATION_NAME } from '../webhook-configuration.js';
@@ -22,7 +18,7 @@ import {
 } from './decide-release.js';
 
 export type WebhookConfigurationApi = Pick<
-  AdmissionregistrationV1Api,
+  AdmissionApi,
   | 'readMutatingWebhookConfiguration'
   | 'readValidatingWebhookConfiguration'
   | 'deleteMutatingWebhookConfiguration'
@@ -33,7 +29,7 @@ export interface ReleaseDeps {
   readonly admission: WebhookConfigurationApi;
   /** The lease this replica led on: a successor shows by taking it. Needed for the 'hand-over' plan. */
   readonly lease?: {
-    readonly coordination: Pick<CoordinationV1Api, 'readNamespacedLease'>;
+    readonly coordination: Pick<CoordinationApi, 'readNamespacedLease'>;
     readonly namespace: string;
     readonly name: string;
   };

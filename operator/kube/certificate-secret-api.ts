@@ -1,11 +1,11 @@
-// The serving certificate Secret's calls, through client-node's CoreV1Api, as ServingCertificateController wants
+// The serving certificate Secret's calls, through the API client (pkg/kube), as ServingCertificateController wants
 // them. Kept apart so that the controller's tests give it a fake.
-import { CoreV1Api, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { CoreApi, type KubeClient } from '../../pkg/kube/index.js';
 import { KubeApiError } from './api-error.js';
 import type { CertificateSecretApi } from './serving-certificate-controller.js';
 
-export function toCertificateSecretApi(kubeConfig: KubeConfig): CertificateSecretApi {
-  const core = kubeConfig.makeApiClient(CoreV1Api);
+export function toCertificateSecretApi(kube: KubeClient): CertificateSecretApi {
+  const core = new CoreApi(kube);
   return {
     listSecrets: (request) => core.listNamespacedSecret(request),
     createSecret: async (namespace, body) => {
@@ -22,6 +22,6 @@ export function toCertificateSecretApi(kubeConfig: KubeConfig): CertificateSecre
         throw new KubeApiError(`replace Secret ${namespace}/${name}`, e);
       }
     },
-    watch: new Watch(kubeConfig),
+    watch: kube,
   };
 }

@@ -3,15 +3,8 @@
 // worker, begun by start(), does the API calls, and a failed write is logged and dropped (client-go's tools/events
 // drops rejected writes too; it also retries connection errors, which we do not: Events are best effort).
 // The Event API: https://kubernetes.io/docs/reference/kubernetes-api/cluster-resources/event-v1/
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  V1MicroTime,
-  type EventsV1Api,
-  type EventsV1Event,
-  type EventsV1EventSeries,
-  type V1ObjectReference,
-} from '@kubernetes/client-node';
+import type { V1ObjectReference } from '@kubernetes/client-node';
+import { CONTENT_TYPE, toMicroTime, type Event, type EventsApi } from '../../pkg/kube/index.js';
 import { toEventType, type EventReason } from '../../pkg/conditions/index.js';
 import { errorFields, type Logger } from '../../pkg/log/index.js';
 import {
@@ -35,7 +28,7 @@ export type PolicyEventReason = EventReason;
 export { toEventType };
 
 export interface EventRecorderDeps {
-  readonly events: Pick<EventsV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
+  readonly events: Pick<EventsApi, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
   /** reportingController: a qualified name, such as REPORTING_CONTROLLER. */
   readonly controller: string;
   /** reportingInstance: which replica reports, e.g. the pod name and its identity; cut to 128 bytes. */
@@ -64,7 +57,7 @@ const DEFAULTS = { queueSize: 1000, flushTimeoutMs: 5000, logDropsEvery: 100 };
 interface StoredEvent {
   readonly namespace: string;
   readonly name: string;
-  readonly body: EventsV1Event;
+  readonly body: Event;
 }
 
 type Write = { readonly action: 'create'; readonly event: StoredEvent } | SeriesUpdate<StoredEvent>;
@@ -74,7 +67,7 @@ export class EventRecorder {
   readonly #options: typeof DEFAULTS & { readonly heartbeatMs: number };
   readonly #series: EventSeries<StoredEvent>;
   readonly #instance: string;
-  readonly #mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+  readonly #mergePatch = { contentType: CONTENT_TYPE.mergePatch };
   readonly #queue: Write[] = [];
   #dropped = 0;
   #worker: Promise<void> | undefined;
@@ -218,9 +211,9 @@ export class EventRecorder {
 
   async #writeSeries(update: SeriesUpdate<StoredEvent>): Promise<void> {
     const { namespace, name, body } = update.event;
-    const series: EventsV1EventSeries = {
+    const series: NonNullable<Event['series']> = {
       count: update.count,
-      lastObservedTime: new V1MicroTime(update.lastObservedTime.getTime()),
+      lastObservedTime: toMicroTime(update.lastObservedTime),
     };
     try {
       await this.#deps.events.patchNamespacedEvent({ name, namespace, body: { series } }, this.#mergePatch);
@@ -234,13 +227,12 @@ export class EventRecorder {
   #toStoredEvent(event: EventInput, now: Date): StoredEvent {
     const namespace = event.regarding.namespace || CLUSTER_SCOPED_EVENT_NAMESPACE;
     const name = makeEventName(event.regarding.name, now);
-    const body: EventsV1Event = {
+    const body: Event = {
       apiVersion: 'events.k8s.io/v1',
       kind: 'Event',
       metadata: { name, namespace },
-      // V1MicroTime, not Date: client-node sends a Date as JavaScript's toISOString() (milliseconds), which the
-      // API server rejects for a MicroTime; V1MicroTime renders six fractional digits.
-      eventTime: new V1MicroTime(now.getTime()),
+      // Six fractional digits: the API server rejects toISOString()'s three for a MicroTime.
+      eventTime: toMicroTime(now),
       reportingController: this.#deps.controller,
       reportingInstance: this.#instance,
       regarding: toObjectReference(event.regarding),

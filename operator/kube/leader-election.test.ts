@@ -1,12 +1,6 @@
 import { jest } from '@jest/globals';
 import { Writable } from 'node:stream';
-import {
-  ApiException,
-  type CoordinationV1ApiCreateNamespacedLeaseRequest,
-  type CoordinationV1ApiReadNamespacedLeaseRequest,
-  type CoordinationV1ApiReplaceNamespacedLeaseRequest,
-  type V1Lease,
-} from '@kubernetes/client-node';
+import { KubeStatusError, type Lease } from '../../pkg/kube/index.js';
 import { createLogger, createSilentLogger, type Logger } from '../../pkg/log/index.js';
 import { DEFAULT_LEASE_TIMING, LeaderElector, type LeaderElectorDeps, type LeaseApi } from './leader-election.js';
 
@@ -15,10 +9,10 @@ const at = (ms: number) => new Date(T0.getTime() + ms).toISOString().replace(/Z$
 
 /**
  * One Lease as the API server keeps it: create fails with 409 when it exists, replace with 409 unless it carries
- * the stored resourceVersion. It hands back JSON, so MicroTimes come back as strings, as they do from client-node.
+ * the stored resourceVersion. It hands back JSON, so MicroTimes come back as strings, as the API server sends them.
  */
 class FakeLeaseApi implements LeaseApi {
-  stored: V1Lease | undefined;
+  stored: Lease | undefined;
   /** Every call, in order, and every write with the holder it wrote. */
   readonly calls: string[] = [];
   /** Thrown by every call while set. */
@@ -31,20 +25,20 @@ class FakeLeaseApi implements LeaseApi {
 
   constructor(private readonly timeline: string[] = []) {}
 
-  async readNamespacedLease(_param: CoordinationV1ApiReadNamespacedLeaseRequest): Promise<V1Lease> {
+  async readNamespacedLease(_param: { namespace: string; name: string }): Promise<Lease> {
     await this.#enter('read');
     if (!this.stored) throw apiException(404, 'NotFound');
     return clone(this.stored);
   }
 
-  async createNamespacedLease(param: CoordinationV1ApiCreateNamespacedLeaseRequest): Promise<V1Lease> {
+  async createNamespacedLease(param: { namespace: string; body: Lease }): Promise<Lease> {
     await this.#enter('create');
     this.beforeCreate?.();
     if (this.stored) throw apiException(409, 'AlreadyExists');
     return this.#store(param.body);
   }
 
-  async replaceNamespacedLease(param: CoordinationV1ApiReplaceNamespacedLeaseRequest): Promise<V1Lease> {
+  async replaceNamespacedLease(param: { namespace: string; name: string; body: Lease }): Promise<Lease> {
     await this.#enter('replace');
     if (!this.stored) throw apiException(404, 'NotFound');
     if (param.body.metadata?.resourceVersion !== this.stored.metadata?.resourceVersion) {
@@ -55,14 +49,14 @@ class FakeLeaseApi implements LeaseApi {
 
   /** Someone else writes the lease. */
   put(spec: Record<string, unknown>): void {
-    this.#store({ metadata: { name: 'imprimatur', namespace: 'imprimatur-system' }, spec } as V1Lease);
+    this.#store({ metadata: { name: 'imprimatur', namespace: 'imprimatur-system' }, spec } as Lease);
   }
 
   get spec() {
     return this.stored?.spec;
   }
 
-  #store(body: V1Lease): V1Lease {
+  #store(body: Lease): Lease {
     const lease = clone(body);
     lease.metadata = { ...lease.metadata, resourceVersion: String(++this.#version) };
     this.stored = lease;
@@ -77,13 +71,18 @@ class FakeLeaseApi implements LeaseApi {
   }
 }
 
-function clone(lease: V1Lease): V1Lease {
-  return JSON.parse(JSON.stringify(lease)) as V1Lease;
+function clone(lease: Lease): Lease {
+  return JSON.parse(JSON.stringify(lease)) as Lease;
 }
 
-function apiException(code: number, reason: string): ApiException<string> {
+function apiException(code: number, reason: string): KubeStatusError {
   const body = JSON.stringify({ kind: 'Status', code, reason, message: `${reason} (fake)` });
-  return new ApiException(code, `HTTP-Code: ${code}`, body, {});
+  return new KubeStatusError(
+    'PUT',
+    '/apis/coordination.k8s.io/v1/namespaces/imprimatur-system/leases/imprimatur',
+    code,
+    body,
+  );
 }
 
 /** A logger that keeps what it logs. */

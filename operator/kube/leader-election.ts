@@ -2,14 +2,7 @@
 // (client-node has none): read the lease, let decideLease say what to write, write it back under the read
 // resourceVersion, so two candidates that both decide to take it cannot both succeed; the loser gets 409 Conflict.
 // https://github.com/kubernetes/client-go/blob/master/tools/leaderelection/leaderelection.go
-import {
-  Observable,
-  V1MicroTime,
-  type ConfigurationOptions,
-  type CoordinationV1Api,
-  type V1Lease,
-  type V1LeaseSpec,
-} from '@kubernetes/client-node';
+import { toMicroTime, type CallOptions, type CoordinationApi, type Lease } from '../../pkg/kube/index.js';
 import { errorFields, type Logger } from '../../pkg/log/index.js';
 import {
   DEFAULT_LEASE_TIMING,
@@ -26,7 +19,7 @@ import { apiErrorFields, toApiError } from './api-error.js';
 export { DEFAULT_LEASE_TIMING, type LeaseTiming } from '../leader-lease.js';
 
 export type LeaseApi = Pick<
-  CoordinationV1Api,
+  CoordinationApi,
   'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'
 >;
 
@@ -79,7 +72,7 @@ export class LeaderElector {
   #sleepTimer: NodeJS.Timeout | undefined;
   #wake: (() => void) | undefined;
   /** The lease as last read or written. The leader renews it without reading it first (client-go's fast path). */
-  #lease: V1Lease | undefined;
+  #lease: Lease | undefined;
   /** The lease version last seen and when, by our clock: a holder's term counts from when we saw it renew. */
   #observed: { readonly resourceVersion: string | undefined; readonly at: Date } | undefined;
   #failures = 0;
@@ -161,7 +154,7 @@ export class LeaderElector {
         if (result !== 'conflict' || this.#state !== 'running') return;
       }
     }
-    let current: V1Lease | undefined;
+    let current: Lease | undefined;
     try {
       current = await coordination.readNamespacedLease({ name, namespace }, this.#requestOptions());
     } catch (e) {
@@ -302,13 +295,13 @@ export class LeaderElector {
     });
   }
 
-  #observe(lease: V1Lease | undefined): void {
+  #observe(lease: Lease | undefined): void {
     const resourceVersion = lease?.metadata?.resourceVersion;
     if (this.#observed && this.#observed.resourceVersion === resourceVersion) return;
     this.#observed = { resourceVersion, at: this.#now() };
   }
 
-  #toState(lease: V1Lease): LeaseState {
+  #toState(lease: Lease): LeaseState {
     const spec = lease.spec ?? {};
     const seen = this.#observed?.resourceVersion === lease.metadata?.resourceVersion ? this.#observed : undefined;
     return {
@@ -332,42 +325,23 @@ export class LeaderElector {
    * Bounds each request, as client-go bounds each renewal by a context: otherwise a request that hangs holds the
    * loop, and stop(), with it. Half the renew deadline leaves the leader a second try within it.
    */
-  #requestOptions(): ConfigurationOptions {
-    const timeoutMs = this.#timing.renewDeadlineMs / 2;
-    return {
-      middleware: [
-        {
-          pre: (context) => {
-            context.setSignal(AbortSignal.timeout(timeoutMs));
-            return new Observable(Promise.resolve(context));
-          },
-          post: (context) => new Observable(Promise.resolve(context)),
-        },
-      ],
-      middlewareMergeStrategy: 'append',
-    };
+  #requestOptions(): CallOptions {
+    return { timeoutMs: this.#timing.renewDeadlineMs / 2 };
   }
 }
 
-/**
- * The spec fields a LeaseRecord sets. MicroTime fields must be V1MicroTime: client-node sends a plain Date as
- * JSON's milliseconds (2026-11-25T10:00:00.000Z), which the API server refuses for a MicroTime ("cannot parse
- * ".000Z" as ".000000"); V1MicroTime serializes with six digits.
- */
-function toLeaseSpec(record: LeaseRecord): V1LeaseSpec {
+/** The spec fields a LeaseRecord sets, its times as MicroTime strings (six fractional digits). */
+function toLeaseSpec(record: LeaseRecord): NonNullable<Lease['spec']> {
   return {
     holderIdentity: record.holderIdentity,
     leaseDurationSeconds: record.leaseDurationSeconds,
-    acquireTime: new V1MicroTime(record.acquireTime.getTime()),
-    renewTime: new V1MicroTime(record.renewTime.getTime()),
+    acquireTime: toMicroTime(record.acquireTime),
+    renewTime: toMicroTime(record.renewTime),
     leaseTransitions: record.leaseTransitions,
   };
 }
 
-/**
- * client-node types MicroTime fields as Dates but hands them over as the API server's strings (its deserializer
- * has no case for V1MicroTime), so take either.
- */
+/** A MicroTime as read: the API server's string (a Date from a test's fake is taken too). */
 function toDate(value: unknown): Date | undefined {
   const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
   return date && !Number.isNaN(date.getTime()) ? date : undefined;

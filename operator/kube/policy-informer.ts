@@ -1,13 +1,7 @@
-// List+watch of one policy kind through client-node's ListWatch. client-node stops an informer on any error
-// but 410 Gone; this restarts it with backoff (a fresh list, so nothing missed while down is lost) and reports the
+// List+watch of one policy kind through an Informer (pkg/kube), which stops on any error but 410 Gone; this restarts it with backoff (a fresh list, so nothing missed while down is lost) and reports the
 // key of every object that changes. The first successful list marks the informer synced.
-import {
-  ListWatch,
-  Watch,
-  type CustomObjectsApi,
-  type KubeConfig,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { Informer, type CustomObjectsApi, type ObjectList, type WatchApi } from '../../pkg/kube/index.js';
 import { GROUP, KIND_NAMES, VERSION, type PolicyKind } from '../../pkg/api/v1/index.js';
 import type { Logger } from '../../pkg/log/index.js';
 import { toPolicyKey, type PolicyRef } from '../../pkg/policy/index.js';
@@ -15,8 +9,8 @@ import type { PolicyObject } from '../desired-status.js';
 import { apiErrorFields } from './api-error.js';
 
 export interface PolicyInformerDeps {
-  readonly kubeConfig: KubeConfig;
-  readonly customObjects: CustomObjectsApi;
+  readonly watch: WatchApi;
+  readonly customObjects: Pick<CustomObjectsApi, 'listClusterCustomObject' | 'listCustomObjectForAllNamespaces'>;
   readonly log: Logger;
   readonly onKey: (key: string) => void;
   readonly restartBaseDelayMs?: number;
@@ -26,7 +20,7 @@ export interface PolicyInformerDeps {
 export class PolicyInformer {
   readonly kind: PolicyKind;
   readonly #deps: PolicyInformerDeps;
-  readonly #listWatch: ListWatch<KubernetesObject>;
+  readonly #listWatch: Informer<KubernetesObject>;
   #synced = false;
   #syncWaiters: (() => void)[] = [];
   #stopped = false;
@@ -46,15 +40,12 @@ export class PolicyInformer {
               version: VERSION,
               resourcePlural: plural,
             })
-      ) as {
-        items: KubernetesObject[];
-        metadata?: { resourceVersion?: string };
-      };
+      ) as ObjectList<KubernetesObject>;
       this.#markSynced();
       return result;
     };
-    // autoStart=false: the constructor makes no request; start() does.
-    this.#listWatch = new ListWatch(`/apis/${GROUP}/${VERSION}/${plural}`, new Watch(deps.kubeConfig), list, false);
+    // The constructor makes no request; start() does.
+    this.#listWatch = new Informer(`/apis/${GROUP}/${VERSION}/${plural}`, deps.watch, list);
     const enqueue = (obj: KubernetesObject) => {
       const name = obj.metadata?.name;
       if (name) deps.onKey(toPolicyKey({ kind, namespace: obj.metadata?.namespace ?? '', name }));

@@ -3,9 +3,9 @@
 // a time (operator/serving-certificate-plan.ts), with optimistic concurrency. The caBundle of the webhook
 // configurations is the Secret's ca.crt; the registration tells this controller when it has applied one, which is
 // what lets a rotated CA's first certificate be served.
-import type { V1Secret, Watch } from '@kubernetes/client-node';
+import type { V1Secret } from '@kubernetes/client-node';
 import { errorFields, type Logger } from '../../pkg/log/index.js';
-import { SlimListWatch, type ListPage, type ListPageRequest } from '../../pkg/kube/index.js';
+import { SlimListWatch, type ListPage, type ListPageRequest, type WatchApi } from '../../pkg/kube/index.js';
 import { readCertificates } from '../../pkg/tls/index.js';
 import { nextCertificateSecret, type CertificateLifetimes } from '../next-certificate-secret.js';
 import {
@@ -28,7 +28,7 @@ export interface CertificateSecretApi {
   createSecret(namespace: string, body: V1Secret): Promise<unknown>;
   /** Replaces the Secret; fails with 409 when body.metadata.resourceVersion is no longer current. */
   replaceSecret(namespace: string, name: string, body: V1Secret): Promise<unknown>;
-  readonly watch: Pick<Watch, 'watch'>;
+  readonly watch: WatchApi;
 }
 
 export interface ServingCertificateControllerOptions extends CertificateLifetimes {

@@ -1,8 +1,5 @@
-import {
-  ApiException,
-  type AdmissionregistrationV1Api,
-  type V1ValidatingWebhookConfiguration,
-} from '@kubernetes/client-node';
+import type { V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { KubeStatusError, type AdmissionApi } from '../../pkg/kube/index.js';
 import { makeValidatingWebhookRegistrar } from './webhook-registration.js';
 
 const NAME = 'imprimatur-resource-validating-webhook-cfg';
@@ -13,12 +10,12 @@ const CONFIG: V1ValidatingWebhookConfiguration = {
   webhooks: [],
 };
 
-function apiException(code: number, reason: string, message: string): ApiException<string> {
-  return new ApiException(code, `HTTP-Code: ${code}`, JSON.stringify({ kind: 'Status', reason, message, code }), {});
+function apiException(code: number, reason: string, message: string): KubeStatusError {
+  return new KubeStatusError('PATCH', '/apis', code, JSON.stringify({ kind: 'Status', reason, message, code }));
 }
 
 /** An API that records what it was asked, failing as told. */
-function fakeApi(failures: { patch?: ApiException<string>; delete?: ApiException<string> } = {}) {
+function fakeApi(failures: { patch?: KubeStatusError; delete?: KubeStatusError } = {}) {
   const calls: { verb: string; name: string; body?: unknown; fieldManager?: string; force?: boolean }[] = [];
   const api = {
     patchValidatingWebhookConfiguration: async (request: {
@@ -37,7 +34,7 @@ function fakeApi(failures: { patch?: ApiException<string>; delete?: ApiException
       return {};
     },
   };
-  return { api: api as unknown as AdmissionregistrationV1Api, calls };
+  return { api: api as unknown as AdmissionApi, calls };
 }
 
 describe('makeValidatingWebhookRegistrar', () => {

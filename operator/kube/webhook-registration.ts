@@ -1,16 +1,11 @@
 // Applies the webhook configurations with server-side apply: idempotent, and it owns only its own fields. The
 // ValidatingWebhookConfiguration is deleted instead when no policy needs it.
 import { KubeApiError, toApiError } from './api-error.js';
-import {
-  PatchStrategy,
-  setHeaderOptions,
-  type AdmissionregistrationV1Api,
-  type V1MutatingWebhookConfiguration,
-  type V1ValidatingWebhookConfiguration,
-} from '@kubernetes/client-node';
+import type { V1MutatingWebhookConfiguration, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
+import { CONTENT_TYPE, type AdmissionApi } from '../../pkg/kube/index.js';
 
-export function makeWebhookRegistrar(api: AdmissionregistrationV1Api) {
-  const options = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+export function makeWebhookRegistrar(api: Pick<AdmissionApi, 'patchMutatingWebhookConfiguration'>) {
+  const options = { contentType: CONTENT_TYPE.apply };
   return async (config: V1MutatingWebhookConfiguration): Promise<void> => {
     const name = config.metadata!.name!;
     try {
@@ -29,8 +24,10 @@ export function makeWebhookRegistrar(api: AdmissionregistrationV1Api) {
  * is not there is done, not an error. The delete is sent every time rather than remembered: a leader that took over
  * must remove what its predecessor left.
  */
-export function makeValidatingWebhookRegistrar(api: AdmissionregistrationV1Api) {
-  const options = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+export function makeValidatingWebhookRegistrar(
+  api: Pick<AdmissionApi, 'patchValidatingWebhookConfiguration' | 'deleteValidatingWebhookConfiguration'>,
+) {
+  const options = { contentType: CONTENT_TYPE.apply };
   return async (name: string, config: V1ValidatingWebhookConfiguration | undefined): Promise<void> => {
     if (config) {
       try {

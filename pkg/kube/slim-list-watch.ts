@@ -1,10 +1,11 @@
 // One list+watch of one kind of object, the way each of the webhook's stores needs it (pull Secrets, Namespaces,
-// role bindings): client-node's ListWatch, listed page by page, each object reduced by `keep` to what the store
-// needs before the informer caches it, the store marked synced once a list has been applied (ListWatch opens its
-// watch only after), and restarted with backoff when it fails: client-node stops a ListWatch on any error but
-// 410 Gone.
-import { ListWatch, type KubernetesListObject, type KubernetesObject, type Watch } from '@kubernetes/client-node';
+// role bindings): an Informer (informer.ts), listed page by page, each object reduced by `keep` to what the store
+// needs before the informer caches it, the store marked synced once a list has been applied (the informer opens its
+// watch only after), and restarted with backoff when it fails: an informer stops on any error but 410 Gone.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { errorFields, type Logger } from '../log/index.js';
+import type { WatchApi, WatchCallback } from './kube-client.js';
+import { Informer, type ObjectList } from './informer.js';
 
 /** Objects per list request: one large cluster's objects are never all in memory at once, only as kept. */
 export const LIST_PAGE_SIZE = 500;
@@ -31,19 +32,17 @@ export interface SlimListWatchOptions<Raw, Kept extends KubernetesObject> {
   readonly keep: (raw: Raw, cached: (name: string, namespace?: string) => Kept | undefined) => Kept;
   /** A deleted object's stand-in; `keep` by default. */
   readonly forget?: (raw: Raw) => Kept;
-  readonly watch: Pick<Watch, 'watch'>;
+  readonly watch: WatchApi;
   readonly log: Logger;
   readonly restartBaseDelayMs?: number;
   readonly restartMaxDelayMs?: number;
 }
 
-type WatchCallback = Parameters<Watch['watch']>[2];
-
 export class SlimListWatch<Raw, Kept extends KubernetesObject> {
   /** Resolves once a list has been applied (or the watch was stopped). */
   readonly synced: Promise<void>;
   /** The informer, for its cache (get, list) and its add/update/delete events. */
-  readonly informer: ListWatch<Kept>;
+  readonly informer: Informer<Kept>;
   readonly #options: SlimListWatchOptions<Raw, Kept>;
   #caughtUp = false;
   #failures = 0;
@@ -76,11 +75,11 @@ export class SlimListWatch<Raw, Kept extends KubernetesObject> {
     this.#resolveSynced();
   }
 
-  #createInformer(): ListWatch<Kept> {
+  #createInformer(): Informer<Kept> {
     const { keep, listPage } = this.#options;
     const forget = this.#options.forget ?? ((raw: Raw) => keep(raw, cached));
     const cached = (name: string, namespace?: string) => informer.get(name, namespace);
-    const list = async (): Promise<KubernetesListObject<Kept>> => {
+    const list = async (): Promise<ObjectList<Kept>> => {
       const items: Kept[] = [];
       let page: ListPage<Raw>;
       let next: string | undefined;
@@ -91,18 +90,13 @@ export class SlimListWatch<Raw, Kept extends KubernetesObject> {
       } while (next);
       this.#failures = 0;
       // Every page of one list is one snapshot; the last page's resourceVersion is where the watch goes on from.
-      return { items, metadata: { resourceVersion: page.metadata?.resourceVersion } };
+      const resourceVersion = page.metadata?.resourceVersion;
+      return { items, ...(resourceVersion !== undefined ? { metadata: { resourceVersion } } : {}) };
     };
-    // The watch goes through here so that objects are reduced before the informer caches them (ListWatch has no hook
-    // for that), and so that opening it marks the store caught up. ListWatch types its watch as the Watch class,
-    // whose private fields no other object can have.
-    const watch = {
-      watch: (
-        path: string,
-        query: Record<string, string | number | boolean | undefined>,
-        callback: WatchCallback,
-        done: (e: unknown) => void,
-      ) => {
+    // The watch goes through here so that objects are reduced before the informer caches them, and so that opening
+    // it marks the store caught up.
+    const watch: WatchApi = {
+      watch: (path, query, callback: WatchCallback, done) => {
         this.#markCaughtUp();
         return this.#options.watch.watch(
           path,
@@ -116,9 +110,9 @@ export class SlimListWatch<Raw, Kept extends KubernetesObject> {
           done,
         );
       },
-    } as unknown as Watch;
+    };
     const { path, fieldSelector } = this.#options;
-    const informer = new ListWatch<Kept>(path, watch, list, false, undefined, fieldSelector);
+    const informer = new Informer<Kept>(path, watch, list, fieldSelector);
     informer.on('error', (e: unknown) => this.#restart(e));
     return informer;
   }
@@ -145,8 +139,8 @@ export class SlimListWatch<Raw, Kept extends KubernetesObject> {
 }
 
 /**
- * Log fields for a failed list or watch. client-node's ApiException renders the whole response, headers included,
- * into its message: only the first line, the HTTP code and the API server's own message are kept.
+ * Log fields for a failed list or watch: the first line of the error, the HTTP code and the API server's own
+ * message (a Status body) when there is one.
  */
 export function describeError(e: unknown): Record<string, string | number> {
   const fields: Record<string, string | number> = { error: errorFields(e).error.split('\n')[0]! };

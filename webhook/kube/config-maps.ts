@@ -4,9 +4,9 @@
 // Each ConfigMap is reduced before the informer caches it to its name, namespace, resourceVersion, labels and
 // string data (binaryData, annotations and managed fields are dropped), frozen. What a rule's context sees is this
 // reduced object: {metadata: {name, namespace, labels}, data}, as Kyverno's `{{ keys.data.production }}` reads it.
-import type { KubernetesObject, V1ConfigMap, V1ConfigMapList, V1ObjectMeta, Watch } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1ConfigMapList, V1ObjectMeta } from '@kubernetes/client-node';
 import type { Logger } from '../../pkg/log/index.js';
-import { SlimListWatch, type ListPageRequest } from '../../pkg/kube/index.js';
+import { SlimListWatch, type ListPageRequest, type WatchApi } from '../../pkg/kube/index.js';
 import { err, ok, type Result } from '../../pkg/result/index.js';
 
 const CONFIG_MAPS_PATH = '/api/v1/configmaps';
@@ -14,7 +14,7 @@ const CONFIG_MAPS_PATH = '/api/v1/configmaps';
 export interface ConfigMapStoreDeps {
   /** One page of ConfigMaps in every namespace: `(request) => coreV1Api.listConfigMapForAllNamespaces(request)`. */
   readonly listConfigMaps: (request: ListPageRequest) => Promise<V1ConfigMapList>;
-  readonly watch: Pick<Watch, 'watch'>;
+  readonly watch: WatchApi;
   readonly log: Logger;
   readonly restartBaseDelayMs?: number;
   readonly restartMaxDelayMs?: number;

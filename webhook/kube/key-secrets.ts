@@ -2,9 +2,9 @@
 // cluster-wide list+watch of Opaque Secrets, so that a key rotated in its Secret is used from the next admission on.
 // Only each Secret's cosign.pub is kept; every other key, above all a cosign.key private key beside it, is dropped
 // before the informer caches the object.
-import type { KubernetesObject, V1ObjectMeta, V1Secret, V1SecretList, Watch } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ObjectMeta, V1Secret, V1SecretList } from '@kubernetes/client-node';
 import type { Logger } from '../../pkg/log/index.js';
-import { SlimListWatch, type ListPageRequest } from '../../pkg/kube/index.js';
+import { SlimListWatch, type ListPageRequest, type WatchApi } from '../../pkg/kube/index.js';
 import { SECRET_PUBLIC_KEY } from '../../pkg/policy/index.js';
 import { err, ok, type Result } from '../../pkg/result/index.js';
 
@@ -16,7 +16,7 @@ const MAX_KEY_BYTES = 64 * 1024;
 
 export interface KeySecretStoreDeps {
   readonly listSecrets: (request: ListPageRequest & { fieldSelector: string }) => Promise<V1SecretList>;
-  readonly watch: Pick<Watch, 'watch'>;
+  readonly watch: WatchApi;
   readonly log: Logger;
   readonly restartBaseDelayMs?: number;
   readonly restartMaxDelayMs?: number;

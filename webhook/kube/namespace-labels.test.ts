@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { CoreV1Api, KubeConfig, Watch, type V1Namespace, type V1NamespaceList } from '@kubernetes/client-node';
+import type { V1Namespace, V1NamespaceList } from '@kubernetes/client-node';
+import { CoreApi, KubeClient } from '../../pkg/kube/index.js';
 import { createLogger, createSilentLogger } from '../../pkg/log/index.js';
 import {
   MAX_LABELS_PER_NAMESPACE,
@@ -126,19 +127,18 @@ describe('NamespaceLabels', () => {
       expect(store.labels('team-a')).toBeUndefined();
     });
 
-    it("takes client-node's CoreV1Api and Watch as they are", async () => {
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromOptions({
-        clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
-        users: [{ name: 'u' }],
-        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-        currentContext: 'x',
+    it('takes the API client and its CoreApi as they are', async () => {
+      const kube = new KubeClient({
+        server: 'https://127.0.0.1:1',
+        insecureSkipTlsVerify: false,
+        credentials: { kind: 'none' },
+        source: 'test',
       });
-      const core = kubeConfig.makeApiClient(CoreV1Api);
+      const core = new CoreApi(kube);
       const listed: unknown[] = [];
       const store = new NamespaceLabels({
         listNamespaces: (request) => (listed.push(request), core.listNamespace(request)),
-        watch: new Watch(kubeConfig),
+        watch: kube,
         log: createSilentLogger(),
       });
       stores.push(store);

@@ -1,4 +1,4 @@
-// Every Namespace's labels, kept current by one cluster-wide list+watch (client-node's ListWatch): admissions read a
+// Every Namespace's labels, kept current by one cluster-wide list+watch (an Informer): admissions read a
 // namespace's labels without an API call.
 //
 // Only what lookups need is kept: each Namespace, as listed or watched, is reduced before the informer caches it to
@@ -6,15 +6,9 @@
 // prototype-less object); annotations, managed fields, spec and status are dropped.
 //
 // The list+watch itself, its paging and its restarts are pkg/kube's SlimListWatch's, shared with the other stores.
-import {
-  type KubernetesObject,
-  type V1Namespace,
-  type V1NamespaceList,
-  type V1ObjectMeta,
-  type Watch,
-} from '@kubernetes/client-node';
+import type { KubernetesObject, V1Namespace, V1NamespaceList, V1ObjectMeta } from '@kubernetes/client-node';
 import type { Logger } from '../../pkg/log/index.js';
-import { SlimListWatch, type ListPageRequest } from '../../pkg/kube/index.js';
+import { SlimListWatch, type ListPageRequest, type WatchApi } from '../../pkg/kube/index.js';
 
 /** Labels kept per Namespace; any beyond are dropped (the API server itself allows many more, each up to 63+253). */
 export const MAX_LABELS_PER_NAMESPACE = 256;
@@ -27,8 +21,8 @@ export type ListNamespacesRequest = ListPageRequest;
 export interface NamespaceLabelsDeps {
   /** One page of Namespaces: `(request) => coreV1Api.listNamespace(request)`. */
   readonly listNamespaces: (request: ListNamespacesRequest) => Promise<V1NamespaceList>;
-  /** client-node's `new Watch(kubeConfig)`; only its watch() is called. */
-  readonly watch: Pick<Watch, 'watch'>;
+  /** The API client (pkg/kube KubeClient); only its watch() is called. */
+  readonly watch: WatchApi;
   readonly log: Logger;
   readonly restartBaseDelayMs?: number;
   readonly restartMaxDelayMs?: number;

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { CoreV1Api, KubeConfig, Watch, type V1Secret, type V1SecretList } from '@kubernetes/client-node';
+import type { V1Secret, V1SecretList } from '@kubernetes/client-node';
+import { CoreApi, KubeClient } from '../../pkg/kube/index.js';
 import { createLogger, createSilentLogger } from '../../pkg/log/index.js';
 import {
   LIST_PAGE_SIZE,
@@ -152,19 +153,18 @@ describe('PullSecretStore', () => {
       expect(store.isSynced).toBe(false);
     });
 
-    it("takes client-node's CoreV1Api and Watch as they are, and asks nothing of them yet", async () => {
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromOptions({
-        clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
-        users: [{ name: 'u' }],
-        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-        currentContext: 'x',
+    it('takes the API client and its CoreApi as they are, and asks nothing of them yet', async () => {
+      const kube = new KubeClient({
+        server: 'https://127.0.0.1:1',
+        insecureSkipTlsVerify: false,
+        credentials: { kind: 'none' },
+        source: 'test',
       });
-      const core = kubeConfig.makeApiClient(CoreV1Api);
+      const core = new CoreApi(kube);
       const listed: unknown[] = [];
       const store = new PullSecretStore({
         listSecrets: (request) => (listed.push(request), core.listSecretForAllNamespaces(request)),
-        watch: new Watch(kubeConfig),
+        watch: kube,
         log: createSilentLogger(),
       });
       stores.push(store);

@@ -1,4 +1,4 @@
-// Every pull Secret in the cluster, parsed, kept current by one list+watch per Secret type (client-node's ListWatch,
+// Every pull Secret in the cluster, parsed, kept current by one list+watch per Secret type (an Informer,
 // cluster-wide, field selector type=...): admissions look Secrets up by namespace/name without an API call, and a
 // rotated Secret is used from its next admission on, without a restart.
 //
@@ -9,18 +9,12 @@
 // kept only as that reason, so no Secret costs more than a small DockerConfig however large the cluster lets it be.
 //
 // The list+watch itself, its paging and its restarts are pkg/kube's SlimListWatch's, shared with the other stores.
-import {
-  type KubernetesObject,
-  type V1ObjectMeta,
-  type V1Secret,
-  type V1SecretList,
-  type Watch,
-} from '@kubernetes/client-node';
+import type { KubernetesObject, V1ObjectMeta, V1Secret, V1SecretList } from '@kubernetes/client-node';
 import type { Logger } from '../../pkg/log/index.js';
 import { parseDockerCfg, parseDockerConfigJson, type DockerConfig } from '../../pkg/oci/index.js';
 import { err, type Result } from '../../pkg/result/index.js';
 import type { PullSecretLookup } from '../registry-credentials.js';
-import { SlimListWatch, type ListPageRequest } from '../../pkg/kube/index.js';
+import { SlimListWatch, type ListPageRequest, type WatchApi } from '../../pkg/kube/index.js';
 
 export { LIST_PAGE_SIZE } from '../../pkg/kube/index.js';
 
@@ -51,8 +45,8 @@ export interface ListSecretsRequest extends ListPageRequest {
 export interface PullSecretStoreDeps {
   /** One page of Secrets, cluster-wide: `(request) => coreV1Api.listSecretForAllNamespaces(request)`. */
   readonly listSecrets: (request: ListSecretsRequest) => Promise<V1SecretList>;
-  /** client-node's `new Watch(kubeConfig)`; only its watch() is called. */
-  readonly watch: Pick<Watch, 'watch'>;
+  /** The API client (pkg/kube KubeClient); only its watch() is called. */
+  readonly watch: WatchApi;
   readonly log: Logger;
   readonly restartBaseDelayMs?: number;
   readonly restartMaxDelayMs?: number;

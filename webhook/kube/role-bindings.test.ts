@@ -1,11 +1,6 @@
 import { Writable } from 'node:stream';
-import {
-  KubeConfig,
-  RbacAuthorizationV1Api,
-  Watch,
-  type V1ClusterRoleBinding,
-  type V1RoleBinding,
-} from '@kubernetes/client-node';
+import type { V1ClusterRoleBinding, V1RoleBinding } from '@kubernetes/client-node';
+import { KubeClient, RbacApi } from '../../pkg/kube/index.js';
 import { createLogger, createSilentLogger } from '../../pkg/log/index.js';
 import { toUserRoles } from '../user-roles.js';
 import { LIST_PAGE_SIZE } from './pull-secrets.js';
@@ -156,19 +151,18 @@ describe('RoleBindings', () => {
       expect(rolesOf(store, 'alice')).toEqual({ roles: [], clusterRoles: [] });
     });
 
-    it("takes client-node's RbacAuthorizationV1Api and Watch as they are", async () => {
-      const kubeConfig = new KubeConfig();
-      kubeConfig.loadFromOptions({
-        clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
-        users: [{ name: 'u' }],
-        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-        currentContext: 'x',
+    it('takes the API client and its RbacApi as they are', async () => {
+      const kube = new KubeClient({
+        server: 'https://127.0.0.1:1',
+        insecureSkipTlsVerify: false,
+        credentials: { kind: 'none' },
+        source: 'test',
       });
-      const rbac = kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+      const rbac = new RbacApi(kube);
       const store = new RoleBindings({
         listRoleBindings: (request) => rbac.listRoleBindingForAllNamespaces(request),
         listClusterRoleBindings: (request) => rbac.listClusterRoleBinding(request),
-        watch: new Watch(kubeConfig),
+        watch: kube,
         log: createSilentLogger(),
       });
       stores.push(store);

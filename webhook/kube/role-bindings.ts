@@ -1,4 +1,4 @@
-// Every RoleBinding and ClusterRoleBinding, kept current by two cluster-wide list+watches (client-node's ListWatch), and
+// Every RoleBinding and ClusterRoleBinding, kept current by two cluster-wide list+watches (Informers), and
 // indexed by subject: admissions resolve a user's roles (../user-roles.ts) without an API call or a scan.
 //
 // Only what lookups need is kept: each binding, as listed or watched, is reduced before the informer caches it to its
@@ -6,14 +6,13 @@
 // annotations and managed fields are dropped.
 //
 // The list+watch itself, its paging and its restarts are pkg/kube's SlimListWatch's, shared with the other stores.
-import {
-  type KubernetesObject,
-  type RbacV1Subject,
-  type V1ClusterRoleBindingList,
-  type V1ObjectMeta,
-  type V1RoleBindingList,
-  type V1RoleRef,
-  type Watch,
+import type {
+  KubernetesObject,
+  RbacV1Subject,
+  V1ClusterRoleBindingList,
+  V1ObjectMeta,
+  V1RoleBindingList,
+  V1RoleRef,
 } from '@kubernetes/client-node';
 import type { Logger } from '../../pkg/log/index.js';
 import {
@@ -24,7 +23,7 @@ import {
   type SlimRoleRef,
   type SlimSubject,
 } from '../user-roles.js';
-import { SlimListWatch, type ListPageRequest } from '../../pkg/kube/index.js';
+import { SlimListWatch, type ListPageRequest, type WatchApi } from '../../pkg/kube/index.js';
 
 const ROLE_BINDINGS_PATH = '/apis/rbac.authorization.k8s.io/v1/rolebindings';
 const CLUSTER_ROLE_BINDINGS_PATH = '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings';
@@ -40,8 +39,8 @@ export interface RoleBindingsDeps {
   readonly listRoleBindings: (request: ListBindingsRequest) => Promise<V1RoleBindingList>;
   /** One page of ClusterRoleBindings: `(request) => rbacV1Api.listClusterRoleBinding(request)`. */
   readonly listClusterRoleBindings: (request: ListBindingsRequest) => Promise<V1ClusterRoleBindingList>;
-  /** client-node's `new Watch(kubeConfig)`; only its watch() is called. */
-  readonly watch: Pick<Watch, 'watch'>;
+  /** The API client (pkg/kube KubeClient); only its watch() is called. */
+  readonly watch: WatchApi;
   readonly log: Logger;
   readonly restartBaseDelayMs?: number;
   readonly restartMaxDelayMs?: number;
