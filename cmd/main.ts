@@ -6,6 +6,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
+import { Writable } from 'node:stream';
 import {
   CoreApi,
   KubeClient,
@@ -29,6 +30,7 @@ import {
   ConfigMapStore,
   KeySecretStore,
   warmUpAdmission,
+  WARM_UP_ROUNDS,
   NamespaceLabels,
   PullSecretStore,
   RoleBindings,
@@ -273,7 +275,12 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
       : undefined;
   operator.warm.catch((e: unknown) => log.error('warm-up failed', errorFields(e)));
   // The admission path itself, run on synthetic reviews before /readyz says ready (webhook/warm-up.ts).
-  void warmUpAdmission(log.child({ component: 'warm-up' })).finally(() => (lifecycle.warmedUp = true));
+  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
+  void warmUpAdmission(
+    log.child({ component: 'warm-up' }),
+    WARM_UP_ROUNDS,
+    createLogger({ level: config.logLevel, stream: discard }),
+  ).finally(() => (lifecycle.warmedUp = true));
 
   const signal = await awaitStopSignal(process, ['SIGTERM', 'SIGINT'], (again) => {
     log.warn('second signal: exiting at once, without finishing the stop', { signal: again });

@@ -1,8 +1,12 @@
-// The HTTP client behind the transport: Node's own fetch for ordinary requests, undici's with an Agent when a
-// request needs more, namely the extra CA bundle, an address policy (address-policy.ts) enforced where the
-// socket's address is resolved, or HTTPS without certificate checks (FetchInit.insecureTls). undici is imported only then: it costs a tenth of a second at start-up, which the
-// CLI would otherwise pay on every run.
+// The HTTP client behind the transport: undici's request() over an Agent, one per kind of connection: the extra CA
+// bundle, an address policy (address-policy.ts) enforced where the socket's address is resolved, HTTPS without
+// certificate checks (FetchInit.insecureTls), or none of these. request() rather than fetch(): fetch's WHATWG streams
+// and Headers make several times the garbage per request, and the heap V8 grows for it stays resident: measured at
+// 4,000 registry requests, 143 MiB of RSS with undici's fetch, 127 with Node's, 109 with request(). undici is
+// imported at the first request: it costs a tenth of a second at start-up, which the CLI would otherwise pay on
+// every run.
 import { createFilteredLookup, describeAllowed, type AllowedAddresses, type ResolveHost } from './address-policy.js';
+import type { Dispatcher } from 'undici';
 import type { FetchInit, FetchLike, FetchLikeResponse } from './fetch-like.js';
 
 export interface DefaultFetchOptions {
@@ -28,7 +32,7 @@ export function createDefaultFetch(options: DefaultFetchOptions = {}): FetchLike
     let send = agents.get(key);
     if (!send) {
       send = (async () => {
-        const { Agent, fetch: undiciFetch } = await (undici ??= import('undici'));
+        const { Agent, request } = await (undici ??= import('undici'));
         const dispatcher = new Agent({
           connect: {
             ...(caBundle ? { ca: caBundle } : {}),
@@ -37,8 +41,29 @@ export function createDefaultFetch(options: DefaultFetchOptions = {}): FetchLike
           },
         });
         return async (url, init) => {
-          const res = await undiciFetch(url, { ...init, dispatcher });
-          return { status: res.status, headers: res.headers, body: res.body as AsyncIterable<Uint8Array> | null };
+          let res: Dispatcher.ResponseData;
+          try {
+            res = await request(url, {
+              method: init.method as Dispatcher.HttpMethod,
+              headers: init.headers,
+              ...(init.body ? { body: init.body } : {}),
+              signal: init.signal,
+              dispatcher,
+            });
+          } catch (e) {
+            // As fetch fails: an abort as itself, anything else as "fetch failed" with the reason as its cause.
+            if (init.signal.aborted || (e as { name?: unknown }).name === 'AbortError') throw e;
+            throw new TypeError('fetch failed', { cause: e });
+          }
+          // A stream's 'error' with no listener ends the process: a body dropped or cut off must not. Reading it still
+          // sees the error (the iterator rejects).
+          res.body.on('error', ignoreError);
+          // A HEAD answer has no body, but undici holds the request (and its connection) until the stream is read.
+          if (init.method === 'HEAD') await res.body.dump();
+          // fetch's interface, which the transport and its tests speak: Headers.get joins repeated headers with
+          // ", ", and cancel() drops the rest of a body (draining a hostile one would read all of it).
+          const body = Object.assign(res.body, { cancel: async () => void res.body.destroy() });
+          return { status: res.statusCode, headers: toHeaders(res.headers), body };
         };
       })();
       // A failed import is retried by the next request rather than remembered.
@@ -48,10 +73,19 @@ export function createDefaultFetch(options: DefaultFetchOptions = {}): FetchLike
     return send;
   };
 
-  return async (url, { allowedAddresses, insecureTls, ...init }) => {
-    const unverified = insecureTls === true;
-    if (allowedAddresses || caBundle || unverified) return (await viaAgent(allowedAddresses, unverified))(url, init);
-    const res = await fetch(url, init);
-    return { status: res.status, headers: res.headers, body: res.body as AsyncIterable<Uint8Array> | null };
+  return async (url, { allowedAddresses, insecureTls, ...init }) =>
+    (await viaAgent(allowedAddresses, insecureTls === true))(url, init);
+}
+
+function ignoreError(): void {
+  // See the 'error' listener above.
+}
+
+function toHeaders(raw: Record<string, string | string[] | undefined>): FetchLikeResponse['headers'] {
+  return {
+    get(name) {
+      const value = raw[name.toLowerCase()];
+      return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+    },
   };
 }

@@ -324,59 +324,67 @@ export class RegistryTransport {
       if (!atRegistry) allowed = await this.#targetPolicy(ex);
       const target: Target = atRegistry ? 'registry' : 'redirect';
       this.#refuseLiteral(url, allowed, target, context);
-      const signal = this.#signal(ex);
-      let res: FetchLikeResponse;
-      const started = this.#options.now();
+      // The request's own time limit, cleared once its answer is read: AbortSignal.timeout would keep the signal,
+      // and with it fetch's request, alive for the whole limit (thousands of them under load).
+      const deadline = this.#deadline(ex);
+      const signal = deadline.signal;
       try {
-        ex.sent();
-        res = await this.#options.fetch(url.href, {
-          method: req.method,
-          headers,
-          ...(req.body ? { body: req.body } : {}),
-          redirect: 'manual',
-          signal,
-          ...(allowed ? { allowedAddresses: allowed } : {}),
-          ...(ex.insecure ? { insecureTls: true } : {}),
-        });
-      } catch (e) {
-        this.#observe(url, req.method, undefined, started);
-        throw this.#fetchError(e, ex, context, signal, target);
-      }
-      this.#observe(url, req.method, res.status, started);
-      if (atRegistry) ex.answered = true;
-      const status = res.status;
-      if (status >= 300 && status < 400 && status !== 304) {
-        const location = res.headers.get('location');
-        await discardBody(res.body);
-        if (!location) throw new OciError('BAD_RESPONSE', 'redirect without a Location header', { ...context, status });
-        if (hop >= this.#options.maxRedirects) {
-          throw new OciError('BAD_RESPONSE', `more than ${this.#options.maxRedirects} redirects`, {
-            ...context,
-            status,
+        let res: FetchLikeResponse;
+        const started = this.#options.now();
+        try {
+          ex.sent();
+          res = await this.#options.fetch(url.href, {
+            method: req.method,
+            headers,
+            ...(req.body ? { body: req.body } : {}),
+            redirect: 'manual',
+            signal,
+            ...(allowed ? { allowedAddresses: allowed } : {}),
+            ...(ex.insecure ? { insecureTls: true } : {}),
           });
+        } catch (e) {
+          this.#observe(url, req.method, undefined, started);
+          throw this.#fetchError(e, ex, context, signal, target);
         }
-        const next = URL.parse(location, url.href);
-        if (next === null) throw new OciError('BAD_RESPONSE', 'redirect to an invalid URL', { ...context, status });
-        if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.#mayUsePlainHttp(ex))) {
-          throw new OciError(
-            'BAD_RESPONSE',
-            'redirect to a URL that is not HTTPS',
-            { ...context, status },
-            { detail: `redirect to ${describeUrl(next.href)}` },
-          );
+        this.#observe(url, req.method, res.status, started);
+        if (atRegistry) ex.answered = true;
+        const status = res.status;
+        if (status >= 300 && status < 400 && status !== 304) {
+          const location = res.headers.get('location');
+          await discardBody(res.body);
+          if (!location)
+            throw new OciError('BAD_RESPONSE', 'redirect without a Location header', { ...context, status });
+          if (hop >= this.#options.maxRedirects) {
+            throw new OciError('BAD_RESPONSE', `more than ${this.#options.maxRedirects} redirects`, {
+              ...context,
+              status,
+            });
+          }
+          const next = URL.parse(location, url.href);
+          if (next === null) throw new OciError('BAD_RESPONSE', 'redirect to an invalid URL', { ...context, status });
+          if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.#mayUsePlainHttp(ex))) {
+            throw new OciError(
+              'BAD_RESPONSE',
+              'redirect to a URL that is not HTTPS',
+              { ...context, status },
+              { detail: `redirect to ${describeUrl(next.href)}` },
+            );
+          }
+          // Credentials are for the registry only: a hop to any other origin (a CDN for blobs, or worse) goes without,
+          // and so does every hop after it.
+          if (next.origin !== ex.origin) sendAuth = false;
+          url = next;
+          continue;
         }
-        // Credentials are for the registry only: a hop to any other origin (a CDN for blobs, or worse) goes without,
-        // and so does every hop after it.
-        if (next.origin !== ex.origin) sendAuth = false;
-        url = next;
-        continue;
+        const limit = status >= 400 ? Math.min(req.maxBytes, ERROR_BODY_LIMIT) : req.maxBytes;
+        const body =
+          req.method === 'HEAD'
+            ? new Uint8Array(0)
+            : await readBounded(res, limit, context, (e) => this.#fetchError(e, ex, context, signal, target));
+        return { status, headers: res.headers, body, url: url.href };
+      } finally {
+        deadline.done();
       }
-      const limit = status >= 400 ? Math.min(req.maxBytes, ERROR_BODY_LIMIT) : req.maxBytes;
-      const body =
-        req.method === 'HEAD'
-          ? new Uint8Array(0)
-          : await readBounded(res, limit, context, (e) => this.#fetchError(e, ex, context, signal, target));
-      return { status, headers: res.headers, body, url: url.href };
     }
   }
 
@@ -438,7 +446,24 @@ export class RegistryTransport {
       if (basic) headers['authorization'] = basic;
       init = { method: 'GET' };
     }
-    const signal = this.#signal(ex);
+    const deadline = this.#deadline(ex);
+    try {
+      await this.#fetchToken(ex, realm, init, headers, allowed, tokenContext, deadline.signal);
+    } finally {
+      deadline.done();
+    }
+  }
+
+  async #fetchToken(
+    ex: Exchange,
+    realm: URL,
+    init: { method: 'GET' | 'POST'; body?: Uint8Array },
+    headers: Record<string, string>,
+    allowed: AllowedAddresses,
+    tokenContext: OciErrorContext,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const creds = ex.credentials;
     let res: FetchLikeResponse;
     const started = this.#options.now();
     try {
@@ -539,9 +564,17 @@ export class RegistryTransport {
     return Math.round(Math.random() * 100 * 2 ** attempt) + 50;
   }
 
-  #signal(ex: Exchange): AbortSignal {
-    const timeout = AbortSignal.timeout(this.#options.requestTimeoutMs);
-    return ex.signal ? AbortSignal.any([ex.signal, timeout]) : timeout;
+  /** The caller's signal and the request's time limit, as one signal; done() clears the timer. */
+  #deadline(ex: Exchange): { signal: AbortSignal; done: () => void } {
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new DOMException('the request took too long', 'TimeoutError')),
+      this.#options.requestTimeoutMs,
+    );
+    return {
+      signal: ex.signal ? AbortSignal.any([ex.signal, timeout.signal]) : timeout.signal,
+      done: () => clearTimeout(timer),
+    };
   }
 
   #fetchError(e: unknown, ex: Exchange, context: OciErrorContext, signal: AbortSignal, target: Target): OciError {
