@@ -29,12 +29,10 @@
 //   --out FILE    where the JSON goes (default test-results/bench-admission.json); the markdown table is in it too.
 //   --quick       fewer requests (a smoke test of the script itself).
 // Exits non-zero only when a measurement fails (an error, a wrong answer); missed targets are reported.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { Buffer } from 'node:buffer';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get as httpGet } from 'node:http';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createSecureServer } from 'node:http2';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -44,7 +42,19 @@ import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, URL } from 'node:url';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
-import { drive, freePort, must, openSession, pool, round, run, stats } from './bench-support.mjs';
+import {
+  bin,
+  clusterEnv,
+  drive,
+  installOurCrds,
+  must,
+  openSession,
+  pool,
+  round,
+  run,
+  startImprimatur,
+  stats,
+} from './bench-support.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dist = (path) => new URL(`dist/${path}`, new URL('..', import.meta.url)).href;
@@ -340,34 +350,15 @@ async function serverSide(quick) {
 // Part 2: through kube-apiserver, with the operator running.
 
 async function throughApiserver(state, quick) {
-  const bin = (name) => join(ROOT, '.tools', 'bin', name);
-  const vars = Object.fromEntries(
-    [...readFileSync(join(state, 'env'), 'utf8').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]),
-  );
-  const kubeconfig = vars.KUBECONFIG;
-  const kc = readFileSync(kubeconfig, 'utf8');
-  const server = /server: (\S+)/.exec(kc)[1];
-  const token = /token: (\S+)/.exec(kc)[1];
-  const ca = readFileSync(/certificate-authority: (\S+)/.exec(kc)[1]);
-  const kubectl = (args) => must(bin('kubectl'), args, { KUBECONFIG: kubeconfig });
-  const registry = vars.REGISTRY;
+  const cluster = clusterEnv(state);
+  const { vars, kubeconfig, server, token, ca, registry, kubectl } = cluster;
   const work = mkdtempSync(join(tmpdir(), 'imprimatur-bench-admission-'));
   const toolEnv = { DOCKER_CONFIG: vars.REGISTRY_DOCKER_CONFIG, COSIGN_PASSWORD: 'bench', COSIGN_YES: 'true' };
   // Its own namespace each run: without a controller manager, a deleted namespace stays Terminating for ever.
   const namespace = `bench-admission-${Date.now().toString(36)}`;
   let operator;
   try {
-    await must(bin('kubectl'), ['apply', '--server-side', '-k', join(ROOT, 'crds')], { KUBECONFIG: kubeconfig });
-    for (let i = 0; ; i++) {
-      const r = await run(
-        bin('kubectl'),
-        ['wait', '--for=condition=Established', '--timeout=60s', 'crd/clusterpolicies.kyverno.io'],
-        { KUBECONFIG: kubeconfig },
-      );
-      if (r.code === 0) break;
-      if (i > 60) throw new Error(`CRDs not established: ${r.stderr}`);
-      await sleep(500);
-    }
+    await installOurCrds(cluster);
     await run(bin('kubectl'), ['create', 'namespace', namespace], { KUBECONFIG: kubeconfig });
 
     // Images: one warm, and one per cold create, each signed (cosign v3 bundle, logged in the local Rekor).
@@ -398,46 +389,10 @@ async function throughApiserver(state, quick) {
     process.stderr.write(`bench: pushed and signed ${images.length} images in ${signSeconds} s\n`);
 
     const logFile = join(state, 'logs', 'operator-bench.log');
-    mkdirSync(dirname(logFile), { recursive: true });
-    const out = createWriteStream(logFile);
     const startOperator = async () => {
-      const probe = await freePort();
-      operator = spawn(
-        join(ROOT, 'bin', 'imprimatur'),
-        [
-          'run',
-          '--local',
-          '--webhook-port=0',
-          `--health-probe-bind-address=127.0.0.1:${probe}`,
-          `--kubeconfig=${kubeconfig}`,
-          `--trusted-root=${vars.TRUSTED_ROOT}`,
-          '--log-level=info',
-        ],
-        { env: { ...process.env, IMPRIMATUR_STATE_DIR: state }, stdio: ['ignore', 'pipe', 'pipe'] },
-      );
-      operator.stdout.pipe(out);
-      operator.stderr.pipe(out);
-      // Recorded with the cluster's processes (as operator*), so hack/cluster-down.sh stops it if this script dies.
-      writeFileSync(join(state, 'pids', 'operator-bench'), String(operator.pid));
-      for (let i = 0; ; i++) {
-        const ready = await new Promise((ok) =>
-          httpGet(`http://127.0.0.1:${probe}/readyz`, (res) => {
-            res.resume();
-            ok(res.statusCode === 200);
-          }).on('error', () => ok(false)),
-        );
-        if (ready) break;
-        if (operator.exitCode !== null || i > 300) {
-          throw new Error(`operator not ready: ${readFileSync(logFile, 'utf8').slice(-3000)}`);
-        }
-        await sleep(200);
-      }
+      operator = await startImprimatur(cluster, { logFile });
     };
-    const stopOperator = async () => {
-      operator.kill('SIGTERM');
-      await Promise.race([once(operator, 'exit'), sleep(20_000)]);
-      if (operator.exitCode === null) operator.kill('SIGKILL');
-    };
+    const stopOperator = () => operator.stop();
     await startOperator();
     const webhooks = async () =>
       (
@@ -591,11 +546,7 @@ async function throughApiserver(state, quick) {
       },
     };
   } finally {
-    if (operator && operator.exitCode === null) {
-      operator.kill('SIGTERM');
-      await Promise.race([once(operator, 'exit'), sleep(10_000)]);
-      if (operator.exitCode === null) operator.kill('SIGKILL');
-    }
+    await operator?.stop();
     await run(bin('kubectl'), ['delete', 'clusterpolicy', 'bench-check-image', '--ignore-not-found'], {
       KUBECONFIG: kubeconfig,
     });

@@ -6,9 +6,10 @@
 # run costs nothing and a version bump rebuilds exactly that tool.
 #
 # Usage: hack/install-tools.sh [run|all|node|k8s|etcd|cosign|cosign2|crane|olareg|distribution|timestamp-authority|
-#                               kustomize|operator-verify ...]
+#                               kustomize|operator-verify|kyverno ...]
 #        (default: all). `run` is what `make run` needs (node, etcd, olareg, kube-apiserver and kubectl), so a first
-#        `make run` builds only those; `make test` builds the rest.
+#        `make run` builds only those; `make test` builds the rest. `kyverno` is built only when asked for, by
+#        `make bench-kyverno`.
 # A build says what it builds, how long such a build takes, and every 30 s that it is still going.
 set -euo pipefail
 
@@ -58,6 +59,7 @@ expected() {
   case $1 in
     k8s) echo "about 5 min the first time on two cores (under 2 min with a warm Go cache)" ;;
     etcd | cosign | cosign2) echo "about 1-2 min the first time" ;;
+    kyverno) echo "about 12 min the first time on two cores" ;;
     *) echo "under a minute" ;;
   esac
 }
@@ -121,8 +123,10 @@ install_one() {
     kustomize) install_go_tool kustomize kustomize sigs.k8s.io/kustomize/kustomize/v5 \
       "-s -w -X sigs.k8s.io/kustomize/api/provenance.version=$KUSTOMIZE" ;;
     operator-verify) install_go_tool operator-verify operator-verify github.com/operator-framework/api/cmd/operator-verify ;;
+    # Only for make bench-kyverno: never part of `all`, so make test and CI do not build it.
+    kyverno) install_go_tool kyverno kyverno github.com/kyverno/kyverno/cmd/kyverno ;;
     *) echo "install-tools: unknown tool '$1' (known: run all node k8s etcd cosign cosign2 crane olareg" \
-      "distribution timestamp-authority kustomize operator-verify)" >&2; exit 2 ;;
+      "distribution timestamp-authority kustomize operator-verify kyverno)" >&2; exit 2 ;;
   esac
 }
 
