@@ -49,6 +49,10 @@ export function createDefaultFetch(options: DefaultFetchOptions = {}): FetchLike
               ...(init.body ? { body: init.body } : {}),
               signal: init.signal,
               dispatcher,
+              // undici closes a connection after every HEAD by default, in case the server sent a body with it; that
+              // costs a new connection (and TLS handshake) for each image resolved. A registry that did so could
+              // only garble its own next answer: connections are never shared between origins.
+              ...(init.method === 'HEAD' ? { reset: false } : {}),
             });
           } catch (e) {
             // As fetch fails: an abort as itself, anything else as "fetch failed" with the reason as its cause.
@@ -61,8 +65,12 @@ export function createDefaultFetch(options: DefaultFetchOptions = {}): FetchLike
           // A HEAD answer has no body, but undici holds the request (and its connection) until the stream is read.
           if (init.method === 'HEAD') await res.body.dump();
           // fetch's interface, which the transport and its tests speak: Headers.get joins repeated headers with
-          // ", ", and cancel() drops the rest of a body (draining a hostile one would read all of it).
-          const body = Object.assign(res.body, { cancel: async () => void res.body.destroy() });
+          // ", ", and cancel() drops the rest of a body: what is left of a small one (an error's JSON) is read, so the
+          // connection is kept for the next request; a larger one's connection is closed (draining a hostile body
+          // would read all of it).
+          const body = Object.assign(res.body, {
+            cancel: async () => void (await res.body.dump({ limit: DRAIN_LIMIT }).catch(ignoreError)),
+          });
           return { status: res.statusCode, headers: toHeaders(res.headers), body };
         };
       })();
@@ -76,6 +84,9 @@ export function createDefaultFetch(options: DefaultFetchOptions = {}): FetchLike
   return async (url, { allowedAddresses, insecureTls, ...init }) =>
     (await viaAgent(allowedAddresses, insecureTls === true))(url, init);
 }
+
+/** The most of a dropped body read to keep its connection: an error's JSON, not a manifest or a blob. */
+const DRAIN_LIMIT = 64 * 1024;
 
 function ignoreError(): void {
   // See the 'error' listener above.
