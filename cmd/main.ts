@@ -15,7 +15,7 @@ import {
   RbacApi,
   type KubeTarget,
 } from '../pkg/kube/index.js';
-import { createLogger, errorFields, type Logger } from '../pkg/log/index.js';
+import { createLogger, errorFields, flushLogger, type Logger } from '../pkg/log/index.js';
 import { RuleCache } from '../pkg/policy/index.js';
 import { describeTrustRoot, type TrustRoot } from '../pkg/trust/index.js';
 import { createServingCertificates } from '../pkg/tls/index.js';
@@ -72,6 +72,8 @@ export async function runManager(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const log = createLogger({ level: config.logLevel });
+  // The logger writes its lines once per turn of the event loop; process.exit() does not wait for the next turn.
+  process.once('exit', () => flushLogger(log));
   process.on('unhandledRejection', (e) => log.error('unhandled rejection (bug)', errorFields(e)));
   try {
     return await serve(config, trustRoot.value, log);

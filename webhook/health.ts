@@ -1,18 +1,19 @@
 // /healthz: the process serves. /readyz: the rule cache is warm, i.e. every policy that existed at start-up is
 // compiled, so an admission is never decided on a partial set of policies.
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import type { OutgoingHttpHeaders } from 'node:http';
 
 export interface HealthDeps {
   readonly isReady: () => boolean;
 }
 
-/** An HTTP/1.1 request, or an HTTP/2 one through the compat API (whose url is the :path pseudo-header). */
-export type HttpRequest = IncomingMessage | Http2ServerRequest;
-export type HttpResponse = ServerResponse | Http2ServerResponse;
+/** What serveHealth reads of a request: node:http's IncomingMessage, or an HTTP/2 stream's :path and :method. */
+export interface RequestLine {
+  readonly url?: string | undefined;
+  readonly method?: string | undefined;
+}
 
 /** Answers /healthz and /readyz; returns false for any other path. */
-export function serveHealth(req: HttpRequest, res: HttpResponse, deps: HealthDeps): boolean {
+export function serveHealth(req: RequestLine, res: BodyResponse, deps: HealthDeps): boolean {
   const path = (req.url ?? '').split('?')[0];
   if (path !== '/healthz' && path !== '/readyz') return false;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -24,7 +25,7 @@ export function serveHealth(req: HttpRequest, res: HttpResponse, deps: HealthDep
   return true;
 }
 
-/** What both response classes offer; TypeScript will not call their differing overloads through the union. */
+/** Where an answer is written: node:http's ServerResponse, or the webhook server's wrapper of an HTTP/2 stream. */
 export interface BodyResponse {
   writeHead(statusCode: number, headers: OutgoingHttpHeaders): unknown;
   end(body: string): unknown;

@@ -334,6 +334,13 @@ describe.each(PROTOCOLS)('the webhook server over %s', (_protocol, clientFor) =>
       expect((await client.send('/readyz', { method: 'HEAD' })).status).toBe(200);
       expect((await client.send('/readyz', { method: 'POST' })).status).toBe(405);
     });
+
+    it('answers HEAD with the headers alone', async () => {
+      const head = await client.send('/healthz', { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.headers['content-length']).toBe('3');
+      expect(head.body).toBe('');
+    });
   });
 });
 

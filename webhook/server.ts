@@ -1,6 +1,6 @@
 // The HTTPS admission server. kube-apiserver offers h2 through ALPN, so this is node:http2's secure server with
-// allowHTTP1: HTTP/2 and HTTP/1.1 on one TLS port, both through the compat API (in HTTP/2, req.url is the :path
-// pseudo-header and there is no Connection header). It serves /mutate and /validate, each also per failure policy
+// allowHTTP1: HTTP/2 (through the core API's streams) and HTTP/1.1 (through node:http's request and response) on one
+// TLS port. It serves /mutate and /validate, each also per failure policy
 // (/mutate/fail, /validate/ignore, ...), and the health probes. Request bodies are bounded (7 MiB, as
 // controller-runtime's http.go: two 3 MiB objects plus envelope) and must be JSON; a request that is not an
 // AdmissionReview gets 400 with the reason, never a crash.
@@ -14,7 +14,7 @@
 //   an unfinished upload is reset (RFC 9113 §8.1); a response the client does not read is reset after requestMs
 //   without traffic; a session with no open stream for sessionIdleMs gets GOAWAY, whatever PINGs it sends;
 // - close() lets in-flight admissions finish, then stops; connections still open after closeGraceMs are cut.
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import {
   constants,
   createSecureServer,
@@ -23,6 +23,7 @@ import {
   type Http2ServerResponse,
   type SecureServerOptions,
   type ServerHttp2Session,
+  type ServerHttp2Stream,
   type Settings,
 } from 'node:http2';
 import type { Socket } from 'node:net';
@@ -30,7 +31,7 @@ import { errorFields, type Logger } from '../pkg/log/index.js';
 import { err, ok, type Result } from '../pkg/result/index.js';
 import { quoteText } from '../pkg/text/index.js';
 import { decodeAdmissionReview, type AdmissionRequest } from './admission-review.js';
-import { sendBody, sendText, serveHealth } from './health.js';
+import { sendBody, sendText, serveHealth, type BodyResponse } from './health.js';
 import { toReview, type AdmissionResponse } from './responses.js';
 
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
@@ -117,9 +118,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** One request and its response, told apart by protocol: the compat API has two pairs of classes. */
+/**
+ * One request and its response, told apart by protocol: HTTP/1.1 through node:http's classes, HTTP/2 as the core
+ * API's stream and its headers. Not the HTTP/2 compat API: its responses always ask for trailers, so the end of every
+ * answer waits for another turn of the event loop and goes out as a frame of its own, which kube-apiserver waited on
+ * (half a millisecond a call, a third of a bare webhook's time on this machine).
+ */
 type Exchange =
-  | { readonly h2: true; readonly req: Http2ServerRequest; readonly res: Http2ServerResponse }
+  | { readonly h2: true; readonly stream: ServerHttp2Stream; readonly headers: IncomingHttpHeaders }
   | { readonly h2: false; readonly req: IncomingMessage; readonly res: ServerResponse };
 
 /** The HTTP/1.1 options Node reads from createSecureServer's options when allowHTTP1 is set (not in its types). */
@@ -159,29 +165,44 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   server.on('session', (session: ServerHttp2Session) => closeWhenIdle(session, t.sessionIdleMs, log));
   server.on('sessionError', (e: Error) => log.debug('HTTP/2 session failed', errorFields(e)));
   server.on('tlsClientError', (e: Error) => log.debug('TLS handshake failed', errorFields(e)));
-  server.on('request', (req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse) => {
-    const ex = exchange(req, res);
+  const serve = (ex: Exchange) => {
     guard(ex, t, log);
-    if (!ex.h2) {
-      h1Responses.add(ex.res);
-      ex.res.once('close', () => h1Responses.delete(ex.res));
-      // A keep-alive connection would outlive close() by keepAliveMs.
-      if (closing) ex.res.setHeader('connection', 'close');
-    }
     handle(ex, options)
       .catch((e: unknown) => {
         log.error('admission handler failed', errorFields(e));
-        if (!ex.res.headersSent) sendText(ex.res, 500, 'internal error\n');
+        if (!headersSent(ex)) sendText(replyOf(ex), 500, 'internal error\n');
+        else if (ex.h2) ex.stream.destroy();
         else ex.res.destroy();
       })
       .finally(() => {
         // The response is written: an HTTP/2 client that does not read it must not keep its stream open.
-        if (ex.h2 && !ex.req.stream.closed) {
-          const { stream } = ex.req;
+        if (ex.h2 && !ex.stream.closed) {
+          const { stream } = ex;
           stream.setTimeout(t.requestMs, () => stream.close(constants.NGHTTP2_CANCEL));
         }
       });
+  };
+  // node:http2 starts its compat API for HTTP/2 streams when a 'request' listener is added. Here 'request' is
+  // HTTP/1.1 only (allowHTTP1), and HTTP/2 streams go to the 'stream' listener alone.
+  for (const listener of server.listeners('newListener')) {
+    if (listener.name === 'setupCompat') server.removeListener('newListener', listener as (...args: unknown[]) => void);
+  }
+  const onHttp1 = (req: IncomingMessage, res: ServerResponse) => {
+    h1Responses.add(res);
+    res.once('close', () => h1Responses.delete(res));
+    // A keep-alive connection would outlive close() by keepAliveMs.
+    if (closing) res.setHeader('connection', 'close');
+    serve({ h2: false, req, res });
+  };
+  server.on('request', onHttp1 as unknown as (req: Http2ServerRequest, res: Http2ServerResponse) => void);
+  server.on('stream', (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+    // A stream reset or written to after its end emits 'error'; without a listener that would end the process.
+    stream.on('error', (e: Error) => log.debug('HTTP/2 stream failed', errorFields(e)));
+    serve({ h2: true, stream, headers });
   });
+  if (server.listenerCount('stream') !== 1) {
+    throw new Error('node:http2 serves HTTP/2 streams through its compat API too: this Node.js is not supported');
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -225,47 +246,84 @@ export async function startWebhookServer(options: WebhookServerOptions): Promise
   };
 }
 
-function exchange(req: IncomingMessage | Http2ServerRequest, res: ServerResponse | Http2ServerResponse): Exchange {
-  return req.httpVersionMajor === 2
-    ? { h2: true, req: req as Http2ServerRequest, res: res as Http2ServerResponse }
-    : { h2: false, req: req as IncomingMessage, res: res as ServerResponse };
+/** The request's method (HTTP/2: the :method pseudo-header). */
+function methodOf(ex: Exchange): string {
+  return (ex.h2 ? headerOf(ex, ':method') : ex.req.method) ?? '';
+}
+
+/** The request's target, query included (HTTP/2: the :path pseudo-header, absent only for CONNECT). */
+function urlOf(ex: Exchange): string {
+  return (ex.h2 ? headerOf(ex, ':path') : ex.req.url) ?? '';
+}
+
+function headerOf(ex: Exchange, name: string): string | undefined {
+  const value = (ex.h2 ? ex.headers : ex.req.headers)[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function headersSent(ex: Exchange): boolean {
+  return ex.h2 ? ex.stream.headersSent : ex.res.headersSent;
+}
+
+/**
+ * Where the answer is written. An HTTP/2 stream that is already closed, or answered, takes nothing more (the compat
+ * API's responses were as forgiving); a HEAD request gets the headers alone.
+ */
+function replyOf(ex: Exchange): BodyResponse {
+  if (!ex.h2) return ex.res;
+  const { stream } = ex;
+  const head = ex.headers[':method'] === 'HEAD';
+  const open = () => !stream.destroyed && !stream.closed;
+  return {
+    writeHead: (code, headers) => {
+      if (open() && !stream.headersSent) stream.respond({ ...headers, ':status': code }, { endStream: head });
+    },
+    end: (body) => {
+      if (open() && !stream.writableEnded) stream.end(head ? undefined : body);
+    },
+  };
 }
 
 /** Bounds how long a request may take to arrive, and (HTTP/2) how long the client may keep uploading. */
 function guard(ex: Exchange, t: WebhookTimeouts, log: Logger): void {
   const deadline = setTimeout(() => {
     if (gone(ex) || received(ex)) return;
-    log.debug('request not received in time', { path: ex.req.url, limitMs: t.requestMs, http2: ex.h2 });
-    if (!ex.res.headersSent) {
+    log.debug('request not received in time', { path: urlOf(ex), limitMs: t.requestMs, http2: ex.h2 });
+    if (!headersSent(ex)) {
       // HTTP/1.1: the connection closes after the 408; HTTP/2: the stream is reset once it is sent (below).
       if (!ex.h2) ex.res.setHeader('connection', 'close');
-      sendText(ex.res, 408, `the request was not received within ${t.requestMs} ms\n`);
-    } else if (ex.h2) ex.req.stream.close(constants.NGHTTP2_CANCEL);
+      sendText(replyOf(ex), 408, `the request was not received within ${t.requestMs} ms\n`);
+    } else if (ex.h2) ex.stream.close(constants.NGHTTP2_CANCEL);
     else ex.req.socket.destroy();
   }, t.requestMs);
   deadline.unref();
   // HTTP/1.1: once the request is read to its end or its connection is gone. HTTP/2: once the stream closes.
-  ex.req.once('close', () => clearTimeout(deadline));
+  (ex.h2 ? ex.stream : ex.req).once('close', () => clearTimeout(deadline));
 
   if (ex.h2) {
-    const { stream } = ex.req;
+    const { stream } = ex;
     // After a complete response, reset a request the client is still sending (e.g. after a 413 or a 408) with
     // NO_ERROR, as RFC 9113 §8.1 allows, rather than read the rest. setImmediate lets the response flush first.
-    stream.once('finish', () =>
+    stream.once('finish', () => {
+      if (received(ex)) return;
       setImmediate(() => {
         if (!stream.closed && !stream.destroyed && !received(ex)) stream.close(constants.NGHTTP2_NO_ERROR);
-      }),
-    );
+      });
+    });
   }
 }
 
-/** The client has sent the whole request (it may not all be read yet). */
+/**
+ * The whole request has arrived: HTTP/1.1, its body to the end; HTTP/2, the stream's readable side ended, and not
+ * because the stream was reset or its connection cut, which end it too (nghttp2's remoteClose is no help: it still
+ * reads 0 when the client's END_STREAM has been read).
+ */
 function received(ex: Exchange): boolean {
-  return ex.h2 ? ex.req.stream.state.remoteClose === 1 : ex.req.complete;
+  return ex.h2 ? ex.stream.readableEnded && !ex.stream.aborted : ex.req.complete;
 }
 
 function gone(ex: Exchange): boolean {
-  return ex.h2 ? ex.req.stream.closed || ex.req.stream.destroyed : ex.req.socket.destroyed;
+  return ex.h2 ? ex.stream.closed || ex.stream.destroyed : ex.req.socket.destroyed;
 }
 
 /** Sends GOAWAY on a session that has had no open stream for idleMs; PINGs and SETTINGS do not count. */
@@ -307,20 +365,20 @@ const ADMISSION_ROUTES: ReadonlyMap<string, AdmissionRoute> = new Map<string, Ad
 ]);
 
 async function handle(ex: Exchange, options: WebhookServerOptions): Promise<void> {
-  const { req, res } = ex;
-  if (serveHealth(req, res, { isReady: options.isReady })) return;
-  // In HTTP/2, req.url is the :path pseudo-header (absent only for CONNECT, which Node answers itself).
-  const path = (req.url ?? '').split('?')[0];
-  const route = ADMISSION_ROUTES.get(path ?? '');
+  const res = replyOf(ex);
+  const url = urlOf(ex);
+  const method = methodOf(ex);
+  if (serveHealth({ url, method }, res, { isReady: options.isReady })) return;
+  const route = ADMISSION_ROUTES.get(url.split('?')[0] ?? '');
   const decide = route && (route.handler === 'mutate' ? options.mutate : options.validate);
   if (!route || !decide) return sendText(res, 404, 'not found\n');
-  if (req.method !== 'POST') return sendText(res, 405, 'method not allowed: use POST\n');
-  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim();
+  if (method !== 'POST') return sendText(res, 405, 'method not allowed: use POST\n');
+  const type = (headerOf(ex, 'content-type') ?? '').split(';')[0]!.trim();
   if (type !== 'application/json')
     return sendText(res, 400, `content-type ${quoteText(type)} is not application/json\n`);
   const body = await readBody(ex, MAX_BODY_BYTES);
   // The request was cut off (timed out, or the client went away): there is nobody to answer.
-  if (body === undefined || res.headersSent) return;
+  if (body === undefined || headersSent(ex)) return;
   if (!body.ok) return sendText(res, body.code, `${body.message}\n`);
   let json: unknown;
   try {
@@ -342,8 +400,8 @@ type Body = { ok: true; text: string } | { ok: false; code: number; message: str
  * HTTP/1.1 connection before it is sent); in HTTP/2 the stream is reset once the 413 is out.
  */
 function readBody(ex: Exchange, limit: number): Promise<Body | undefined> {
-  const { req } = ex;
-  const declared = Number(req.headers['content-length'] ?? NaN);
+  const req = ex.h2 ? ex.stream : ex.req;
+  const declared = Number(headerOf(ex, 'content-length') ?? NaN);
   if (declared > limit) {
     req.resume();
     return Promise.resolve({
@@ -369,8 +427,8 @@ function readBody(ex: Exchange, limit: number): Promise<Body | undefined> {
       else chunks.push(chunk);
     });
     req.once('end', () => {
-      // HTTP/2: a stream reset mid-body ends the compat request as if it were complete.
-      if (!(ex.h2 ? ex.req.stream.readableEnded : ex.req.complete)) return settle(undefined);
+      // 'end' also comes when the connection is cut mid-body (HTTP/2: every stream of the session is closed).
+      if (!received(ex)) return settle(undefined);
       if (size === 0) return settle({ ok: false, code: 400, message: 'request body is empty' });
       const text = Buffer.concat(chunks).toString('utf8');
       settle({ ok: true, text });

@@ -2,6 +2,7 @@ export {
   createLogger,
   createSilentLogger,
   errorFields,
+  flushLogger,
   LOG_LEVELS,
   type Logger,
   type LoggerOptions,

@@ -1,5 +1,6 @@
 // JSON logs through winston. One logger is made in cmd/main.ts and passed down; parts add context with child().
 import winston from 'winston';
+import { BatchedLineTransport } from './batched-lines.js';
 
 export type Logger = winston.Logger;
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -7,7 +8,10 @@ export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'
 
 export interface LoggerOptions {
   readonly level: LogLevel;
-  /** Defaults to stderr, so stdout stays free for command output. */
+  /**
+   * Defaults to stderr, so stdout stays free for command output; lines go there in batches, once per turn of the
+   * event loop (batched-lines.ts). A given stream gets each line as it is made.
+   */
   readonly stream?: NodeJS.WritableStream;
 }
 
@@ -17,10 +21,15 @@ export function createLogger(options: LoggerOptions): Logger {
     format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: false }), toJsonLine()),
     transports: [
       options.stream
-        ? new winston.transports.Stream({ stream: options.stream })
-        : new winston.transports.Console({ stderrLevels: [...LOG_LEVELS] }),
+        ? new BatchedLineTransport(options.stream, { batch: false })
+        : new BatchedLineTransport(process.stderr, { batch: true }),
     ],
   });
+}
+
+/** Writes the lines a logger of createLogger (or a child of one) still holds; for just before the process exits. */
+export function flushLogger(log: Logger): void {
+  for (const t of log.transports) if (t instanceof BatchedLineTransport) t.flush();
 }
 
 /** Where winston's formats leave the finished line (triple-beam's MESSAGE). */
