@@ -4,13 +4,14 @@
 //    both tools accept it with no network (a key attestor, no transparency log, `type: SigstoreBundle`, which Kyverno
 //    needs for cosign v3's bundle and Imprimatur accepts), and images signed by cosign v3 on the local registry. Pod
 //    creates through kube-apiserver, one at a time over one HTTP/2 connection as kubectl keeps it alive, measured
-//    three ways on the same apiserver: with no webhook, with Kyverno alone, then with Imprimatur alone. For each
-//    tool: cold (every create names an image signed just before, never verified; after a few creates of another image
-//    have opened the connections) and warm (the same image again and again, after its first admission), client-side
-//    p50/p99/max, and what kube-apiserver itself says it waited on each webhook (the sum/count deltas of
-//    apiserver_admission_webhook_admission_duration_seconds). Added latency is each run's percentile minus the mean of
-//    the no-webhook runs before and after; the targets compare Imprimatur's added p99 with Kyverno's: ≤ 0.25 × warm,
-//    ≤ 0.5 × cold. Reported, not enforced.
+//    three ways on the same apiserver: with no webhook, with Kyverno alone, then with Imprimatur alone, in three
+//    rounds of: Kyverno's turn, no webhook, Imprimatur's turn, no webhook. A turn is cold creates (every one names an
+//    image signed just before, never verified; after a few creates of another image have opened the connections) and
+//    warm ones (the same image again and again, after its first admission), with what kube-apiserver itself says it
+//    waited on each webhook (the sum/count deltas of apiserver_admission_webhook_admission_duration_seconds). Added
+//    latency is a percentile over every round's samples minus the same percentile over every no-webhook run, and
+//    round by round, a turn's against the no-webhook runs just before and after it. The targets compare Imprimatur's
+//    added p99 with Kyverno's: ≤ 0.25 × warm, ≤ 0.5 × cold. Reported, not enforced.
 // 2. Agreement (hack/kyverno-agreement.mjs): a table of policies, objects and images run through both, compared on
 //    allow, deny and the pinned digests.
 //
@@ -39,6 +40,7 @@ import {
   ROOT,
   round,
   rssMiB,
+  stats,
   startImprimatur,
   webhookDelta,
   webhookDurations,
@@ -50,6 +52,8 @@ const POLICY = 'check-image';
 /** The targets of issue 14: Imprimatur's added p99 as a share of Kyverno's. */
 const TARGET_WARM = 0.25;
 const TARGET_COLD = 0.5;
+/** Rounds of the latency comparison (--quick: one). */
+const ROUNDS = 3;
 
 async function signImages(cluster, work, names) {
   const env = { DOCKER_CONFIG: cluster.vars.REGISTRY_DOCKER_CONFIG, COSIGN_PASSWORD: 'bench', COSIGN_YES: 'true' };
@@ -161,6 +165,7 @@ function creates(cluster, session, namespace, { prefix, image, count, pinned }) 
     concurrency: 1,
     count: list ? list.length : count,
     maxMs: 300_000,
+    keepSamples: true,
     check: (text, i) => {
       const stored = JSON.parse(text).spec.containers[0].image;
       const want = list ? list[i] : image;
@@ -194,7 +199,8 @@ async function measureTool(cluster, session, namespace, { name, start, policy, p
       await creates(cluster, session, namespace, { prefix: `${name}-cold`, image: cold, pinned: true }),
     );
     const m1 = await webhookDurations(cluster);
-    const firstWarm = mustSucceed(
+    // The first admission of the warm image is a cold one; it is measured nowhere.
+    mustSucceed(
       `${name} first warm`,
       await creates(cluster, session, namespace, { prefix: `${name}-first`, image: warm, count: 1, pinned: true }),
     );
@@ -206,7 +212,6 @@ async function measureTool(cluster, session, namespace, { name, start, policy, p
     const m3 = await webhookDurations(cluster);
     return {
       cold: coldRun,
-      firstWarm,
       warm: warmRun,
       apiserver: { cold: webhookDelta(m0, m1), warm: webhookDelta(m2, m3) },
       rssMiB: rssMiB(tool.pid),
@@ -217,19 +222,49 @@ async function measureTool(cluster, session, namespace, { name, start, policy, p
   }
 }
 
+const TOOLS = ['kyverno', 'imprimatur'];
+
+/** Percentiles over the samples of several runs. */
+function pooled(runs) {
+  const samples = runs.flatMap((r) => r.samples);
+  const wallMs = runs.reduce((sum, r) => sum + r.wallMs, 0);
+  return stats(samples, wallMs, 0);
+}
+
+/** Sums the apiserver's per-webhook views of several runs: { name: { calls, meanMs } }. */
+function pooledWebhooks(views) {
+  const out = {};
+  for (const view of views) {
+    for (const [name, x] of Object.entries(view)) {
+      const entry = (out[name] ??= { calls: 0, totalMs: 0 });
+      entry.calls += x.calls;
+      entry.totalMs += x.meanMs * x.calls;
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(out).map(([name, x]) => [name, { calls: x.calls, meanMs: round(x.totalMs / x.calls) }]),
+  );
+}
+
+const withoutSamples = ({ samples: _samples, ...rest }) => rest;
+
 async function latency(cluster, work, quick) {
   const namespace = `bench-kyverno-${Date.now().toString(36)}`;
   await cluster.kubectl(['create', 'namespace', namespace]);
   await cluster.kubectl(['label', 'namespace', namespace, SELECTOR]);
+  const rounds = quick ? 1 : ROUNDS;
   const coldCount = quick ? 5 : 60;
   const n = quick ? 30 : 1000;
+  const coldName = (tool, round, i) => `cold-${tool}-${round}-${i}`;
   const names = [
     'warm',
     'primer',
-    ...['kyverno', 'imprimatur'].flatMap((t) => Array.from({ length: coldCount }, (_, i) => `cold-${t}-${i}`)),
+    ...Array.from({ length: rounds }, (_, round) =>
+      TOOLS.flatMap((t) => Array.from({ length: coldCount }, (_, i) => coldName(t, round, i))),
+    ).flat(),
   ];
   const { images, publicKey } = await signImages(cluster, work, names);
-  const coldOf = (t) => names.filter((x) => x.startsWith(`cold-${t}-`)).map((x) => images[x]);
+  const coldOf = (tool, round) => Array.from({ length: coldCount }, (_, i) => images[coldName(tool, round, i)]);
   const policy = checkImagePolicy(namespace, publicKey);
   const session = await openSession(cluster.server, { ca: cluster.ca });
   try {
@@ -238,75 +273,116 @@ async function latency(cluster, work, quick) {
       'warm-up',
       await creates(cluster, session, namespace, { prefix: 'warmup', image: images.warm, count: 50, pinned: false }),
     );
-    const none = mustSucceed(
-      'no webhook',
-      await creates(cluster, session, namespace, { prefix: 'none', image: images.warm, count: n, pinned: false }),
-    );
+    const noneRuns = [];
+    const none = async (label) => {
+      const r = mustSucceed(
+        `no webhook (${label})`,
+        await creates(cluster, session, namespace, { prefix: 'none', image: images.warm, count: n, pinned: false }),
+      );
+      noneRuns.push(r);
+      return r;
+    };
+    // Rounds of: Kyverno's turn, no webhook, Imprimatur's turn, no webhook. Each turn is measured against the
+    // no-webhook runs just before and after it, so that a machine that drifts (kube-apiserver's caches, etcd's size
+    // as Pods accumulate, other processes) moves both sides of a comparison alike.
+    const turns = { kyverno: [], imprimatur: [] };
+    let before = await none('first');
+    for (let round = 0; round < rounds; round++) {
+      for (const tool of TOOLS) {
+        if (tool === 'kyverno') await installKyvernoCrds(cluster);
+        else await installOurCrds(cluster);
+        const turn = await measureTool(cluster, session, namespace, {
+          name: `${tool}-${round}`,
+          start:
+            tool === 'kyverno'
+              ? () =>
+                  startKyverno(cluster, {
+                    logFile: join(cluster.state, 'logs', 'kyverno-bench.log'),
+                    selectorLabel: SELECTOR,
+                  })
+              : () => startImprimatur(cluster, { logFile: join(cluster.state, 'logs', 'operator-bench-kyverno.log') }),
+          policy,
+          primer: images.primer,
+          cold: coldOf(tool, round),
+          warm: images.warm,
+          n,
+        });
+        const after = await none(`after ${tool} ${round}`);
+        turns[tool].push({ ...turn, baseline: [before, after] });
+        before = after;
+      }
+    }
 
-    await installKyvernoCrds(cluster);
-    const kyverno = await measureTool(cluster, session, namespace, {
-      name: 'kyverno',
-      start: () =>
-        startKyverno(cluster, { logFile: join(cluster.state, 'logs', 'kyverno-bench.log'), selectorLabel: SELECTOR }),
-      policy,
-      primer: images.primer,
-      cold: coldOf('kyverno'),
-      warm: images.warm,
-      n,
+    // Added latency, per turn (against its own two baselines) and over every turn (pooled percentiles against every
+    // no-webhook run): the pooled p99 of 3 × 60 cold creates is not decided by one slow sample, as that of 60 is.
+    const addedOver = (r, base) => ({ p50Ms: round(r.p50Ms - base.p50Ms), p99Ms: round(r.p99Ms - base.p99Ms) });
+    const meanOf = ([a, b]) => ({ p50Ms: (a.p50Ms + b.p50Ms) / 2, p99Ms: (a.p99Ms + b.p99Ms) / 2 });
+    const ratioOf = (ours, theirs) => (theirs.p99Ms > 0 ? round(ours.p99Ms / theirs.p99Ms) : null);
+    const perRound = Array.from({ length: rounds }, (_, i) => {
+      const added = Object.fromEntries(
+        TOOLS.map((t) => {
+          const turn = turns[t][i];
+          const base = meanOf(turn.baseline);
+          return [t, { cold: addedOver(turn.cold, base), warm: addedOver(turn.warm, base) }];
+        }),
+      );
+      return {
+        added,
+        ratio: {
+          warm: ratioOf(added.imprimatur.warm, added.kyverno.warm),
+          cold: ratioOf(added.imprimatur.cold, added.kyverno.cold),
+        },
+      };
     });
-
-    await installOurCrds(cluster);
-    const imprimatur = await measureTool(cluster, session, namespace, {
-      name: 'imprimatur',
-      start: () => startImprimatur(cluster, { logFile: join(cluster.state, 'logs', 'operator-bench-kyverno.log') }),
-      policy,
-      primer: images.primer,
-      cold: coldOf('imprimatur'),
-      warm: images.warm,
-      n,
+    const baseline = pooled(noneRuns);
+    const tools = Object.fromEntries(
+      TOOLS.map((t) => {
+        const cold = pooled(turns[t].map((x) => x.cold));
+        const warm = pooled(turns[t].map((x) => x.warm));
+        return [
+          t,
+          {
+            cold,
+            warm,
+            added: { cold: addedOver(cold, baseline), warm: addedOver(warm, baseline) },
+            apiserver: {
+              cold: pooledWebhooks(turns[t].map((x) => x.apiserver.cold)),
+              warm: pooledWebhooks(turns[t].map((x) => x.apiserver.warm)),
+            },
+            rssMiB: Math.max(...turns[t].map((x) => x.rssMiB ?? 0)),
+            turns: turns[t].map((x) => ({
+              cold: withoutSamples(x.cold),
+              warm: withoutSamples(x.warm),
+              baseline: x.baseline.map(withoutSamples),
+              apiserver: x.apiserver,
+              rssMiB: x.rssMiB,
+            })),
+          },
+        ];
+      }),
+    );
+    const ratio = (kind) => ratioOf(tools.imprimatur.added[kind], tools.kyverno.added[kind]);
+    const target = (kind, limit) => ({
+      ratio: ratio(kind),
+      target: limit,
+      pass: ratio(kind) !== null && ratio(kind) <= limit,
     });
-
-    const noneAfter = mustSucceed(
-      'no webhook, again',
-      await creates(cluster, session, namespace, { prefix: 'none-after', image: images.warm, count: n, pinned: false }),
-    );
-    // The baseline is the mean of the no-webhook runs before and after: on a shared machine either alone can be off
-    // by milliseconds at p99, which is the size of what is measured.
-    const base = { p50Ms: (none.p50Ms + noneAfter.p50Ms) / 2, p99Ms: (none.p99Ms + noneAfter.p99Ms) / 2 };
-    const added = (r) => ({ p50Ms: round(r.p50Ms - base.p50Ms), p99Ms: round(r.p99Ms - base.p99Ms) });
-    const tools = { kyverno, imprimatur };
-    const addedBy = Object.fromEntries(
-      Object.entries(tools).map(([k, v]) => [k, { cold: added(v.cold), warm: added(v.warm) }]),
-    );
-    const ratio = (kind) =>
-      addedBy.kyverno[kind].p99Ms > 0 ? round(addedBy.imprimatur[kind].p99Ms / addedBy.kyverno[kind].p99Ms) : null;
     return {
       setup: {
         policy:
           "the seed's check-image ClusterPolicy: imageReferences *, one ECDSA P-256 key, no tlog, type SigstoreBundle",
         image: 'one container; cosign v3 bundle signature (no tlog), olareg (referrers API) on loopback',
+        rounds,
         createsPerRun: n,
-        coldImagesPerTool: coldCount,
+        coldImagesPerTurn: coldCount,
         concurrency: 1,
       },
-      none,
-      noneAfter,
-      baseline: { p50Ms: round(base.p50Ms), p99Ms: round(base.p99Ms) },
-      kyverno,
-      imprimatur,
-      added: addedBy,
-      targets: {
-        warm: {
-          ratio: ratio('warm'),
-          target: TARGET_WARM,
-          pass: ratio('warm') !== null && ratio('warm') <= TARGET_WARM,
-        },
-        cold: {
-          ratio: ratio('cold'),
-          target: TARGET_COLD,
-          pass: ratio('cold') !== null && ratio('cold') <= TARGET_COLD,
-        },
-      },
+      baseline,
+      noWebhookRuns: noneRuns.map(withoutSamples),
+      kyverno: tools.kyverno,
+      imprimatur: tools.imprimatur,
+      perRound,
+      targets: { warm: target('warm', TARGET_WARM), cold: target('cold', TARGET_COLD) },
     };
   } finally {
     session.close();
@@ -321,33 +397,44 @@ function markdown(report) {
   const lines = [];
   const l = report.latency;
   if (l) {
-    const row = (name, r, base) =>
+    const row = (name, r, added) =>
       `| ${name} | ${r.count} | ${round(r.p50Ms, 1)} | ${round(r.p99Ms, 1)} | ${round(r.maxMs, 1)} | ` +
-      `${base ? signed(r.p50Ms - base.p50Ms) : '–'} | ${base ? signed(r.p99Ms - base.p99Ms) : '–'} |`;
-    const b = l.baseline;
+      `${added ? signed(added.p50Ms) : '–'} | ${added ? signed(added.p99Ms) : '–'} |`;
     const seen = (r) =>
       Object.entries(r)
         .map(([name, x]) => `${name} ${x.meanMs} ms × ${x.calls}`)
         .join('; ') || 'none';
+    const { kyverno: k, imprimatur: i } = l;
     lines.push(
-      `Pod creates through kube-apiserver, one at a time (${l.setup.policy}; ${l.setup.image}):`,
+      `Pod creates through kube-apiserver, one at a time (${l.setup.policy}; ${l.setup.image}), in ` +
+        `${l.setup.rounds} round(s) of: Kyverno's turn, no webhook, Imprimatur's turn, no webhook (after a first ` +
+        `run with no webhook). A turn is ${l.setup.coldImagesPerTurn} cold creates (a new image each) and ` +
+        `${l.setup.createsPerRun} warm ones (the same image); percentiles over every round's samples:`,
       '',
       '| webhook | creates | p50 ms | p99 ms | max ms | added p50 ms | added p99 ms |',
       '|---|---:|---:|---:|---:|---:|---:|',
-      row('none, first', l.none, undefined),
-      row('Kyverno, cold (new image each)', l.kyverno.cold, b),
-      row('Kyverno, warm', l.kyverno.warm, b),
-      row('Imprimatur, cold (new image each)', l.imprimatur.cold, b),
-      row('Imprimatur, warm', l.imprimatur.warm, b),
-      row('none, again at the end', l.noneAfter, undefined),
+      row('none', l.baseline, undefined),
+      row('Kyverno, cold', k.cold, k.added.cold),
+      row('Kyverno, warm', k.warm, k.added.warm),
+      row('Imprimatur, cold', i.cold, i.added.cold),
+      row('Imprimatur, warm', i.warm, i.added.warm),
       '',
-      `Added is over the mean of the two runs with no webhook (p50 ${round(b.p50Ms, 1)} ms, p99 ${round(b.p99Ms, 1)} ms).`,
+      'Added is over the no-webhook runs. Round by round (each turn against the no-webhook runs just before and ' +
+        "after it), Imprimatur's added p99 as a share of Kyverno's:",
+      '',
+      '| round | warm: Kyverno | warm: Imprimatur | ratio | cold: Kyverno | cold: Imprimatur | ratio |',
+      '|---:|---:|---:|---:|---:|---:|---:|',
+      ...l.perRound.map(
+        (r, n) =>
+          `| ${n + 1} | ${signed(r.added.kyverno.warm.p99Ms)} | ${signed(r.added.imprimatur.warm.p99Ms)} | ` +
+          `${r.ratio.warm} | ${signed(r.added.kyverno.cold.p99Ms)} | ${signed(r.added.imprimatur.cold.p99Ms)} | ` +
+          `${r.ratio.cold} |`,
+      ),
       '',
       'What kube-apiserver waited on each webhook (mean of apiserver_admission_webhook_admission_duration_seconds):',
       '',
-      `- Kyverno cold: ${seen(l.kyverno.apiserver.cold)}; warm: ${seen(l.kyverno.apiserver.warm)}; RSS ${l.kyverno.rssMiB} MiB`,
-      `- Imprimatur cold: ${seen(l.imprimatur.apiserver.cold)}; warm: ${seen(l.imprimatur.apiserver.warm)}; ` +
-        `RSS ${l.imprimatur.rssMiB} MiB`,
+      `- Kyverno cold: ${seen(k.apiserver.cold)}; warm: ${seen(k.apiserver.warm)}; RSS up to ${k.rssMiB} MiB`,
+      `- Imprimatur cold: ${seen(i.apiserver.cold)}; warm: ${seen(i.apiserver.warm)}; RSS up to ${i.rssMiB} MiB`,
       '',
       `Targets, Imprimatur's added p99 against Kyverno's: warm ${l.targets.warm.ratio} × (≤ ${TARGET_WARM}) ` +
         `${passFail(l.targets.warm.pass)}; cold ${l.targets.cold.ratio} × (≤ ${TARGET_COLD}) ${passFail(l.targets.cold.pass)}.`,

@@ -35,8 +35,9 @@ export function stats(samples, wallMs, errors) {
 
 // The load generator: C concurrent streams on one HTTP/2 session, each sending the next request when its answer
 // has arrived, until `count` requests are sent or `maxMs` has passed. Latency: request() to the response's end.
+// With keepSamples, the result also carries every latency (`samples`), for percentiles over several runs.
 
-export async function drive(session, { path, headers = {}, body, concurrency, count, maxMs, check }) {
+export async function drive(session, { path, headers = {}, body, concurrency, count, maxMs, check, keepSamples }) {
   const latencies = [];
   let sent = 0;
   let errors = 0;
@@ -77,7 +78,12 @@ export async function drive(session, { path, headers = {}, body, concurrency, co
   };
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, loop));
-  return { ...stats(latencies, performance.now() - t0, errors), ...(firstError ? { firstError } : {}) };
+  return {
+    ...stats(latencies, performance.now() - t0, errors),
+    ...(firstError ? { firstError } : {}),
+    // Each latency, for percentiles over several runs (keepSamples); left out of reports.
+    ...(keepSamples ? { samples: latencies } : {}),
+  };
 }
 
 /**
@@ -191,6 +197,11 @@ export function clusterEnv(state) {
 /** Applies crds/ (ours) server-side and waits until the ClusterPolicy and Policy CRDs are established. */
 export async function installOurCrds(cluster) {
   await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-k', join(ROOT, 'crds')]);
+  await waitEstablished(cluster, ['clusterpolicies.kyverno.io', 'policies.kyverno.io'], 'our CRDs');
+}
+
+/** Waits until kube-apiserver serves each CRD named (its Established condition); `what` names them in a timeout. */
+export async function waitEstablished(cluster, names, what) {
   await eventually(
     async () =>
       (
@@ -198,11 +209,10 @@ export async function installOurCrds(cluster) {
           'wait',
           '--for=condition=Established',
           '--timeout=30s',
-          'crd/clusterpolicies.kyverno.io',
-          'crd/policies.kyverno.io',
+          ...names.map((name) => `crd/${name}`),
         ])
       ).code === 0 || undefined,
-    'our CRDs to be established',
+    `${what} to be established`,
     60_000,
   );
 }

@@ -15,7 +15,7 @@ import { request } from 'node:https';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bin, eventually, freePort, must, ROOT } from './bench-support.mjs';
+import { bin, eventually, freePort, must, ROOT, waitEstablished } from './bench-support.mjs';
 
 const NAMESPACE = 'kyverno';
 const KYVERNO_VERSION = /^KYVERNO=(\S+)$/m.exec(readFileSync(join(ROOT, 'tools', 'versions.env'), 'utf8'))[1];
@@ -41,21 +41,10 @@ export async function installKyvernoCrds(cluster) {
     .filter((f) => String(f).endsWith('.yaml'))
     .map((f) => join(crds, String(f)));
   for (const file of files) await cluster.kubectl(['apply', '--server-side', '--force-conflicts', '-f', file]);
-  await eventually(
-    async () =>
-      (
-        await cluster.tryKubectl([
-          'wait',
-          '--for=condition=Established',
-          '--timeout=30s',
-          'crd/clusterpolicies.kyverno.io',
-          'crd/policies.kyverno.io',
-          'crd/updaterequests.kyverno.io',
-          'crd/policyexceptions.kyverno.io',
-        ])
-      ).code === 0 || undefined,
-    "Kyverno's CRDs to be established",
-    60_000,
+  await waitEstablished(
+    cluster,
+    ['clusterpolicies.kyverno.io', 'policies.kyverno.io', 'updaterequests.kyverno.io', 'policyexceptions.kyverno.io'],
+    "Kyverno's CRDs",
   );
 }
 

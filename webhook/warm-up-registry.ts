@@ -9,13 +9,13 @@
 import { sign, type KeyObject } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { IN_TOTO_PAYLOAD_TYPE, toPreAuthenticationEncoding } from '../pkg/cosign/index.js';
 import { computeDigest, type Descriptor } from '../pkg/oci/index.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-const IN_TOTO = 'application/vnd.in-toto+json';
 const EMPTY_CONFIG: Descriptor = {
   mediaType: 'application/vnd.oci.empty.v1+json',
   digest: 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a',
@@ -110,20 +110,14 @@ class Content {
         predicate: {},
       }),
     );
-    const type = Buffer.from(IN_TOTO);
-    const pae = Buffer.concat([
-      Buffer.from(`DSSEv1 ${type.length} `),
-      type,
-      Buffer.from(` ${statement.length} `),
-      statement,
-    ]);
+    const pae = toPreAuthenticationEncoding(IN_TOTO_PAYLOAD_TYPE, statement);
     const bundle = Buffer.from(
       JSON.stringify({
         mediaType: BUNDLE,
         verificationMaterial: { publicKey: { hint: '' }, tlogEntries: [] },
         dsseEnvelope: {
           payload: statement.toString('base64'),
-          payloadType: IN_TOTO,
+          payloadType: IN_TOTO_PAYLOAD_TYPE,
           signatures: [{ sig: signWith(pae).toString('base64') }],
         },
       }),

@@ -10,6 +10,7 @@ export {
   type VerifiedAttestations,
 } from './check-attestations.js';
 export { DEFAULT_WORK_LIMITS, WorkBudget, type WorkKind, type WorkLimits } from './budget.js';
+export { toPreAuthenticationEncoding } from './bundle-artifact.js';
 export {
   discoverAttestations,
   discoverSignatures,
