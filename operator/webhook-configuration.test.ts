@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { compile, type CompiledPolicy } from '../pkg/policy/index.js';
 import { EMPTY_TRUST_ROOT, toAttestorTrust } from '../pkg/trust/index.js';
+import { toValidationNeededCondition } from '../pkg/validated-images/index.js';
 import {
   desiredValidatingWebhookConfiguration,
   desiredWebhookConfiguration,
@@ -459,6 +460,29 @@ describe('desiredValidatingWebhookConfiguration', () => {
     expect(validating([compiled('a', { entry })])).toBeDefined();
   });
 
+  describe('when a policy reads images with imageExtractors', () => {
+    it('is called for every request of that failure policy, as the record holds Pod specs’ images only', () => {
+      const extracting = compiled('extracting', {
+        spec: {
+          rules: [
+            {
+              name: 'r',
+              match: { resources: { kinds: ['Pod'] } },
+              imageExtractors: { Pod: [{ path: '/metadata/annotations/sidecar' }] },
+              verifyImages: [{ image: '*', key: KEY }],
+            },
+          ],
+        },
+      });
+      const ignoring = compiled('ignoring', { spec: { failurePolicy: 'Ignore' } });
+      const webhooks = validating([extracting, ignoring])!.webhooks!;
+      expect(webhooks.map((w) => [w.failurePolicy, w.matchConditions?.length ?? 0])).toEqual([
+        ['Fail', 0],
+        ['Ignore', 1],
+      ]);
+    });
+  });
+
   describe('beside the mutating configuration', () => {
     const policies = [
       compiled('fail', { spec: { webhookTimeoutSeconds: 25 } }),
@@ -486,7 +510,7 @@ describe('desiredValidatingWebhookConfiguration', () => {
       /** The fields that say which requests go where and how long to wait: all but the name and the path. */
       const routing = (webhook: object) => {
         const copy: Record<string, unknown> = { ...webhook };
-        for (const field of ['name', 'clientConfig', 'reinvocationPolicy']) delete copy[field];
+        for (const field of ['name', 'clientConfig', 'reinvocationPolicy', 'matchConditions']) delete copy[field];
         return copy;
       };
       expect(config.webhooks!.map(routing)).toEqual(mutating.webhooks!.map(routing));
@@ -504,6 +528,13 @@ describe('desiredValidatingWebhookConfiguration', () => {
     it('asks for CREATE and UPDATE only: the checks skip DELETE and CONNECT', () => {
       for (const rule of config.webhooks!.flatMap((w) => w.rules!))
         expect(rule.operations).toEqual(['CREATE', 'UPDATE']);
+    });
+
+    it('is called only when the images are not those the mutating webhook recorded, per failure policy', () => {
+      expect(config.webhooks!.map((w) => w.matchConditions)).toEqual([
+        [toValidationNeededCondition('imprimatur.io/validated-images-fail')],
+        [toValidationNeededCondition('imprimatur.io/validated-images-ignore')],
+      ]);
     });
 
     it('has no reinvocationPolicy, which validating webhooks do not take', () => {

@@ -9,7 +9,8 @@
 // The validating configuration holds the policies with a rule whose entries check something there (verifyDigest or
 // required, both true by default: Kyverno's HasVerifyImageChecks), with the kinds of those rules, the same selectors
 // and failure policies, and timeouts taken the same way from its own policies; it exists only while some policy
-// needs it. Unlike Kyverno, which asks for CREATE, UPDATE, DELETE and CONNECT there (its validating webhook serves
+// needs it. Each of its webhooks is called only when the object's images are not those the mutating webhook recorded
+// as passing its checks (a matchCondition, pkg/validated-images), unless a policy reads images with imageExtractors. Unlike Kyverno, which asks for CREATE, UPDATE, DELETE and CONNECT there (its validating webhook serves
 // validate rules too), it asks for CREATE and UPDATE only: the checks skip the others, and a webhook that fails
 // closed on DELETE would keep Pods from being deleted while it is down.
 //
@@ -27,6 +28,7 @@ import type {
   V1ValidatingWebhookConfiguration,
 } from '@kubernetes/client-node';
 import { compileImagePattern } from '../pkg/imageref/index.js';
+import { toValidationNeededCondition, VALIDATED_IMAGES_ANNOTATIONS } from '../pkg/validated-images/index.js';
 import {
   DEFAULT_TIMEOUT_SECONDS,
   type CompiledPolicy,
@@ -107,7 +109,16 @@ export function desiredWebhookConfiguration(input: WebhookConfigurationInput): V
 export function desiredValidatingWebhookConfiguration(
   input: WebhookConfigurationInput,
 ): V1ValidatingWebhookConfiguration | undefined {
-  const webhooks = toWebhooks(input, hasImageChecks, VALIDATING_WEBHOOKS);
+  const webhooks = toWebhooks(input, hasImageChecks, VALIDATING_WEBHOOKS).map((webhook) =>
+    readsOnlyPodSpecs(input.policies, webhook.failurePolicy as FailurePolicy)
+      ? {
+          ...webhook,
+          matchConditions: [
+            toValidationNeededCondition(VALIDATED_IMAGES_ANNOTATIONS[webhook.failurePolicy as FailurePolicy]),
+          ],
+        }
+      : webhook,
+  );
   if (webhooks.length === 0) return undefined;
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
@@ -115,6 +126,17 @@ export function desiredValidatingWebhookConfiguration(
     metadata: { name: VALIDATING_WEBHOOK_CONFIGURATION_NAME, labels: { ...LABELS } },
     webhooks,
   };
+}
+
+/**
+ * Whether the validating webhook of a failure policy may be skipped for an object whose images the mutating webhook
+ * recorded (pkg/validated-images): only when none of its policies reads images with imageExtractors, as the record
+ * holds the Pod spec's images alone.
+ */
+function readsOnlyPodSpecs(policies: readonly CompiledPolicy[], failurePolicy: FailurePolicy): boolean {
+  return policies
+    .filter((p) => p.failurePolicy === failurePolicy)
+    .every((p) => p.rules.every((r) => r.imageExtractors === undefined));
 }
 
 function hasVerifyImages(rule: CompiledRule): boolean {

@@ -2,6 +2,7 @@
 import type { Logger } from '../pkg/log/index.js';
 import { observeAdmissions, type AdmissionMetrics } from './admission-metrics.js';
 import type { CompiledPolicy, FailurePolicy, RuleCache } from '../pkg/policy/index.js';
+import { VALIDATED_IMAGES_ANNOTATIONS } from '../pkg/validated-images/index.js';
 import { handleMutate } from './mutate.js';
 import { handleValidate } from './validate.js';
 import type { VerifyImagesDeps } from './verify-images.js';
@@ -83,6 +84,7 @@ export function startWebhook(options: WebhookOptions): Promise<RunningServer> {
         // The API server calls the Fail webhook first (operator/webhook-configuration.ts): the Ignore one keeps
         // what it recorded in the annotation.
         keepOtherPoliciesVerifications: failurePolicy === 'Ignore',
+        ...(failurePolicy ? { validatedImagesAnnotation: VALIDATED_IMAGES_ANNOTATIONS[failurePolicy] } : {}),
       }),
     ),
     validate: observed('validate', (request, failurePolicy) =>

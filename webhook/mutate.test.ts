@@ -636,3 +636,91 @@ describe('toDeadlineMs', () => {
     expect(toDeadlineMs(30_000)).toBe(24_000);
   });
 });
+
+describe('handleMutate, the record of validated images', () => {
+  const RECORD = 'imprimatur.io/validated-images-fail';
+  const withRecord = (d: ReturnType<typeof deps>) => ({ ...d, validatedImagesAnnotation: RECORD });
+  const forged = (request: AdmissionRequest): AdmissionRequest => ({
+    ...request,
+    object: {
+      ...(request.object as object),
+      metadata: { name: 'web', annotations: { [RECORD]: 'v1: registry.example/evil:v1' } },
+    },
+  });
+
+  describe('when the validating webhook’s checks pass on the object as it leaves', () => {
+    it('records its images, pinned, for the validating webhook’s matchCondition', async () => {
+      const response = await handleMutate(
+        podRequest('registry.example/team/app:v1'),
+        withRecord(deps([policy({ imageReferences: ['registry.example/*'], required: false })], registry([DIGEST_1]))),
+      );
+      expect(patchOf(response)).toEqual([
+        { op: 'replace', path: '/spec/containers/0/image', value: `registry.example/team/app:v1@${DIGEST_1}` },
+        {
+          op: 'add',
+          path: '/metadata/annotations',
+          value: { [RECORD]: `v1: registry.example/team/app:v1@${DIGEST_1}` },
+        },
+      ]);
+    });
+
+    it('overwrites a record the object brought', async () => {
+      const response = await handleMutate(
+        forged(podRequest('registry.example/team/app:v1')),
+        withRecord(deps([policy({ imageReferences: ['registry.example/*'], required: false })], registry([DIGEST_1]))),
+      );
+      expect(patchOf(response)).toContainEqual({
+        op: 'add',
+        path: '/metadata/annotations/imprimatur.io~1validated-images-fail',
+        value: `v1: registry.example/team/app:v1@${DIGEST_1}`,
+      });
+    });
+  });
+
+  describe('when they would fail (required, for an entry that verifies nothing)', () => {
+    it('records nothing, and removes a record the object brought, so that the validating webhook is called', async () => {
+      const reg = registry([DIGEST_1]);
+      const entry = { imageReferences: ['registry.example/*'] };
+      const plain = await handleMutate(
+        podRequest('registry.example/team/app:v1'),
+        withRecord(deps([policy(entry)], reg)),
+      );
+      expect(plain.allowed).toBe(true);
+      expect(JSON.stringify(patchOf(plain))).not.toContain(RECORD.split('/')[1]);
+      const brought = await handleMutate(
+        forged(podRequest('registry.example/team/app:v1')),
+        withRecord(deps([policy(entry)], reg)),
+      );
+      expect(patchOf(brought)).toContainEqual({
+        op: 'remove',
+        path: '/metadata/annotations/imprimatur.io~1validated-images-fail',
+      });
+    });
+  });
+
+  describe('when no policy applies', () => {
+    it('removes a record the object brought, and writes none', async () => {
+      const request = forged({ ...podRequest('x'), kind: { group: 'apps', version: 'v1', kind: 'Deployment' } });
+      const response = await handleMutate(
+        request,
+        withRecord(deps([policy({ imageReferences: ['*'] })], registry([]))),
+      );
+      expect(response.allowed).toBe(true);
+      expect(patchOf(response)).toEqual([
+        { op: 'remove', path: '/metadata/annotations/imprimatur.io~1validated-images-fail' },
+      ]);
+    });
+  });
+
+  describe('for the path that answers for every policy', () => {
+    it('writes no record, as no validating webhook reads one there', async () => {
+      const response = await handleMutate(
+        podRequest('registry.example/team/app:v1'),
+        deps([policy({ imageReferences: ['registry.example/*'], required: false })], registry([DIGEST_1])),
+      );
+      expect(patchOf(response)).toEqual([
+        { op: 'replace', path: '/spec/containers/0/image', value: `registry.example/team/app:v1@${DIGEST_1}` },
+      ]);
+    });
+  });
+});

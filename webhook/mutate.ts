@@ -11,9 +11,17 @@ import { errorFields, type Logger } from '../pkg/log/index.js';
 import type { CompiledPolicy } from '../pkg/policy/index.js';
 import type { AdmissionRequest } from './admission-review.js';
 import { decideAdmission, type RuleResult } from './decide.js';
-import { allowed, denied, patched, type AdmissionResponse } from './responses.js';
+import { toValidatedImages } from '../pkg/validated-images/index.js';
+import { applyOwnPatches } from './apply-own-patches.js';
+import { denied, patched, type AdmissionResponse, type JsonPatchOperation } from './responses.js';
 import type { ImageSummary } from './image-tally.js';
-import { readScopedEntries, toAnnotationPatches, VerificationRecord } from './verify-annotations.js';
+import { passesValidation } from './validate.js';
+import {
+  readScopedEntries,
+  toAnnotationPatches,
+  toValidatedImagesPatches,
+  VerificationRecord,
+} from './verify-annotations.js';
 import { toViolationEvents, toViolationResource, type ViolationEvent } from './violation-events.js';
 import { verifyAdmissionImages, type VerifyImagesDeps } from './verify-images.js';
 
@@ -30,6 +38,12 @@ export interface MutateDeps extends VerifyImagesDeps {
    * Never for the first webhook: it drops every incoming entry, forged ones included.
    */
   readonly keepOtherPoliciesVerifications?: boolean;
+  /**
+   * The annotation that records, for the validating webhook of the same failure policy, the images of an object
+   * that passes its checks as it leaves here (pkg/validated-images): written when they pass, removed otherwise.
+   * Absent for the path that answers for every policy, which no webhook configuration names.
+   */
+  readonly validatedImagesAnnotation?: string;
 }
 
 /** Kyverno's default webhook timeout, when no policy applies with its own. */
@@ -48,8 +62,12 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
   };
   // Images are verified when objects are created or changed; nothing to check on DELETE or CONNECT.
   if (applicable.length === 0 || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) {
+    // Nothing is checked here, so a record of validated images that the object brings must not reach the API server.
+    const forged = deps.validatedImagesAnnotation
+      ? toValidatedImagesPatches(request.object, deps.validatedImagesAnnotation, undefined)
+      : [];
     deps.log.info('admission', { ...line, allowed: true, durationMs: deps.now() - started });
-    return allowed(request.uid);
+    return patched(request.uid, forged);
   }
   const timeoutMs = Math.max(...applicable.map((p) => p.timeoutSeconds), 1) * 1000 || DEFAULT_TIMEOUT_SECONDS * 1000;
   // A timer cleared when the admission is answered: AbortSignal.timeout would keep one alive for the whole timeout
@@ -93,14 +111,15 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
     keepOtherPolicies(verifications, request.object, deps.policies());
   }
   // The annotations go first, as Kyverno prepends them to the digest patches.
-  const response =
-    decision.$case === 'deny'
-      ? denied(request.uid, decision.message, decision.warnings)
-      : patched(
-          request.uid,
-          [...toAnnotationPatches(request.object, verifications), ...decision.patches],
-          decision.warnings,
-        );
+  let response: AdmissionResponse;
+  if (decision.$case === 'deny') response = denied(request.uid, decision.message, decision.warnings);
+  else {
+    const ops = [...toAnnotationPatches(request.object, verifications), ...decision.patches];
+    if (deps.validatedImagesAnnotation) {
+      ops.push(...recordValidatedImages(request, ops, deps.validatedImagesAnnotation, deps));
+    }
+    response = patched(request.uid, ops, decision.warnings);
+  }
   deps.log.info('admission', {
     ...line,
     allowed: decision.$case === 'admit',
@@ -112,6 +131,23 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
     durationMs: deps.now() - started,
   });
   return response;
+}
+
+/**
+ * The record of validated images for the object as it leaves with `ops` applied: its images when the validating
+ * webhook's checks pass on it, nothing (and any record the object brought removed) when they do not. Never for a
+ * subresource: pods/ephemeralcontainers keeps the stored metadata whatever a mutating webhook writes there.
+ */
+function recordValidatedImages(
+  request: AdmissionRequest,
+  ops: readonly JsonPatchOperation[],
+  annotation: string,
+  deps: MutateDeps,
+): JsonPatchOperation[] {
+  if (request.subResource) return [];
+  const after = applyOwnPatches(request.object, ops);
+  const passes = passesValidation({ ...request, object: after }, deps.policies(), deps);
+  return toValidatedImagesPatches(after, annotation, passes ? toValidatedImages(request.kind, after) : undefined);
 }
 
 /**

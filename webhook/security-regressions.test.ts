@@ -45,6 +45,7 @@ import { createTestCa, type TestCa, type TestLeaf } from '../pkg/trust/testdata/
 import { createTestLog } from '../pkg/trust/testdata/test-log.js';
 /* eslint-enable @typescript-eslint/no-restricted-imports */
 import { decodeAdmissionReview, type AdmissionRequest } from './admission-review.js';
+import { VALIDATED_IMAGES_ANNOTATIONS } from '../pkg/validated-images/index.js';
 import { handleMutate, type MutateDeps } from './mutate.js';
 import type { AdmissionResponse } from './responses.js';
 import { handleValidate } from './validate.js';
@@ -894,6 +895,50 @@ describe('Regression: a forged verify-images annotation', () => {
     expect(validated.allowed).toBe(false);
     expect(validated.status?.message).toContain(`unverified image ${IMAGE}`);
   });
+});
+
+describe('Regression: a forged record of validated images', () => {
+  // kube-apiserver skips the validating webhook when an object's images are those its record of validated images
+  // lists (pkg/validated-images, a matchCondition): a record the requester wrote must never reach it. Both webhooks
+  // must then be called: /mutate removes the record it did not write, and writes one only when the validating checks
+  // pass on the object it leaves.
+  const annotationOf = (request: AdmissionRequest, key: string) =>
+    (request.object as { metadata: { annotations?: Record<string, string> } }).metadata.annotations?.[key];
+
+  it.each([
+    ['Fail', 'an entry that verifies nothing, with required'],
+    ['Ignore', 'a registry that cannot be reached, under failurePolicy Ignore'],
+  ] as const)(
+    'removes it (%s webhook: %s), so the validating webhook is called and denies',
+    async (failurePolicy, _why) => {
+      // The defence: webhook/mutate.ts, recordValidatedImages, which runs the validating checks (passesValidation) on
+      // the object it leaves and otherwise removes the record. Without it, the forged record survives, kube-apiserver
+      // skips handleValidate, and the Pod is admitted unverified.
+      const key = VALIDATED_IMAGES_ANNOTATIONS[failurePolicy];
+      const registry = new FakeRegistry(UNSIGNED);
+      const entry =
+        failurePolicy === 'Fail'
+          ? { imageReferences: ['registry.example/*'] }
+          : { imageReferences: ['registry.example/*'], attestors: KEY_ATTESTORS, verifyDigest: false };
+      if (failurePolicy === 'Ignore') {
+        registry.resolveFailure = {
+          code: 'NETWORK',
+          message: 'NETWORK: registry.example: cannot reach',
+          registry: 'r',
+        };
+      }
+      const checked = policy(entry, { failurePolicy });
+      const request = podRequest(IMAGE, { annotations: { [key]: `v1: ${IMAGE}@${UNSIGNED}`, [`${key}x`]: 'kept' } });
+      const response = await handleMutate(request, deps([checked], registry, { validatedImagesAnnotation: key }));
+      expect(response.allowed).toBe(true);
+      const stored = afterMutate(request, response);
+      expect(annotationOf(stored, key)).toBeUndefined();
+      expect(annotationOf(stored, `${key}x`)).toBe('kept');
+      const validated = handleValidate(stored, validateDeps([checked]));
+      expect(validated.allowed).toBe(false);
+      expect(validated.status?.message).toContain('unverified image');
+    },
+  );
 });
 
 describe('Regression: credentials sent to another host', () => {

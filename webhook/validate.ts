@@ -110,6 +110,22 @@ export function handleValidate(request: AdmissionRequest, deps: ValidateDeps): A
     : allowed(request.uid, decision.warnings);
 }
 
+/**
+ * What this webhook would answer for `request` with nothing to say: admitted, with no rule failing (so no warning and
+ * no Event). For /mutate, on the object as it leaves /mutate (validated-images.ts); an unexpected exception is a no.
+ */
+export function passesValidation(
+  request: AdmissionRequest,
+  policies: readonly CompiledPolicy[],
+  deps: ApplicabilityDeps,
+): boolean {
+  try {
+    return checkRules(request, findApplicableRules(request, policies, deps, hasImageChecks)).length === 0;
+  } catch {
+    return false;
+  }
+}
+
 /** One result per rule that fails (its first failing image); rules that pass need none. */
 function checkRules(request: AdmissionRequest, applicable: readonly ApplicableRule[]): RuleResult[] {
   if (applicable.length === 0) return [];

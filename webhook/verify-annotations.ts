@@ -88,6 +88,27 @@ export function toAnnotationPatches(
   return patches;
 }
 
+/**
+ * The patches that make `annotation` say `value` on `object` (creating metadata and its annotations when missing),
+ * or, with no value, remove it when the object has it.
+ */
+export function toValidatedImagesPatches(
+  object: unknown,
+  annotation: string,
+  value: string | undefined,
+): JsonPatchOperation[] {
+  const path = `/metadata/annotations/${escapePointer(annotation)}`;
+  if (value === undefined) {
+    const annotations = child(child(object, 'metadata'), 'annotations');
+    return annotations && Object.hasOwn(annotations, annotation) ? [{ op: 'remove', path }] : [];
+  }
+  if (child(object, 'metadata') === undefined) {
+    return [{ op: 'add', path: '/metadata', value: { annotations: { [annotation]: value } } }];
+  }
+  if (!hasAnnotations(object)) return [{ op: 'add', path: '/metadata/annotations', value: { [annotation]: value } }];
+  return [{ op: 'add', path, value }];
+}
+
 function toRecord(verified: readonly ImageVerification[]): VerificationRecord {
   const record = new VerificationRecord();
   for (const v of verified) record.add(v.policy, v.rule, v.image, v.status);

@@ -1,0 +1,1 @@
+export { toValidatedImages, toValidationNeededCondition, VALIDATED_IMAGES_ANNOTATIONS } from './validated-images.js';

@@ -1,0 +1,50 @@
+import { applyOwnPatches } from './apply-own-patches.js';
+
+describe('applyOwnPatches', () => {
+  const object = () => ({
+    metadata: { name: 'p', annotations: { 'a/b': 'x', keep: 'y' } },
+    spec: { containers: [{ image: 'a:v1' }, { image: 'b:v1' }] },
+  });
+
+  it('adds, replaces and removes members, reading ~1 and ~0 in the path', () => {
+    const before = object();
+    const after = applyOwnPatches(before, [
+      { op: 'replace', path: '/spec/containers/1/image', value: 'b:v1@sha256:bb' },
+      { op: 'add', path: '/metadata/annotations/new~0one', value: 'z' },
+      { op: 'remove', path: '/metadata/annotations/a~1b' },
+    ]);
+    expect(after).toEqual({
+      metadata: { name: 'p', annotations: { keep: 'y', 'new~one': 'z' } },
+      spec: { containers: [{ image: 'a:v1' }, { image: 'b:v1@sha256:bb' }] },
+    });
+  });
+
+  it('creates what an add names, a whole map included', () => {
+    expect(
+      applyOwnPatches({ spec: {} }, [{ op: 'add', path: '/metadata', value: { annotations: { k: 'v' } } }]),
+    ).toEqual({ spec: {}, metadata: { annotations: { k: 'v' } } });
+  });
+
+  it('inserts into and removes from lists', () => {
+    const list = { l: ['a', 'c'] };
+    expect(applyOwnPatches(list, [{ op: 'add', path: '/l/1', value: 'b' }])).toEqual({ l: ['a', 'b', 'c'] });
+    expect(applyOwnPatches(list, [{ op: 'add', path: '/l/-', value: 'd' }])).toEqual({ l: ['a', 'c', 'd'] });
+    expect(applyOwnPatches(list, [{ op: 'remove', path: '/l/0' }])).toEqual({ l: ['c'] });
+  });
+
+  it('leaves the request’s object as it was', () => {
+    const before = object();
+    const copy = structuredClone(before);
+    applyOwnPatches(before, [
+      { op: 'replace', path: '/spec/containers/0/image', value: 'changed' },
+      { op: 'remove', path: '/metadata/annotations/keep' },
+    ]);
+    expect(before).toEqual(copy);
+  });
+
+  it('throws on a path that does not exist, which only a bug of ours would make', () => {
+    expect(() => applyOwnPatches({}, [{ op: 'replace', path: '/spec/containers/0/image', value: 'x' }])).toThrow(
+      /does not exist/,
+    );
+  });
+});
