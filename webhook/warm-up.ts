@@ -16,6 +16,7 @@ import type { Logger } from '../pkg/log/index.js';
 import { RegistryClient } from '../pkg/oci/index.js';
 import { compile, type CompiledPolicy } from '../pkg/policy/index.js';
 import { decodeAdmissionReview, type AdmissionRequest } from './admission-review.js';
+import { VALIDATED_IMAGES_ANNOTATIONS } from '../pkg/validated-images/index.js';
 import { handleMutate } from './mutate.js';
 import { toReview } from './responses.js';
 import { handleValidate } from './validate.js';
@@ -72,6 +73,8 @@ export async function warmUpAdmission(
         registry,
         log: admissionLog,
         now: () => performance.now(),
+        // As the operator's webhooks do: the validating checks run in /mutate, which records what passed them.
+        validatedImagesAnnotation: VALIDATED_IMAGES_ANNOTATIONS.Fail,
         ...(round % 2 === 1 || round >= FRESH_ROUNDS ? { cache } : {}),
       };
       const signed = await handleMutate(review(host, 'Pod', 'signed'), deps);
