@@ -143,21 +143,22 @@ function refusingRegistry() {
   return { calls, registry: { resolveDigest: refuse, getManifest: refuse, getBlob: refuse, listReferrers: refuse } };
 }
 
-/** The bare server: the same TLS and SETTINGS, the same compat API and body parse, and an answer of allowed. */
+/** The bare server: the same TLS and SETTINGS, the same HTTP/2 API (streams) and body parse, and an answer of allowed. */
 function startBareServer(tls, settings) {
   const server = createSecureServer({ cert: tls.certPem, key: tls.keyPem, minVersion: 'TLSv1.2', settings });
-  server.on('request', (req, res) => {
+  server.on('stream', (stream) => {
+    stream.on('error', () => {});
     const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
+    stream.on('data', (c) => chunks.push(c));
+    stream.on('end', () => {
       const review = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       const body = JSON.stringify({
         apiVersion: 'admission.k8s.io/v1',
         kind: 'AdmissionReview',
         response: { uid: review.request.uid, allowed: true },
       });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
+      stream.respond({ ':status': 200, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      stream.end(body);
     });
   });
   return new Promise((ok) =>

@@ -11,7 +11,9 @@
 //    waited on each webhook (the sum/count deltas of apiserver_admission_webhook_admission_duration_seconds). Added
 //    latency is a percentile over every round's samples minus the same percentile over every no-webhook run, and
 //    round by round, a turn's against the no-webhook runs just before and after it. The targets compare Imprimatur's
-//    added p99 with Kyverno's: ≤ 0.25 × warm, ≤ 0.5 × cold. Reported, not enforced.
+//    added p99 with Kyverno's: ≤ 0.25 × warm, ≤ 0.5 × cold. Reported, not enforced. Each round ends with a bare
+//    webhook's warm turn (hack/bare-webhook.mjs: it only answers, with the digest patch), the floor of one webhook
+//    call on the machine, and a no-webhook run.
 // 2. Agreement (hack/kyverno-agreement.mjs): a table of policies, objects and images run through both, compared on
 //    allow, deny and the pinned digests.
 //
@@ -45,6 +47,7 @@ import {
   webhookDelta,
   webhookDurations,
 } from './bench-support.mjs';
+import { startBareWebhook } from './bare-webhook.mjs';
 import { installKyvernoCrds, startKyverno } from './kyverno-local.mjs';
 
 const SELECTOR = 'bench.imprimatur.dev/kyverno=true';
@@ -222,6 +225,23 @@ async function measureTool(cluster, session, namespace, { name, start, policy, p
   }
 }
 
+/** The bare webhook's turn: warm creates of one image, which it pins, after five that open the connection. */
+async function measureBare(cluster, session, namespace, image, n) {
+  const bare = await startBareWebhook(cluster, { selectorLabel: SELECTOR, digestOf: () => image.digest });
+  try {
+    await sleep(2_000);
+    const creating = (prefix, count) =>
+      creates(cluster, session, namespace, { prefix, image, count, pinned: true }).then((r) => mustSucceed(prefix, r));
+    await creating('bare-primer', 5);
+    const m0 = await webhookDurations(cluster);
+    const warm = await creating('bare-warm', n);
+    return { warm, apiserver: webhookDelta(m0, await webhookDurations(cluster)) };
+  } finally {
+    await bare.stop();
+    await sleep(1_000);
+  }
+}
+
 const TOOLS = ['kyverno', 'imprimatur'];
 
 /** Percentiles over the samples of several runs. */
@@ -282,10 +302,12 @@ async function latency(cluster, work, quick) {
       noneRuns.push(r);
       return r;
     };
-    // Rounds of: Kyverno's turn, no webhook, Imprimatur's turn, no webhook. Each turn is measured against the
-    // no-webhook runs just before and after it, so that a machine that drifts (kube-apiserver's caches, etcd's size
-    // as Pods accumulate, other processes) moves both sides of a comparison alike.
+    // Rounds of: Kyverno's turn, no webhook, Imprimatur's turn, no webhook, a bare webhook's turn, no webhook. Each
+    // turn is measured against the no-webhook runs just before and after it, so that a machine that drifts
+    // (kube-apiserver's caches, etcd's size as Pods accumulate, other processes) moves both sides of a comparison
+    // alike.
     const turns = { kyverno: [], imprimatur: [] };
+    const bareTurns = [];
     let before = await none('first');
     for (let round = 0; round < rounds; round++) {
       for (const tool of TOOLS) {
@@ -311,6 +333,11 @@ async function latency(cluster, work, quick) {
         turns[tool].push({ ...turn, baseline: [before, after] });
         before = after;
       }
+      // The floor: a webhook that only answers (hack/bare-webhook.mjs), called once per create, warm.
+      const bareTurn = await measureBare(cluster, session, namespace, images.warm, n);
+      const after = await none(`after the bare webhook ${round}`);
+      bareTurns.push({ ...bareTurn, baseline: [before, after] });
+      before = after;
     }
 
     // Added latency, per turn (against its own two baselines) and over every turn (pooled percentiles against every
@@ -361,6 +388,13 @@ async function latency(cluster, work, quick) {
         ];
       }),
     );
+    const bareWarm = pooled(bareTurns.map((x) => x.warm));
+    const bare = {
+      warm: bareWarm,
+      added: { warm: addedOver(bareWarm, baseline) },
+      apiserver: { warm: pooledWebhooks(bareTurns.map((x) => x.apiserver)) },
+      perRound: bareTurns.map((x) => addedOver(x.warm, meanOf(x.baseline))),
+    };
     const ratio = (kind) => ratioOf(tools.imprimatur.added[kind], tools.kyverno.added[kind]);
     const target = (kind, limit) => ({
       ratio: ratio(kind),
@@ -381,6 +415,7 @@ async function latency(cluster, work, quick) {
       noWebhookRuns: noneRuns.map(withoutSamples),
       kyverno: tools.kyverno,
       imprimatur: tools.imprimatur,
+      bare,
       perRound,
       targets: { warm: target('warm', TARGET_WARM), cold: target('cold', TARGET_COLD) },
     };
@@ -418,6 +453,11 @@ function markdown(report) {
       row('Kyverno, warm', k.warm, k.added.warm),
       row('Imprimatur, cold', i.cold, i.added.cold),
       row('Imprimatur, warm', i.warm, i.added.warm),
+      row('bare webhook (answers at once), warm', l.bare.warm, l.bare.added.warm),
+      '',
+      `The bare webhook (hack/bare-webhook.mjs) is the floor of one webhook call on this machine: kube-apiserver ` +
+        `waited ${seen(l.bare.apiserver.warm)}; its added p99 round by round: ` +
+        `${l.bare.perRound.map((r) => signed(r.p99Ms)).join(', ')} ms.`,
       '',
       'Added is over the no-webhook runs. Round by round (each turn against the no-webhook runs just before and ' +
         "after it), Imprimatur's added p99 as a share of Kyverno's:",
