@@ -442,7 +442,8 @@ function markdown(report) {
     const { kyverno: k, imprimatur: i } = l;
     lines.push(
       `Pod creates through kube-apiserver, one at a time (${l.setup.policy}; ${l.setup.image}), in ` +
-        `${l.setup.rounds} round(s) of: Kyverno's turn, no webhook, Imprimatur's turn, no webhook (after a first ` +
+        `${l.setup.rounds} round(s) of: Kyverno's turn, no webhook, Imprimatur's turn, no webhook, a bare ` +
+        `webhook's warm turn, no webhook (after a first ` +
         `run with no webhook). A turn is ${l.setup.coldImagesPerTurn} cold creates (a new image each) and ` +
         `${l.setup.createsPerRun} warm ones (the same image); percentiles over every round's samples:`,
       '',
