@@ -226,15 +226,15 @@ async function measureTool(cluster, session, namespace, { name, start, policy, p
 }
 
 /** The bare webhook's turn: warm creates of one image, which it pins, after five that open the connection. */
-async function measureBare(cluster, session, namespace, image, n) {
+async function measureBare(cluster, session, namespace, image, n, round) {
   const bare = await startBareWebhook(cluster, { selectorLabel: SELECTOR, digestOf: () => image.digest });
   try {
     await sleep(2_000);
     const creating = (prefix, count) =>
       creates(cluster, session, namespace, { prefix, image, count, pinned: true }).then((r) => mustSucceed(prefix, r));
-    await creating('bare-primer', 5);
+    await creating(`bare-${round}-primer`, 5);
     const m0 = await webhookDurations(cluster);
-    const warm = await creating('bare-warm', n);
+    const warm = await creating(`bare-${round}-warm`, n);
     return { warm, apiserver: webhookDelta(m0, await webhookDurations(cluster)) };
   } finally {
     await bare.stop();
@@ -297,7 +297,13 @@ async function latency(cluster, work, quick) {
     const none = async (label) => {
       const r = mustSucceed(
         `no webhook (${label})`,
-        await creates(cluster, session, namespace, { prefix: 'none', image: images.warm, count: n, pinned: false }),
+        await creates(cluster, session, namespace, {
+          // A prefix of its own: names repeat across runs otherwise, and three random bytes do collide.
+          prefix: `none${noneRuns.length}`,
+          image: images.warm,
+          count: n,
+          pinned: false,
+        }),
       );
       noneRuns.push(r);
       return r;
@@ -334,7 +340,7 @@ async function latency(cluster, work, quick) {
         before = after;
       }
       // The floor: a webhook that only answers (hack/bare-webhook.mjs), called once per create, warm.
-      const bareTurn = await measureBare(cluster, session, namespace, images.warm, n);
+      const bareTurn = await measureBare(cluster, session, namespace, images.warm, n, round);
       const after = await none(`after the bare webhook ${round}`);
       bareTurns.push({ ...bareTurn, baseline: [before, after] });
       before = after;
