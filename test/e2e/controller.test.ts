@@ -199,6 +199,10 @@ describe('two operators with --leader-elect', () => {
 
   it('lets one lead, and the other take over when it dies', async () => {
     const leaderIdentity = await eventually(holder, 'a leader');
+    await eventually(
+      async () => [first, second].some((op) => identityOf(op) === leaderIdentity) || undefined,
+      'the leader to say so',
+    );
     const leader = identityOf(first) === leaderIdentity ? first : second;
     const follower = leader === first ? second : first;
     expect(identityOf(follower)).toBeUndefined();
@@ -218,7 +222,8 @@ describe('two operators with --leader-elect', () => {
       'the follower to take the lease',
       30_000,
     );
-    expect(identityOf(follower)).toBe(newHolder);
+    // Its log line may follow the lease it wrote by a turn of its event loop (lines are written in batches).
+    expect(await eventually(async () => identityOf(follower), 'the new leader to say so')).toBe(newHolder);
     // Status writes continue under the new leader.
     expect((await env.kubectl(['apply', '-f', '-'], policy('ha-two', 'not a key'))).code).toBe(0);
     const condition = await eventually(
