@@ -1,4 +1,12 @@
 import { applyOwnPatches } from './apply-own-patches.js';
+import type { JsonPatchOperation } from './responses.js';
+
+/** The patched object, when the patches apply. */
+function valueOf(object: unknown, ops: readonly JsonPatchOperation[]): unknown {
+  const applied = applyOwnPatches(object, ops);
+  if (!applied.ok) throw new Error(applied.error);
+  return applied.value;
+}
 
 describe('applyOwnPatches', () => {
   const object = () => ({
@@ -8,7 +16,7 @@ describe('applyOwnPatches', () => {
 
   it('adds, replaces and removes members, reading ~1 and ~0 in the path', () => {
     const before = object();
-    const after = applyOwnPatches(before, [
+    const after = valueOf(before, [
       { op: 'replace', path: '/spec/containers/1/image', value: 'b:v1@sha256:bb' },
       { op: 'add', path: '/metadata/annotations/new~0one', value: 'z' },
       { op: 'remove', path: '/metadata/annotations/a~1b' },
@@ -20,16 +28,17 @@ describe('applyOwnPatches', () => {
   });
 
   it('creates what an add names, a whole map included', () => {
-    expect(
-      applyOwnPatches({ spec: {} }, [{ op: 'add', path: '/metadata', value: { annotations: { k: 'v' } } }]),
-    ).toEqual({ spec: {}, metadata: { annotations: { k: 'v' } } });
+    expect(valueOf({ spec: {} }, [{ op: 'add', path: '/metadata', value: { annotations: { k: 'v' } } }])).toEqual({
+      spec: {},
+      metadata: { annotations: { k: 'v' } },
+    });
   });
 
   it('inserts into and removes from lists', () => {
     const list = { l: ['a', 'c'] };
-    expect(applyOwnPatches(list, [{ op: 'add', path: '/l/1', value: 'b' }])).toEqual({ l: ['a', 'b', 'c'] });
-    expect(applyOwnPatches(list, [{ op: 'add', path: '/l/-', value: 'd' }])).toEqual({ l: ['a', 'c', 'd'] });
-    expect(applyOwnPatches(list, [{ op: 'remove', path: '/l/0' }])).toEqual({ l: ['c'] });
+    expect(valueOf(list, [{ op: 'add', path: '/l/1', value: 'b' }])).toEqual({ l: ['a', 'b', 'c'] });
+    expect(valueOf(list, [{ op: 'add', path: '/l/-', value: 'd' }])).toEqual({ l: ['a', 'c', 'd'] });
+    expect(valueOf(list, [{ op: 'remove', path: '/l/0' }])).toEqual({ l: ['c'] });
   });
 
   it('leaves the request’s object as it was', () => {
@@ -42,9 +51,14 @@ describe('applyOwnPatches', () => {
     expect(before).toEqual(copy);
   });
 
-  it('throws on a path that does not exist, which only a bug of ours would make', () => {
-    expect(() => applyOwnPatches({}, [{ op: 'replace', path: '/spec/containers/0/image', value: 'x' }])).toThrow(
-      /does not exist/,
-    );
+  it('refuses a path the requester’s object does not have, naming it, without throwing', () => {
+    expect(applyOwnPatches({}, [{ op: 'replace', path: '/spec/containers/0/image', value: 'x' }])).toEqual({
+      ok: false,
+      error: '/spec/containers/0/image does not exist',
+    });
+    expect(applyOwnPatches([], [{ op: 'add', path: '/metadata', value: {} }])).toEqual({
+      ok: false,
+      error: '/metadata: no index metadata',
+    });
   });
 });

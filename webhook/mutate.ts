@@ -145,9 +145,13 @@ function recordValidatedImages(
   deps: MutateDeps,
 ): JsonPatchOperation[] {
   if (request.subResource) return [];
+  // The patches were made for this object, so they apply; were one not to (a bug), there is no record and
+  // kube-apiserver calls the validating webhook, rather than a throw becoming a 500.
   const after = applyOwnPatches(request.object, ops);
-  const passes = passesValidation({ ...request, object: after }, deps.policies(), deps);
-  return toValidatedImagesPatches(after, annotation, passes ? toValidatedImages(request.kind, after) : undefined);
+  if (!after.ok) return [];
+  const passes = passesValidation({ ...request, object: after.value }, deps.policies(), deps);
+  const record = passes ? toValidatedImages(request.kind, after.value) : undefined;
+  return toValidatedImagesPatches(after.value, annotation, record);
 }
 
 /**
