@@ -45,6 +45,7 @@ import { Metrics } from '../pkg/metrics/index.js';
 import { parseConfig, type Config } from './config.js';
 import { awaitStopSignal, describeTimeout, runStopSteps, toExitCode } from './graceful-stop.js';
 import { checkLocalWebhookReachable } from './local-webhook.js';
+import { collectGarbage } from './collect-garbage.js';
 import { loadTrustedRoot } from './trusted-root.js';
 import {
   readCertificateFiles,
@@ -278,11 +279,23 @@ async function serve(config: Config, trustRoot: TrustRoot, log: Logger): Promise
   operator.warm.catch((e: unknown) => log.error('warm-up failed', errorFields(e)));
   // The admission path itself, run on synthetic reviews before /readyz says ready (webhook/warm-up.ts).
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-  void warmUpAdmission(
+  const warmedUp = warmUpAdmission(
     log.child({ component: 'warm-up' }),
     WARM_UP_ROUNDS,
     createLogger({ level: config.logLevel, stream: discard }),
-  ).finally(() => (lifecycle.warmedUp = true));
+  );
+  // Once both warm-ups are done, start-up's garbage is collected before /readyz says ready (collect-garbage.ts).
+  void Promise.allSettled([warmedUp, operator.warm]).then(() => {
+    if (lifecycle.stopping) return;
+    const collected = collectGarbage({
+      gc: globalThis.gc,
+      heapUsed: () => process.memoryUsage().heapUsed,
+      now: () => performance.now(),
+    });
+    if (collected) log.info('heap collected before ready', { ...collected });
+    else log.warn('start-up garbage not collected before ready: Node.js was started without --expose-gc');
+    lifecycle.warmedUp = true;
+  });
 
   const signal = await awaitStopSignal(process, ['SIGTERM', 'SIGINT'], (again) => {
     log.warn('second signal: exiting at once, without finishing the stop', { signal: again });

@@ -129,7 +129,7 @@ async function main(argv) {
   const report = {
     node: process.version,
     // The operator's own (bin/imprimatur passes them; hack/bench.sh runs this with the same).
-    nodeFlags: process.execArgv.filter((f) => f !== '--expose-gc'),
+    nodeFlags: [...new Set(process.execArgv)],
     policies: ruleCache.size,
     passes: stats.entries,
     rssMiB: mib(after.rss),

@@ -32,6 +32,24 @@ function readyCondition(kind: string, name: string, namespace?: string) {
   return readyConditionOf(env, kind, name, namespace);
 }
 
+describe('the operator started by bin/imprimatur', () => {
+  it('collects start-up garbage once both warm-ups are done, before it says ready', async () => {
+    // Log lines reach the file through a pipe, a moment after they are written.
+    const lines = await eventually(async () => {
+      const all = operator!.logLines();
+      return all.some((l) => l['message'] === 'heap collected before ready') ? all : undefined;
+    }, 'the heap collection to be logged');
+    const at = (message: string) => lines.findIndex((l) => l['message'] === message);
+    const collected = lines.filter((l) => l['message'] === 'heap collected before ready');
+    expect(collected).toHaveLength(1);
+    expect(collected[0]).toMatchObject({ ms: expect.any(Number), heapUsedAfterMiB: expect.any(Number) });
+    expect(at('heap collected before ready')).toBeGreaterThan(at('admission path warmed up'));
+    expect(at('heap collected before ready')).toBeGreaterThan(at('rule cache warm'));
+    expect(at('admission path warmed up')).toBeGreaterThanOrEqual(0);
+    expect(at('rule cache warm')).toBeGreaterThanOrEqual(0);
+  });
+});
+
 describe('the CRDs', () => {
   it('document verifyImages fields for kubectl explain', async () => {
     const explained = await env.kubectl(['explain', 'clusterpolicy.spec.rules.verifyImages']);
