@@ -13,7 +13,8 @@
 //    round by round, a turn's against the no-webhook runs just before and after it. The targets compare Imprimatur's
 //    added p99 with Kyverno's: ≤ 0.25 × warm, ≤ 0.5 × cold. Reported, not enforced. Each round ends with a bare
 //    webhook's warm turn (hack/bare-webhook.mjs: it only answers, with the digest patch), the floor of one webhook
-//    call on the machine, and a no-webhook run.
+//    call on the machine, and a no-webhook run. Beside the clients' times, what Imprimatur's own log says each of its
+//    admissions took, which tells its own time from kube-apiserver's and the machine's.
 // 2. Agreement (hack/kyverno-agreement.mjs): a table of policies, objects and images run through both, compared on
 //    allow, deny and the pinned digests.
 //
@@ -268,6 +269,30 @@ function pooledWebhooks(views) {
 
 const withoutSamples = ({ samples: _samples, ...rest }) => rest;
 
+/**
+ * What the operator's own log says each admission of `images` took (its `durationMs`: from the review decoded to the
+ * answer made), from the log lines of every turn: p50, p99 and max, for telling the operator's time from the rest.
+ */
+function ownTimes(logFile, images, { cachedOnly }) {
+  const wanted = new Set(images);
+  const samples = [];
+  for (const line of readFileSync(logFile, 'utf8').split('\n')) {
+    if (!line.startsWith('{') || !line.includes('"admission"')) continue;
+    let entry;
+    try {
+      entry = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const [image] = entry.images ?? [];
+    if (entry.message !== 'admission' || !image || !wanted.has(image.image)) continue;
+    if (cachedOnly !== image.cached > 0) continue;
+    if (typeof entry.durationMs === 'number') samples.push(entry.durationMs);
+  }
+  const { count, p50Ms, p99Ms, maxMs } = stats(samples, 1, 0);
+  return { count, p50Ms: round(p50Ms, 2), p99Ms: round(p99Ms, 2), maxMs: round(maxMs, 2) };
+}
+
 async function latency(cluster, work, quick) {
   const namespace = `bench-kyverno-${Date.now().toString(36)}`;
   await cluster.kubectl(['create', 'namespace', namespace]);
@@ -313,6 +338,7 @@ async function latency(cluster, work, quick) {
     // (kube-apiserver's caches, etcd's size as Pods accumulate, other processes) moves both sides of a comparison
     // alike.
     const turns = { kyverno: [], imprimatur: [] };
+    const operatorLog = join(cluster.state, 'logs', 'operator-bench-kyverno.log');
     const bareTurns = [];
     let before = await none('first');
     for (let round = 0; round < rounds; round++) {
@@ -328,7 +354,7 @@ async function latency(cluster, work, quick) {
                     logFile: join(cluster.state, 'logs', 'kyverno-bench.log'),
                     selectorLabel: SELECTOR,
                   })
-              : () => startImprimatur(cluster, { logFile: join(cluster.state, 'logs', 'operator-bench-kyverno.log') }),
+              : () => startImprimatur(cluster, { logFile: operatorLog }),
           policy,
           primer: images.primer,
           cold: coldOf(tool, round),
@@ -394,6 +420,12 @@ async function latency(cluster, work, quick) {
         ];
       }),
     );
+    tools.imprimatur.ownMs = {
+      cold: ownTimes(operatorLog, Array.from({ length: rounds }, (_, r) => coldOf('imprimatur', r)).flat(), {
+        cachedOnly: false,
+      }),
+      warm: ownTimes(operatorLog, [images.warm], { cachedOnly: true }),
+    };
     const bareWarm = pooled(bareTurns.map((x) => x.warm));
     const bare = {
       warm: bareWarm,
@@ -433,6 +465,7 @@ async function latency(cluster, work, quick) {
 
 const passFail = (ok) => (ok ? 'PASS' : 'FAIL');
 const signed = (x) => `${x >= 0 ? '+' : ''}${round(x, 1)}`;
+const own = (x) => `${x.p50Ms} / ${x.p99Ms} / ${x.maxMs}`;
 
 function markdown(report) {
   const lines = [];
@@ -482,6 +515,10 @@ function markdown(report) {
       '',
       `- Kyverno cold: ${seen(k.apiserver.cold)}; warm: ${seen(k.apiserver.warm)}; RSS up to ${k.rssMiB} MiB`,
       `- Imprimatur cold: ${seen(i.apiserver.cold)}; warm: ${seen(i.apiserver.warm)}; RSS up to ${i.rssMiB} MiB`,
+      '',
+      "What Imprimatur's own log says an admission took (durationMs: from the review decoded to the answer made), " +
+        `p50 / p99 / max: cold ${own(i.ownMs.cold)} ms (${i.ownMs.cold.count}), warm ${own(i.ownMs.warm)} ms ` +
+        `(${i.ownMs.warm.count}).`,
       '',
       `Targets, Imprimatur's added p99 against Kyverno's: warm ${l.targets.warm.ratio} × (≤ ${TARGET_WARM}) ` +
         `${passFail(l.targets.warm.pass)}; cold ${l.targets.cold.ratio} × (≤ ${TARGET_COLD}) ${passFail(l.targets.cold.pass)}.`,

@@ -133,14 +133,24 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
   }
 }
 
+/**
+ * A port that is free now, for a process to bind later. Taken below the kernel's ephemeral range: a port the kernel
+ * hands out for listen(0) (the operator's webhook with --webhook-port=0 does that) may be the one a test was just
+ * given and has not bound yet, and once an operator failed its start with EADDRINUSE on its probe port that way.
+ */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+  const [ephemeralStart] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+  const below = Number(ephemeralStart) > 11_024 ? Number(ephemeralStart) : 32_768;
+  const bindable = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-  });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = below - 10_000 + Math.floor(Math.random() * 10_000);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port found in ${below - 10_000}-${below - 1}`);
 }
