@@ -421,10 +421,16 @@ async function latency(cluster, work, quick) {
       }),
     );
     tools.imprimatur.ownMs = {
-      cold: ownTimes(operatorLog, Array.from({ length: rounds }, (_, r) => coldOf('imprimatur', r)).flat(), {
-        cachedOnly: false,
-      }),
-      warm: ownTimes(operatorLog, [images.warm], { cachedOnly: true }),
+      cold: ownTimes(
+        operatorLog,
+        Array.from({ length: rounds }, (_, r) => coldOf('imprimatur', r))
+          .flat()
+          .map((image) => image.tagged),
+        {
+          cachedOnly: false,
+        },
+      ),
+      warm: ownTimes(operatorLog, [images.warm.tagged], { cachedOnly: true }),
     };
     const bareWarm = pooled(bareTurns.map((x) => x.warm));
     const bare = {
