@@ -270,12 +270,13 @@ function pooledWebhooks(views) {
 const withoutSamples = ({ samples: _samples, ...rest }) => rest;
 
 /**
- * What the operator's own log says each admission of `images` took (its `durationMs`: from the review decoded to the
- * answer made), from the log lines of every turn: p50, p99 and max, for telling the operator's time from the rest.
+ * What the operator's own log says each admission took (its `durationMs`: from the review decoded to the answer
+ * made), read once from the log of every turn: p50, p99 and max of the cold admissions (one of `coldImages`, from
+ * the registry) and of the warm ones (`warmImage`, from the cache), for telling the operator's time from the rest.
  */
-function ownTimes(logFile, images, { cachedOnly }) {
-  const wanted = new Set(images);
-  const samples = [];
+function ownTimes(logFile, { coldImages, warmImage }) {
+  const cold = new Set(coldImages);
+  const samples = { cold: [], warm: [] };
   for (const line of readFileSync(logFile, 'utf8').split('\n')) {
     if (!line.startsWith('{') || !line.includes('"admission"')) continue;
     let entry;
@@ -285,12 +286,15 @@ function ownTimes(logFile, images, { cachedOnly }) {
       continue;
     }
     const [image] = entry.images ?? [];
-    if (entry.message !== 'admission' || !image || !wanted.has(image.image)) continue;
-    if (cachedOnly !== image.cached > 0) continue;
-    if (typeof entry.durationMs === 'number') samples.push(entry.durationMs);
+    if (entry.message !== 'admission' || !image || typeof entry.durationMs !== 'number') continue;
+    if (cold.has(image.image) && !(image.cached > 0)) samples.cold.push(entry.durationMs);
+    else if (image.image === warmImage && image.cached > 0) samples.warm.push(entry.durationMs);
   }
-  const { count, p50Ms, p99Ms, maxMs } = stats(samples, 1, 0);
-  return { count, p50Ms: round(p50Ms, 2), p99Ms: round(p99Ms, 2), maxMs: round(maxMs, 2) };
+  const summary = (x) => {
+    const { count, p50Ms, p99Ms, maxMs } = stats(x, 1, 0);
+    return { count, p50Ms: round(p50Ms, 2), p99Ms: round(p99Ms, 2), maxMs: round(maxMs, 2) };
+  };
+  return { cold: summary(samples.cold), warm: summary(samples.warm) };
 }
 
 async function latency(cluster, work, quick) {
@@ -420,18 +424,10 @@ async function latency(cluster, work, quick) {
         ];
       }),
     );
-    tools.imprimatur.ownMs = {
-      cold: ownTimes(
-        operatorLog,
-        Array.from({ length: rounds }, (_, r) => coldOf('imprimatur', r))
-          .flat()
-          .map((image) => image.tagged),
-        {
-          cachedOnly: false,
-        },
-      ),
-      warm: ownTimes(operatorLog, [images.warm.tagged], { cachedOnly: true }),
-    };
+    tools.imprimatur.ownMs = ownTimes(operatorLog, {
+      coldImages: Array.from({ length: rounds }, (_, r) => coldOf('imprimatur', r).map((image) => image.tagged)).flat(),
+      warmImage: images.warm.tagged,
+    });
     const bareWarm = pooled(bareTurns.map((x) => x.warm));
     const bare = {
       warm: bareWarm,

@@ -61,4 +61,31 @@ describe('applyOwnPatches', () => {
       error: '/metadata: no index metadata',
     });
   });
+
+  describe('as kube-apiserver applies a JSON patch (RFC 6902), refusing what it would refuse', () => {
+    it.each<[string, JsonPatchOperation]>([
+      ['replace past the end of a list', { op: 'replace', path: '/l/2', value: 'x' }],
+      ['remove past the end of a list', { op: 'remove', path: '/l/2' }],
+      ['replace at -', { op: 'replace', path: '/l/-', value: 'x' }],
+      ['an index that is not a number', { op: 'add', path: '/l/', value: 'x' }],
+      ['an index with a leading zero', { op: 'replace', path: '/l/01', value: 'x' }],
+      ['replace of a key the map lacks', { op: 'replace', path: '/m/absent', value: 'x' }],
+      ['remove of a key the map lacks', { op: 'remove', path: '/m/absent' }],
+      ['a member inherited from Object.prototype', { op: 'replace', path: '/m/constructor', value: 'x' }],
+      ['__proto__ as a key', { op: 'add', path: '/m/__proto__', value: { polluted: true } }],
+    ])('%s', (_name, op) => {
+      const applied = applyOwnPatches({ l: ['a', 'b'], m: { k: 'v' } }, [op]);
+      expect(applied.ok).toBe(false);
+      expect(!applied.ok && applied.error).toContain(op.path);
+    });
+
+    it('still adds at the end of a list by its length, and a new key to a map', () => {
+      expect(
+        valueOf({ l: ['a'], m: {} }, [
+          { op: 'add', path: '/l/1', value: 'b' },
+          { op: 'add', path: '/m/k', value: 'v' },
+        ]),
+      ).toEqual({ l: ['a', 'b'], m: { k: 'v' } });
+    });
+  });
 });

@@ -26,36 +26,56 @@ function applyAt(
   if (at === tokens.length) {
     return op.op === 'add' || op.op === 'replace' ? ok(op.value) : err(`cannot ${op.op} the whole document`);
   }
-  const token = tokens[at]!;
   const last = at === tokens.length - 1;
-  if (Array.isArray(node)) {
-    const copy = [...(node as unknown[])];
-    const index = token === '-' ? copy.length : Number(token);
-    if (!Number.isInteger(index) || index < 0 || index > copy.length) return err(`${op.path}: no index ${token}`);
-    if (last) {
-      if (op.op === 'add') copy.splice(index, 0, op.value);
-      else if (op.op === 'remove') copy.splice(index, 1);
-      else copy[index] = op.value;
-      return ok(copy);
-    }
-    const child = applyAt(copy[index], tokens, at + 1, op);
+  const slot = toSlot(node, tokens[at]!, last && op.op === 'add', op.path);
+  if (!slot.ok) return slot;
+  const { copy, key } = slot.value;
+  if (!last) {
+    const child = applyAt(readSlot(copy, key), tokens, at + 1, op);
     if (!child.ok) return child;
-    copy[index] = child.value;
-    return ok(copy);
+    writeSlot(copy, key, child.value);
+  } else if (Array.isArray(copy)) {
+    const index = key as number;
+    if (op.op === 'add') copy.splice(index, 0, op.value);
+    else if (op.op === 'remove') copy.splice(index, 1);
+    else copy[index] = op.value;
+  } else if (op.op === 'remove') delete copy[key];
+  else writeSlot(copy, key, op.value);
+  return ok(copy);
+}
+
+type Container = unknown[] | Record<string, unknown>;
+
+/**
+ * A copy of the list or map `token` names a member of, and the member's key, as RFC 6902 requires them: a member that
+ * exists, except where an add may create one (a new map key, a list index up to its length, or `-`, the end).
+ * kube-apiserver refuses a patch otherwise, so the object it would refuse is never judged here.
+ */
+function toSlot(
+  node: unknown,
+  token: string,
+  adding: boolean,
+  path: string,
+): Result<{ copy: Container; key: number | string }, string> {
+  if (Array.isArray(node)) {
+    const index = token === '-' && adding ? node.length : /^(0|[1-9][0-9]*)$/.test(token) ? Number(token) : NaN;
+    if (!(index < node.length || (adding && index === node.length))) return err(`${path}: no index ${token}`);
+    return ok({ copy: [...(node as unknown[])], key: index });
   }
   if (typeof node === 'object' && node !== null) {
-    const copy: Record<string, unknown> = { ...(node as Record<string, unknown>) };
-    if (last) {
-      if (op.op === 'remove') delete copy[token];
-      else copy[token] = op.value;
-      return ok(copy);
-    }
-    const child = applyAt(copy[token], tokens, at + 1, op);
-    if (!child.ok) return child;
-    copy[token] = child.value;
-    return ok(copy);
+    // Own members only: an inherited one (constructor, __proto__) is no member of a decoded JSON object.
+    if (token === '__proto__' || (!adding && !Object.hasOwn(node, token))) return err(`${path} does not exist`);
+    return ok({ copy: { ...(node as Record<string, unknown>) }, key: token });
   }
-  return err(`${op.path} does not exist`);
+  return err(`${path} does not exist`);
+}
+
+function readSlot(copy: Container, key: number | string): unknown {
+  return (copy as Record<string, unknown>)[key];
+}
+
+function writeSlot(copy: Container, key: number | string, value: unknown): void {
+  (copy as Record<string, unknown>)[key] = value;
 }
 
 /** RFC 6901: a pointer's reference tokens, with `~1` and `~0` read back. */

@@ -140,8 +140,9 @@ export async function eventually<T>(check: () => Promise<T | undefined>, what: s
  */
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
-  const [ephemeralStart] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
-  const below = Number(ephemeralStart) > 11_024 ? Number(ephemeralStart) : 32_768;
+  const [first] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+  // The 10,000 ports below the range, never a privileged one (Linux's default range starts at 32,768).
+  const below = Math.max(Number(first) || 32_768, 1_024 + 10_000);
   const bindable = (port: number) =>
     new Promise<boolean>((resolve) => {
       const server = createServer();
