@@ -24,6 +24,8 @@ const POLICIES = 1_000;
 const PASSES = 10_000;
 const TARGET_MIB = 150;
 
+/** A step's change in MiB with its sign: +1.5, -0.4, 0. */
+const signed = (x) => (x > 0 ? `+${x}` : `${x}`);
 const mib = (bytes) => Math.round((bytes / 1024 / 1024) * 10) / 10;
 
 async function settledRss() {
@@ -149,8 +151,9 @@ async function main(argv) {
     `policies  passes  RSS MiB  heap MiB  ≤${TARGET_MIB} MiB\n` +
     `${String(report.policies).padEnd(9)} ${String(report.passes).padEnd(7)} ${String(report.rssMiB).padEnd(8)} ` +
     `${String(report.heapUsedMiB).padEnd(9)} ${report.pass ? 'PASS' : 'FAIL'}\n` +
-    `(modules loaded ${report.steps.modulesMiB} MiB, then +${report.steps.policiesMiB} policies, ` +
-    `+${report.steps.passesMiB} passes, +${report.steps.warmUpMiB} warm-up, +${report.steps.admissionsMiB} admissions)`;
+    `(modules loaded ${report.steps.modulesMiB} MiB, then ${signed(report.steps.policiesMiB)} policies, ` +
+    `${signed(report.steps.passesMiB)} passes, ${signed(report.steps.warmUpMiB)} warm-up, ` +
+    `${signed(report.steps.admissionsMiB)} admissions)`;
   process.stdout.write(`${report.table}\n`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 2)}\n`);

@@ -141,13 +141,25 @@ export async function pool(items, limit, fn) {
   return out;
 }
 
+/**
+ * A free port for a server another process will start: one of the 10,000 below the kernel's ephemeral range, since a
+ * port listen(0) hands out may meanwhile be given to an outgoing connection (as test/e2e/support's freePort).
+ */
 export async function freePort() {
   const { createServer } = await import('node:net');
-  const server = createServer();
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address();
-  await new Promise((ok) => server.close(ok));
-  return port;
+  const [first] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+  const below = Math.max(Number(first) || 32_768, 1_024 + 10_000);
+  const bindable = (port) =>
+    new Promise((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = below - 10_000 + Math.floor(Math.random() * 10_000);
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port found in ${below - 10_000}-${below - 1}`);
 }
 
 /** Polls `check` until it returns something other than undefined, or throws `what` after `timeoutMs`. */

@@ -28,7 +28,7 @@ trap cleanup EXIT
 
 [ -x "$ROOT/bin/imprimatur" ] || { echo "bench: run 'make build' first" >&2; exit 1; }
 
-PORT=$("$BIN/node" -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+PORT=$("$BIN/node" --input-type=module -e "console.log(await (await import('$ROOT/hack/bench-support.mjs')).freePort())")
 REG=127.0.0.1:$PORT
 cat >"$W/registry.yml" <<EOF
 version: 0.1

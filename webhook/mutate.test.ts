@@ -503,6 +503,27 @@ describe('handleMutate, the verify-images annotations', () => {
       expect(reg.resolved).toBe(0);
     });
 
+    it('writes the annotations of an object that brought none in one add of the map, the record of validated images included', async () => {
+      const response = await handleMutate(update(recorded), {
+        ...deps([enforced()], registry([DIGEST_1])),
+        validatedImagesAnnotation: 'imprimatur.io/validated-images-fail',
+      });
+      expect(patchOf(response)).toEqual([
+        {
+          op: 'add',
+          path: '/metadata/annotations',
+          value: {
+            'kyverno.io/verify-images': JSON.stringify({ [pinned]: 'pass' }),
+            'kyverno.io/verify-images-scoped': JSON.stringify({
+              policies: { '/check-image': { 'check-image': { [pinned]: 'pass' } } },
+              version: 1,
+            }),
+            'imprimatur.io/validated-images-fail': `v1: ${pinned}`,
+          },
+        },
+      ]);
+    });
+
     it('verifies it again when the image changed', async () => {
       const reg = registry([DIGEST_2]);
       const response = await handleMutate(update(recorded, 'registry.example/team/app:v2'), deps([enforced()], reg));

@@ -13,6 +13,7 @@ import type { AdmissionRequest } from './admission-review.js';
 import { decideAdmission, type RuleResult } from './decide.js';
 import { toValidatedImages } from '../pkg/validated-images/index.js';
 import { applyOwnPatches } from './apply-own-patches.js';
+import { foldAnnotationAdds } from './fold-annotation-adds.js';
 import { denied, patched, type AdmissionResponse, type JsonPatchOperation } from './responses.js';
 import type { ImageSummary } from './image-tally.js';
 import { passesValidation } from './validate.js';
@@ -118,7 +119,7 @@ export async function handleMutate(request: AdmissionRequest, deps: MutateDeps):
     if (deps.validatedImagesAnnotation) {
       ops.push(...recordValidatedImages(request, ops, deps.validatedImagesAnnotation, deps));
     }
-    response = patched(request.uid, ops, decision.warnings);
+    response = patched(request.uid, foldAnnotationAdds(ops), decision.warnings);
   }
   deps.log.info('admission', {
     ...line,

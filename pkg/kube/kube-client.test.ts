@@ -282,6 +282,27 @@ describe('KubeClient over plain http', () => {
         expect(token.state.reads).toBe(readsBefore + 1);
       });
 
+      it('gives the retry what is left of the timeout, not a timeout of its own', async () => {
+        const token = tokenFileDeps('old');
+        // The 401 comes after 800 ms of a 1,000 ms timeout; the retry is never answered.
+        server.state.handler = (req, res) => {
+          if (req.headers['authorization'] === 'Bearer old') {
+            token.state.token = 'new';
+            setTimeout(() => json(res, 401, status(401, 'Unauthorized')), 800);
+          }
+        };
+        const kube = client(
+          { server: base, credentials: { kind: 'tokenFile', path: '/token' } },
+          { credentialDeps: token.deps },
+        );
+        const started = Date.now();
+        const error = await kube.json({ method: 'GET', path: '/slow', timeoutMs: 1000 }).catch((e: unknown) => e);
+        expect(error).toMatchObject({ name: 'TimeoutError' });
+        expect(requests().map((r) => r.headers['authorization'])).toEqual(['Bearer old', 'Bearer new']);
+        // A fresh timeout for the retry would end it at 1,800 ms.
+        expect(Date.now() - started).toBeLessThan(1500);
+      });
+
       it('retries only once, then throws the 401', async () => {
         const token = tokenFileDeps('bad');
         server.state.handler = (_req, res) => json(res, 401, status(401, 'Unauthorized'));

@@ -108,13 +108,13 @@ export class KubeClient implements WatchApi {
 
   /** The request's JSON answer; anything but 2xx throws KubeStatusError, a transport failure its own error. */
   async json<T>(req: KubeRequest): Promise<T> {
-    const text = await this.#send(req, true);
+    const text = await this.#send(req);
     return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   /** The request's answer as text, for callers that parse it themselves (and bound it with maxBytes). */
   text(req: KubeRequest): Promise<string> {
-    return this.#send(req, true);
+    return this.#send(req);
   }
 
   /**
@@ -203,9 +203,13 @@ export class KubeClient implements WatchApi {
     await this.#dispatcher.destroy();
   }
 
-  async #send(req: KubeRequest, retryUnauthorized: boolean): Promise<string> {
+  /** One request within one timeout: the retry after a 401 has what is left of it, not a timeout of its own. */
+  async #send(req: KubeRequest): Promise<string> {
     const timeout = AbortSignal.timeout(req.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    const signal = req.signal ? AbortSignal.any([req.signal, timeout]) : timeout;
+    return this.#attempt(req, req.signal ? AbortSignal.any([req.signal, timeout]) : timeout, true);
+  }
+
+  async #attempt(req: KubeRequest, signal: AbortSignal, retryUnauthorized: boolean): Promise<string> {
     const body = req.body === undefined ? undefined : JSON.stringify(req.body);
     const res = await this.#dispatch(this.#url(req.path, req.query ?? {}), {
       method: req.method,
@@ -215,7 +219,7 @@ export class KubeClient implements WatchApi {
     if (res.statusCode === 401 && retryUnauthorized) {
       await res.body.dump();
       this.#credentials.invalidate();
-      return this.#send(req, false);
+      return this.#attempt(req, signal, false);
     }
     if (res.statusCode < 200 || res.statusCode > 299) {
       throw new KubeStatusError(req.method, req.path, res.statusCode, await readCapped(res.body, MAX_ERROR_BODY));

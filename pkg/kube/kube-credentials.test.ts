@@ -40,6 +40,21 @@ function fakeDeps() {
 
 const source = (credentials: KubeCredentials, deps: CredentialDeps) => new CredentialSource(credentials, deps);
 
+/** The deps with their first file read held until release(): it returns what the file held when it began. */
+function holdingFirstRead(deps: CredentialDeps, reads: readonly string[]) {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const held: CredentialDeps = {
+    ...deps,
+    readFile: async (path) => {
+      const content = await deps.readFile(path);
+      if (reads.length === 1) await gate;
+      return content;
+    },
+  };
+  return { deps: held, release };
+}
+
 describe('CredentialSource', () => {
   it('gives no header for no credentials (client certificates or none)', async () => {
     const { deps } = fakeDeps();
@@ -102,25 +117,35 @@ describe('CredentialSource', () => {
       });
     });
 
+    describe('when invalidate() comes while a read is in flight', () => {
+      it('reads again for the next request, and does not keep what the earlier read found', async () => {
+        const { state, deps, reads } = fakeDeps();
+        state.files.set(PATH, 'token-1');
+        const held = holdingFirstRead(deps, reads);
+        const credentials = source({ kind: 'tokenFile', path: PATH }, held.deps);
+        const first = credentials.authorization();
+        // A 401 for token-1 while it is being read; the file now holds token-2.
+        state.files.set(PATH, 'token-2');
+        credentials.invalidate();
+        expect(await credentials.authorization()).toBe('Bearer token-2');
+        held.release();
+        expect(await first).toBe('Bearer token-1');
+        expect(await credentials.authorization()).toBe('Bearer token-2');
+        expect(reads).toHaveLength(2);
+      });
+    });
+
     it('shares one read among concurrent requests', async () => {
       const { state, deps, reads } = fakeDeps();
       state.files.set(PATH, 'token-1');
-      let release!: () => void;
-      const gate = new Promise<void>((resolve) => (release = resolve));
-      const slowDeps: CredentialDeps = {
-        ...deps,
-        readFile: async (path) => {
-          await gate;
-          return deps.readFile(path);
-        },
-      };
-      const credentials = source({ kind: 'tokenFile', path: PATH }, slowDeps);
+      const held = holdingFirstRead(deps, reads);
+      const credentials = source({ kind: 'tokenFile', path: PATH }, held.deps);
       const headers = Promise.all([
         credentials.authorization(),
         credentials.authorization(),
         credentials.authorization(),
       ]);
-      release();
+      held.release();
       expect(await headers).toEqual(['Bearer token-1', 'Bearer token-1', 'Bearer token-1']);
       expect(reads).toHaveLength(1);
     });

@@ -34,11 +34,18 @@ export const DEFAULT_CREDENTIAL_DEPS: CredentialDeps = {
   now: Date.now,
 };
 
+interface CachedHeader {
+  readonly header: string;
+  readonly until: number;
+}
+
 export class CredentialSource {
   readonly #credentials: KubeCredentials;
   readonly #deps: CredentialDeps;
-  #cached: { readonly header: string; readonly until: number } | undefined;
+  #cached: CachedHeader | undefined;
   #pending: Promise<string> | undefined;
+  /** Counts invalidate() calls: a read that began before one is used by those who asked for it, but not kept. */
+  #generation = 0;
 
   constructor(credentials: KubeCredentials, deps: CredentialDeps = DEFAULT_CREDENTIAL_DEPS) {
     this.#credentials = credentials;
@@ -59,18 +66,34 @@ export class CredentialSource {
       case 'exec': {
         if (this.#cached && this.#deps.now() < this.#cached.until) return this.#cached.header;
         // Concurrent requests share one read or one run of the plugin.
-        this.#pending ??= this.#refresh(c).finally(() => (this.#pending = undefined));
+        if (!this.#pending) {
+          const generation = this.#generation;
+          const pending: Promise<string> = this.#refresh(c)
+            .then((read) => {
+              if (generation === this.#generation) this.#cached = read;
+              return read.header;
+            })
+            .finally(() => {
+              if (this.#pending === pending) this.#pending = undefined;
+            });
+          this.#pending = pending;
+        }
         return this.#pending;
       }
     }
   }
 
-  /** After a 401: the next request reads the token again. */
+  /**
+   * After a 401: the next request reads the token again, even while a read is in flight (it may have read the token
+   * that was just refused).
+   */
   invalidate(): void {
     this.#cached = undefined;
+    this.#pending = undefined;
+    this.#generation++;
   }
 
-  async #refresh(c: Extract<KubeCredentials, { kind: 'tokenFile' | 'exec' }>): Promise<string> {
+  async #refresh(c: Extract<KubeCredentials, { kind: 'tokenFile' | 'exec' }>): Promise<CachedHeader> {
     if (c.kind === 'tokenFile') {
       let token: string;
       try {
@@ -79,9 +102,7 @@ export class CredentialSource {
         throw new Error(`token file ${c.path}: ${(e as Error).message}`, { cause: e });
       }
       if (token === '') throw new Error(`token file ${c.path} is empty`);
-      const header = `Bearer ${token}`;
-      this.#cached = { header, until: this.#deps.now() + TOKEN_FILE_TTL_MS };
-      return header;
+      return { header: `Bearer ${token}`, until: this.#deps.now() + TOKEN_FILE_TTL_MS };
     }
     const { token, expiresAt } = parseExecCredential(
       await this.#deps.runExec(c.exec, {
@@ -93,9 +114,7 @@ export class CredentialSource {
       }),
       c.exec,
     );
-    const header = `Bearer ${token}`;
-    this.#cached = { header, until: expiresAt ?? Infinity };
-    return header;
+    return { header: `Bearer ${token}`, until: expiresAt ?? Infinity };
   }
 }
 
