@@ -152,13 +152,18 @@ async function deletePolicies(cluster) {
 }
 
 /**
- * Pod creates of one image each (a list) or of one image (count times), one at a time; every one checked. The Pods
- * are deleted afterwards, so that every run meets the same kube-apiserver and etcd: kept, some 20,000 Pods pile up
- * over a run, and kube-apiserver's heap with them (to 1.5 GiB after 80,000), which slows the later turns.
+ * Deletes every Pod of the namespace, with no webhook registered (one would be called for each deletion, and counted
+ * with the turn's calls): kept, some 20,000 Pods pile up over a run, and kube-apiserver's heap with them (to 1.5 GiB
+ * after 80,000), which slows the later turns. With no node and no kubelet, a Pod is deleted at once.
  */
-async function creates(cluster, session, namespace, { prefix, image, count, pinned }) {
+async function clearPods(cluster, namespace) {
+  await cluster.kubectl(['delete', '--raw', `/api/v1/namespaces/${namespace}/pods`]);
+}
+
+/** Pod creates of one image each (a list) or of one image (count times), one at a time; every one checked. */
+function creates(cluster, session, namespace, { prefix, image, count, pinned }) {
   const list = Array.isArray(image) ? image : undefined;
-  const run = await drive(session, {
+  return drive(session, {
     path: `/api/v1/namespaces/${namespace}/pods`,
     headers: { authorization: `Bearer ${cluster.token}` },
     body: (i) =>
@@ -182,9 +187,6 @@ async function creates(cluster, session, namespace, { prefix, image, count, pinn
       return undefined;
     },
   });
-  // With no node and no kubelet, a Pod is deleted at once: a DELETE of the collection leaves none behind.
-  await cluster.kubectl(['delete', '--raw', `/api/v1/namespaces/${namespace}/pods`]);
-  return run;
 }
 
 function mustSucceed(what, r) {
@@ -230,6 +232,7 @@ async function measureTool(cluster, session, namespace, { name, start, policy, p
   } finally {
     await tool.stop();
     await deletePolicies(cluster);
+    await clearPods(cluster, namespace);
   }
 }
 
@@ -247,6 +250,7 @@ async function measureBare(cluster, session, namespace, image, n, round) {
   } finally {
     await bare.stop();
     await sleep(1_000);
+    await clearPods(cluster, namespace);
   }
 }
 
@@ -342,6 +346,7 @@ async function latency(cluster, work, quick) {
         }),
       );
       noneRuns.push(r);
+      await clearPods(cluster, namespace);
       return r;
     };
     // Rounds of: Kyverno's turn, no webhook, Imprimatur's turn, no webhook, a bare webhook's turn, no webhook. Each
