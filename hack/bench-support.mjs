@@ -142,24 +142,39 @@ export async function pool(items, limit, fn) {
 }
 
 /**
- * A free port for a server another process will start: one of the 10,000 below the kernel's ephemeral range, since a
- * port listen(0) hands out may meanwhile be given to an outgoing connection (as test/e2e/support's freePort).
+ * `count` distinct free ports for servers other processes will start, all held open together while they are picked
+ * (asking one at a time can give the same port twice). They are taken from the 10,000 below the kernel's ephemeral
+ * range: a port listen(0) hands out may meanwhile be given to an outgoing connection (kube-apiserver's to etcd, say)
+ * before the server meant for it binds it. hack/cluster-up.sh takes its ports here too; test/e2e/support's freePort
+ * does the same in TypeScript.
  */
-export async function freePort() {
+export async function freePorts(count) {
   const { createServer } = await import('node:net');
   const [first] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
   const below = Math.max(Number(first) || 32_768, 1_024 + 10_000);
-  const bindable = (port) =>
+  const held = new Map();
+  const hold = (port) =>
     new Promise((resolve) => {
       const server = createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+      server.once('error', () => resolve());
+      server.listen(port, '127.0.0.1', () => resolve(held.set(port, server)));
     });
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = below - 10_000 + Math.floor(Math.random() * 10_000);
-    if (await bindable(port)) return port;
+  try {
+    for (let attempt = 0; held.size < count; attempt++) {
+      if (attempt === 1_000) throw new Error(`no ${count} free ports found in ${below - 10_000}-${below - 1}`);
+      const port = below - 10_000 + Math.floor(Math.random() * 10_000);
+      if (!held.has(port)) await hold(port);
+    }
+    return [...held.keys()];
+  } finally {
+    await Promise.all([...held.values()].map((server) => new Promise((resolve) => server.close(resolve))));
   }
-  throw new Error(`no free port found in ${below - 10_000}-${below - 1}`);
+}
+
+/** A free port for a server another process will start (freePorts). */
+export async function freePort() {
+  const [port] = await freePorts(1);
+  return port;
 }
 
 /** Polls `check` until it returns something other than undefined, or throws `what` after `timeoutMs`. */

@@ -67,30 +67,9 @@ fi
 
 mkdir -p "$STATE"/{pids,logs,pki,etcd,registry-data,registry-basic-data,registry-token-data,registry-tls-data,docker}
 
-# free_ports N: N distinct free ports, all held open together while they are picked (asking one at a time can give
-# the same port twice; then two servers race for it, and a health check can be answered by the wrong one). They are
-# taken from the 10,000 ports below the kernel's ephemeral range: a port listen(0) hands out is one the kernel may
-# also give to an outgoing connection (kube-apiserver's to etcd, say) before the server meant for it binds it.
+# free_ports N: N distinct free ports below the kernel's ephemeral range (hack/bench-support.mjs says why).
 free_ports() {
-  "$NODE" -e '
-    const net = require("net");
-    const first = Number(require("fs").readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
-    const below = Math.max(first || 32768, 1024 + 10000);
-    const held = new Map();
-    const hold = (port) => new Promise((resolve) => {
-      const s = net.createServer();
-      s.once("error", () => resolve(false));
-      s.listen(port, "127.0.0.1", () => { held.set(port, s); resolve(true); });
-    });
-    (async () => {
-      for (let attempt = 0; held.size < Number(process.argv[1]); attempt++) {
-        if (attempt === 1000) { console.error(`no ${process.argv[1]} free ports in ${below - 10000}-${below - 1}`); process.exit(1); }
-        const port = below - 10000 + Math.floor(Math.random() * 10000);
-        if (!held.has(port)) await hold(port);
-      }
-      console.log([...held.keys()].join(" "));
-      held.forEach((s) => s.close());
-    })();' "$1"
+  "$NODE" --input-type=module -e "console.log((await (await import('$ROOT/hack/bench-support.mjs')).freePorts($1)).join(' '))"
 }
 
 # start NAME COMMAND...: in its own session, so a Ctrl-C in the calling shell does not reach it.

@@ -79,7 +79,7 @@ function writeSlot(copy: Container, key: number | string, value: unknown): void 
 }
 
 /** RFC 6901: a pointer's reference tokens, with `~1` and `~0` read back. */
-function toTokens(pointer: string): string[] {
+export function toTokens(pointer: string): string[] {
   if (pointer === '') return [];
   return pointer
     .slice(1)

@@ -5,10 +5,10 @@
 // against 1.67–2.09 ms with the same annotations added one by one (three runs of 1,500 Pod creates each), and
 // Imprimatur, in four runs taking turns with and without this, 2.30 against 2.45 ms on average. This folds the
 // members' adds into the map's add, which leaves the patched object exactly as it was.
+import { toTokens } from './apply-own-patches.js';
 import type { JsonPatchOperation } from './responses.js';
 
 const ANNOTATIONS_PATH = '/metadata/annotations';
-const MEMBER_PREFIX = `${ANNOTATIONS_PATH}/`;
 
 /**
  * The same patch with every `add` of an annotation that follows an `add` of the whole annotations map folded into
@@ -17,35 +17,23 @@ const MEMBER_PREFIX = `${ANNOTATIONS_PATH}/`;
  */
 export function foldAnnotationAdds(ops: readonly JsonPatchOperation[]): readonly JsonPatchOperation[] {
   const at = ops.findIndex((op) => op.op === 'add' && op.path === ANNOTATIONS_PATH && isPlainObject(op.value));
-  if (at < 0 || !ops.slice(at + 1).some((op) => toMemberName(op) !== undefined)) return ops;
+  if (at < 0) return ops;
   const map: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(ops[at]!.value as Record<string, unknown>)) define(map, name, value);
-  const folded: JsonPatchOperation[] = ops.slice(0, at);
-  folded.push({ op: 'add', path: ANNOTATIONS_PATH, value: map });
+  const folded: JsonPatchOperation[] = [...ops.slice(0, at), { op: 'add', path: ANNOTATIONS_PATH, value: map }];
   let folding = true;
   for (const op of ops.slice(at + 1)) {
-    const name = folding ? toMemberName(op) : undefined;
-    if (name !== undefined) {
-      define(map, name, op.value);
+    const tokens = toTokens(op.path);
+    // The object, its metadata, the map, or anything in it.
+    const touches = tokens.length < 2 || (tokens[0] === 'metadata' && tokens[1] === 'annotations');
+    if (folding && touches && op.op === 'add' && tokens.length === 3) {
+      define(map, tokens[2]!, op.value);
       continue;
     }
-    if (touchesAnnotations(op.path)) folding = false;
+    if (touches) folding = false;
     folded.push(op);
   }
   return folded;
-}
-
-/** The member an `add` sets directly in the annotations map (its JSON pointer token unescaped), if that is what it does. */
-function toMemberName(op: JsonPatchOperation): string | undefined {
-  if (op.op !== 'add' || !op.path.startsWith(MEMBER_PREFIX)) return undefined;
-  const token = op.path.slice(MEMBER_PREFIX.length);
-  if (token.includes('/') || token === '-' || /~[^01]|~$/.test(token)) return undefined;
-  return token.replace(/~1/g, '/').replace(/~0/g, '~');
-}
-
-/** Whether an operation at `path` reads or writes the annotations map: the map, a member, or what holds them. */
-function touchesAnnotations(path: string): boolean {
-  return path === '' || path === '/metadata' || path === ANNOTATIONS_PATH || path.startsWith(MEMBER_PREFIX);
 }
 
 /** Sets an own member, whatever its name (`__proto__` included). */
