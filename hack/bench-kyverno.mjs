@@ -12,9 +12,10 @@
 //    latency is a percentile over every round's samples minus the same percentile over every no-webhook run, and
 //    round by round, a turn's against the no-webhook runs just before and after it. The targets compare Imprimatur's
 //    added p99 with Kyverno's: ≤ 0.25 × warm, ≤ 0.5 × cold. Reported, not enforced. Each round ends with two bare
-//    webhook warm turns (hack/bare-webhook.mjs: it only answers, with the digest patch, then with the annotations too),
-//    the floor of one webhook call on the machine, each followed by a no-webhook run. Beside the clients' times, what Imprimatur's own log says each of its
-//    admissions took, which tells its own time from kube-apiserver's and the machine's.
+//    webhook warm turns (hack/bare-webhook.mjs: it only answers, with the digest patch, then with the annotations
+//    too), the floor of one webhook call on the machine, each followed by a no-webhook run. Beside the clients'
+//    times, what Imprimatur's own log says each of its admissions took, which tells its own time from
+//    kube-apiserver's and the machine's.
 // 2. Agreement (hack/kyverno-agreement.mjs): a table of policies, objects and images run through both, compared on
 //    allow, deny and the pinned digests.
 //
@@ -354,9 +355,8 @@ async function latency(cluster, work, quick) {
       return r;
     };
     // Rounds of: Kyverno's turn, no webhook, Imprimatur's turn, no webhook, and the bare webhook's two turns, each
-    // followed by a run with no webhook. Each
-    // turn is measured against the no-webhook runs just before and after it, so that a machine that drifts
-    // (kube-apiserver's caches, other processes) moves both sides of a comparison alike.
+    // followed by a run with no webhook. Each turn is measured against the no-webhook runs just before and after it,
+    // so that a machine that drifts (kube-apiserver's caches, other processes) moves both sides of a comparison alike.
     const turns = { kyverno: [], imprimatur: [] };
     const operatorLog = join(cluster.state, 'logs', 'operator-bench-kyverno.log');
     const bareTurns = [];
