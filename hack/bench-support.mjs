@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { Buffer } from 'node:buffer';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { connect } from 'node:http2';
 import { dirname, join } from 'node:path';
@@ -245,13 +245,22 @@ export async function waitEstablished(cluster, names, what) {
 }
 
 /**
+ * A file for a child's output, opened for appending, to be handed to spawn() as its stdout and stderr (and closed here
+ * once spawned). The child writes to it directly: piped through this process, each of its log lines would wake the
+ * process that times the creates, at about the moment a create's answer arrives.
+ */
+export function openLogFile(logFile) {
+  mkdirSync(dirname(logFile), { recursive: true });
+  return openSync(logFile, 'a');
+}
+
+/**
  * Starts the operator (bin/imprimatur run --local) against the cluster and waits for its /readyz; its output goes to
  * `logFile`. Its pid is recorded with the cluster's processes, so hack/cluster-down.sh stops it if the caller dies.
  */
 export async function startImprimatur(cluster, { logFile, args = [], env = {}, name = 'operator-bench' }) {
   const probe = await freePort();
-  mkdirSync(dirname(logFile), { recursive: true });
-  const out = createWriteStream(logFile, { flags: 'a' });
+  const out = openLogFile(logFile);
   const child = spawn(
     join(ROOT, 'bin', 'imprimatur'),
     [
@@ -264,10 +273,9 @@ export async function startImprimatur(cluster, { logFile, args = [], env = {}, n
       '--log-level=info',
       ...args,
     ],
-    { env: { ...process.env, IMPRIMATUR_STATE_DIR: cluster.state, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    { env: { ...process.env, IMPRIMATUR_STATE_DIR: cluster.state, ...env }, stdio: ['ignore', out, out] },
   );
-  child.stdout.pipe(out);
-  child.stderr.pipe(out);
+  closeSync(out);
   writeFileSync(join(cluster.state, 'pids', name), String(child.pid));
   await eventually(
     async () => {

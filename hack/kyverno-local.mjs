@@ -10,12 +10,12 @@
 // puts ours back; the caller deletes its policies between turns.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bin, eventually, freePort, must, ROOT, waitEstablished } from './bench-support.mjs';
+import { bin, eventually, freePort, must, openLogFile, ROOT, waitEstablished } from './bench-support.mjs';
 
 const NAMESPACE = 'kyverno';
 const KYVERNO_VERSION = /^KYVERNO=(\S+)$/m.exec(readFileSync(join(ROOT, 'tools', 'versions.env'), 'utf8'))[1];
@@ -102,8 +102,7 @@ export async function startKyverno(cluster, { logFile, selectorLabel, name = 'ky
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(configMaps));
 
   const [webhookPort, metricsPort] = [await freePort(), await freePort()];
-  mkdirSync(dirname(logFile), { recursive: true });
-  const out = createWriteStream(logFile, { flags: 'a' });
+  const out = openLogFile(logFile);
   const child = spawn(
     bin('kyverno'),
     [
@@ -132,11 +131,10 @@ export async function startKyverno(cluster, { logFile, selectorLabel, name = 'ky
         INIT_CONFIG: 'kyverno',
         METRICS_CONFIG: 'kyverno-metrics',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', out, out],
     },
   );
-  child.stdout.pipe(out);
-  child.stderr.pipe(out);
+  closeSync(out);
   // Recorded with the cluster's processes, so hack/cluster-down.sh stops it if the caller dies.
   writeFileSync(join(cluster.state, 'pids', name), String(child.pid));
   const stop = async () => {

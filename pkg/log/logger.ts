@@ -9,8 +9,8 @@ export const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'
 export interface LoggerOptions {
   readonly level: LogLevel;
   /**
-   * Defaults to stderr, so stdout stays free for command output; lines go there in batches, once per turn of the
-   * event loop (batched-lines.ts). A given stream gets each line as it is made.
+   * Defaults to stderr, so stdout stays free for command output; lines go there in batches, at most one write per
+   * 100 ms (batched-lines.ts). A given stream gets each line as it is made.
    */
   readonly stream?: NodeJS.WritableStream;
 }
