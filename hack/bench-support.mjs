@@ -245,13 +245,20 @@ export async function waitEstablished(cluster, names, what) {
 }
 
 /**
- * A file for a child's output, opened for appending, to be handed to spawn() as its stdout and stderr (and closed here
- * once spawned). The child writes to it directly: piped through this process, each of its log lines would wake the
- * process that times the creates, at about the moment a create's answer arrives.
+ * Spawns `cmd` with its stdout and stderr going, through a pipe, to a `cat` of its own that appends them to `logFile`,
+ * as a container's output goes through a pipe to the runtime's shim. Not through this process: it times the creates,
+ * and each of a tool's log lines would wake it at about the moment a create's answer arrives. Nor straight into the
+ * file: a tool that writes its log synchronously (Node's stderr on a file) could then stall on the file system.
  */
-export function openLogFile(logFile) {
+export function spawnLogged(cmd, args, { env, logFile }) {
   mkdirSync(dirname(logFile), { recursive: true });
-  return openSync(logFile, 'a');
+  const out = openSync(logFile, 'a');
+  const reader = spawn('cat', [], { stdio: ['pipe', out, out] });
+  closeSync(out);
+  // The pipe's write end goes to the tool alone: `cat` ends when the tool does.
+  const child = spawn(cmd, args, { env, stdio: ['ignore', reader.stdin, reader.stdin] });
+  reader.stdin.destroy();
+  return child;
 }
 
 /**
@@ -260,8 +267,7 @@ export function openLogFile(logFile) {
  */
 export async function startImprimatur(cluster, { logFile, args = [], env = {}, name = 'operator-bench' }) {
   const probe = await freePort();
-  const out = openLogFile(logFile);
-  const child = spawn(
+  const child = spawnLogged(
     join(ROOT, 'bin', 'imprimatur'),
     [
       'run',
@@ -273,9 +279,8 @@ export async function startImprimatur(cluster, { logFile, args = [], env = {}, n
       '--log-level=info',
       ...args,
     ],
-    { env: { ...process.env, IMPRIMATUR_STATE_DIR: cluster.state, ...env }, stdio: ['ignore', out, out] },
+    { env: { ...process.env, IMPRIMATUR_STATE_DIR: cluster.state, ...env }, logFile },
   );
-  closeSync(out);
   writeFileSync(join(cluster.state, 'pids', name), String(child.pid));
   await eventually(
     async () => {

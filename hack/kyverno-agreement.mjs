@@ -315,11 +315,8 @@ const tagDigest = (image) => ({ image, form: 'tag@digest' });
 
 const V3_TYPE_COSIGN =
   'Kyverno 1.19 reads cosign v3 bundles only with type: SigstoreBundle; with the default type Cosign it finds no ' +
-  'signature. Imprimatur reads every layout cosign writes whatever the type (README: type SigstoreBundle is accepted, ' +
-  '"every signature layout is read anyway").';
-const V2_TYPE_BUNDLE =
-  'With type: SigstoreBundle Kyverno 1.19 reads only bundles through the referrers API, so a legacy .sig signature ' +
-  'is not found. Imprimatur reads every layout whatever the type.';
+  'signature. Imprimatur reads every layout cosign writes under type Cosign (README: "a cosign v3 bundle verifies ' +
+  'under the default type: Cosign").';
 const TAG_PATTERN =
   'Kyverno matches imageReferences against registry/path@digest with the tag dropped when the image has a digest, ' +
   'so repo:v1@digest escapes the pattern repo:v1 and is admitted unverified. Imprimatur matches a pattern with a tag ' +
@@ -505,10 +502,9 @@ const CASES = [
   {
     id: 'bundle-v2-sig',
     policy: 'bundle',
-    covers: 'cosign v2 .sig by k1, policy type SigstoreBundle',
+    covers: 'cosign v2 .sig by k1, policy type SigstoreBundle (both read bundles alone)',
     containers: [tag('signedV2')],
-    expect: { kyverno: 'deny', imprimatur: 'pin' },
-    difference: V2_TYPE_BUNDLE,
+    expect: 'deny',
   },
   { id: 'bundle-unsigned', policy: 'bundle', covers: 'unsigned', containers: [tag('unsigned')], expect: 'deny' },
   {

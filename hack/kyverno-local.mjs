@@ -8,14 +8,13 @@
 // Kyverno's CRDs and ours share the names clusterpolicies.kyverno.io and policies.kyverno.io, and both controllers
 // write a policy's status: installKyvernoCrds puts Kyverno's in place for its turn and installOurCrds (bench-support)
 // puts ours back; the caller deletes its policies between turns.
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import process from 'node:process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { bin, eventually, freePort, must, openLogFile, ROOT, waitEstablished } from './bench-support.mjs';
+import { bin, eventually, freePort, must, ROOT, spawnLogged, waitEstablished } from './bench-support.mjs';
 
 const NAMESPACE = 'kyverno';
 const KYVERNO_VERSION = /^KYVERNO=(\S+)$/m.exec(readFileSync(join(ROOT, 'tools', 'versions.env'), 'utf8'))[1];
@@ -102,8 +101,7 @@ export async function startKyverno(cluster, { logFile, selectorLabel, name = 'ky
   await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(configMaps));
 
   const [webhookPort, metricsPort] = [await freePort(), await freePort()];
-  const out = openLogFile(logFile);
-  const child = spawn(
+  const child = spawnLogged(
     bin('kyverno'),
     [
       `--kubeconfig=${cluster.kubeconfig}`,
@@ -131,10 +129,9 @@ export async function startKyverno(cluster, { logFile, selectorLabel, name = 'ky
         INIT_CONFIG: 'kyverno',
         METRICS_CONFIG: 'kyverno-metrics',
       },
-      stdio: ['ignore', out, out],
+      logFile,
     },
   );
-  closeSync(out);
   // Recorded with the cluster's processes, so hack/cluster-down.sh stops it if the caller dies.
   writeFileSync(join(cluster.state, 'pids', name), String(child.pid));
   const stop = async () => {

@@ -553,8 +553,10 @@ class AdmissionRun {
     const { digest } = resolved.value;
     // An entry with neither attestors nor attestations only pins digests (Kyverno: no verification).
     const repository = entry.repository ?? ref;
+    // type SigstoreBundle reads bundles alone, as Kyverno does; Cosign (the default) every layout cosign writes.
+    const layouts = entry.type === 'SigstoreBundle' ? 'bundles' : 'all';
     if (entry.attestors.length > 0) {
-      const discovery = await this.#discovery.discover({ repository, digest, insecure });
+      const discovery = await this.#discovery.discover({ repository, digest, insecure, layouts });
       if (!discovery.ok) return discovery;
       const checked = await checkSignatures(entry.attestors, discovery.value, digest, this.budget, signal);
       // A signature that fails fetches no attestation.
@@ -566,7 +568,13 @@ class AdmissionRun {
           p.rules.flatMap((r) => r.verifyImages.flatMap((e) => e.attestations.map((a) => a.predicateType))),
         ),
       ));
-      const found = await this.#discovery.discoverAttestations({ repository, digest, insecure, predicateTypes });
+      const found = await this.#discovery.discoverAttestations({
+        repository,
+        digest,
+        insecure,
+        layouts,
+        predicateTypes,
+      });
       if (!found.ok) return found;
       // The image being verified is `image` in the conditions, as Kyverno's AddImageInfo has it; with a rule's
       // context, that too. (A cached pass is keyed by the image, so `image` never answers for another.)

@@ -95,6 +95,25 @@ describe('discoverAttestations', () => {
     });
   });
 
+  describe('when an entry of type SigstoreBundle asks for bundles alone', () => {
+    it('reads neither the .att manifest nor a legacy attestation referrer', async () => {
+      const registry = new FakeRegistry(IMAGE);
+      const provenance = 'https://slsa.dev/provenance/v1';
+      registry.putAttestations([{ envelope: envelope(provenance), annotations: declared(provenance) }]);
+      registry.putAttestationReferrer('application/vnd.dev.cosign.artifact.att.v1+json', [
+        { envelope: envelope(provenance), annotations: declared(provenance) },
+      ]);
+      const found = await discoverAttestations(
+        { repository: REPOSITORY, digest: IMAGE },
+        { registry, budget: new WorkBudget(), layouts: 'bundles' },
+      );
+      expect(found.ok && found.value.artifacts).toEqual([]);
+      expect(registry.calls).toEqual(['listReferrers']);
+      // Every layout (type Cosign) finds both.
+      expect((await discover(registry)).artifacts.map(statementType)).toEqual([provenance, provenance]);
+    });
+  });
+
   describe('when the image carries only cosign signature bundles', () => {
     it('reads none of them as attestations', async () => {
       const registry = new FakeRegistry(IMAGE);

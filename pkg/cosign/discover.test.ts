@@ -4,7 +4,9 @@ import { computeDigest } from '../oci/index.js';
 import type { AttestorTrust, CompiledAttestorSet } from '../policy/index.js';
 import { DEFAULT_WORK_LIMITS, WorkBudget } from './budget.js';
 import { fakeDigest, FakeRegistry, SIGNATURE_ANNOTATION } from './testdata/fake-registry.js';
+import { LEGACY_SIGNATURE_ARTIFACT_TYPE } from './discover.js';
 import { keyBundle, statement, toBlob } from './testdata/signed-bundles.js';
+import { discoverSignatures } from './discover.js';
 import { verifyImage } from './verify-image.js';
 
 const IMAGE: ImageRef = { registry: 'registry.example', repository: 'team/app', tag: 'v1' };
@@ -133,5 +135,43 @@ describe('when large junk bundles are listed before a small real one', () => {
     const outcome = await verifyImage({ image: IMAGE, attestors: ATTESTORS }, { registry });
     expect(outcome).toMatchObject({ verified: true, matches: [{ format: 'sigstore-bundle' }] });
     expect(registry.served.bytes).toBeLessThanOrEqual(DEFAULT_WORK_LIMITS.bytes);
+  });
+});
+
+describe('when an entry of type SigstoreBundle asks for bundles alone', () => {
+  /** A registry with a legacy .sig signature, a legacy referrer manifest and, when `bundle`, the real bundle. */
+  function everyLayout(bundle: boolean): FakeRegistry {
+    const registry = new FakeRegistry(DIGEST);
+    const payload = Buffer.from('{"critical":{}}');
+    const annotations = { [SIGNATURE_ANNOTATION]: sign('sha256', payload, k1.privateKey).toString('base64') };
+    registry.putSignatures([{ payload, annotations }]);
+    registry.putAttestationReferrer(LEGACY_SIGNATURE_ARTIFACT_TYPE, [{ envelope: payload, annotations }]);
+    if (bundle) registry.putBundle(REAL);
+    return registry;
+  }
+  const location = { repository: IMAGE, digest: DIGEST };
+
+  it('reads the bundle, and neither asks for the .sig tag nor reads the legacy referrer', async () => {
+    const registry = everyLayout(true);
+    const found = await discoverSignatures(location, { registry, budget: new WorkBudget(), layouts: 'bundles' });
+    expect(found.ok && found.value.artifacts.map((a) => a.format)).toEqual(['sigstore-bundle']);
+    expect(registry.manifestsAsked).toHaveLength(1);
+    expect(registry.manifestsAsked[0]).not.toContain('.sig');
+    expect(registry.calls).toEqual(['listReferrers', 'getManifest', 'getBlob']);
+  });
+
+  it('finds nothing where only legacy signatures are', async () => {
+    const registry = everyLayout(false);
+    const found = await discoverSignatures(location, { registry, budget: new WorkBudget(), layouts: 'bundles' });
+    expect(found.ok && found.value.artifacts).toEqual([]);
+    expect(registry.calls).toEqual(['listReferrers']);
+  });
+
+  it('reads every layout when asked for all of them (type Cosign)', async () => {
+    const registry = everyLayout(true);
+    const found = await discoverSignatures(location, { registry, budget: new WorkBudget(), layouts: 'all' });
+    const formats = found.ok ? found.value.artifacts.map((a) => a.format).sort() : [];
+    expect(formats).toEqual(['sigstore-bundle', 'simple-signing', 'simple-signing']);
+    expect(registry.manifestsAsked).toContain(`${DIGEST.replace(':', '-')}.sig`);
   });
 });

@@ -8,7 +8,8 @@
 //     fallback.
 // Attestations are stored the same three ways: DSSE envelope layers of the manifest tagged sha256-<hex>.att (and
 // of referrer manifests of an attestation artifact type), and Sigstore bundles whose statement has a predicate type
-// other than cosign sign's. discoverAttestations reads those, as discoverSignatures reads signatures.
+// other than cosign sign's. discoverAttestations reads those, as discoverSignatures reads signatures. An entry of
+// type SigstoreBundle asks for bundles alone (DiscoverDeps.layouts), as Kyverno reads them: no legacy tag is asked for.
 //
 // Whoever can push to the repository decides what is there, so discovery is bounded by the verification's budget
 // (bytes, requests, artifacts) and looks first where real signatures are likely: referrers that declare another
@@ -55,7 +56,15 @@ export interface DiscoverDeps {
   readonly credentials?: DockerConfig;
   /** Read the registries as insecure calls (CallOptions.insecure: Kyverno's allowInsecureRegistry). */
   readonly insecure?: boolean;
+  /**
+   * Which layouts are read: every one cosign writes (`all`, the default: an entry of type Cosign), or Sigstore bundles
+   * alone (`bundles`: type SigstoreBundle, which Kyverno reads only as bundles found through the referrers), with no
+   * request for the legacy tag and no legacy referrer manifest read.
+   */
+  readonly layouts?: SignatureLayouts;
 }
+
+export type SignatureLayouts = 'all' | 'bundles';
 
 export interface Discovery {
   readonly artifacts: readonly SignedArtifact[];
@@ -182,7 +191,11 @@ class DiscoveryRun {
   async run(): Promise<Result<Discovery, VerifyFailure>> {
     const sought = this.#sought;
     const tag = `${this.#digest.replace(':', '-')}${sought.suffix}`;
-    const [sig, referrers] = await Promise.all([this.#sigManifest(tag), this.#referrers()]);
+    const bundlesOnly = this.#deps.layouts === 'bundles';
+    const [sig, referrers] = await Promise.all([
+      bundlesOnly ? ok(undefined) : this.#sigManifest(tag),
+      this.#referrers(),
+    ]);
     if (!sig.ok) return sig;
     if (!referrers.ok) return referrers;
     const candidates: BlobCandidate[] = [];
@@ -257,7 +270,9 @@ class DiscoveryRun {
     reserve: number,
   ): Promise<Result<{ kind: 'bundle' | 'legacy'; digest: string; layers: readonly Descriptor[] }[], VerifyFailure>> {
     const sought = this.#sought;
-    const isLegacy = (d: Descriptor) => d.artifactType !== undefined && sought.legacyArtifactTypes.has(d.artifactType);
+    const bundlesOnly = this.#deps.layouts === 'bundles';
+    const isLegacy = (d: Descriptor) =>
+      !bundlesOnly && d.artifactType !== undefined && sought.legacyArtifactTypes.has(d.artifactType);
     const wanted = descriptors
       .filter((d) => isLegacy(d) || mayBeBundle(d, sought))
       .map((d, order) => ({ d, order, rank: d.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION] ? 0 : 1 }))

@@ -49,6 +49,22 @@ describe('DiscoveryMemo', () => {
     });
   });
 
+  describe('when one entry asks for bundles alone (type SigstoreBundle) and another for every layout', () => {
+    it('discovers each, in the layouts it asked for', async () => {
+      const layouts: (string | undefined)[] = [];
+      const memo = new DiscoveryMemo(deps, async (_location, d) => {
+        layouts.push(d.layouts);
+        return ok({ artifacts: [], problems: [], where: '' });
+      });
+      const bundles = await memo.discover({ ...at('team/app'), layouts: 'bundles' });
+      const all = await memo.discover(at('team/app'));
+      expect(await memo.discover({ ...at('team/app'), layouts: 'all' })).toBe(all);
+      expect(await memo.discover({ ...at('team/app'), layouts: 'bundles' })).toBe(bundles);
+      expect(bundles).not.toBe(all);
+      expect(layouts).toEqual(['bundles', 'all']);
+    });
+  });
+
   describe('when images differ by repository or digest', () => {
     it('discovers each', async () => {
       let calls = 0;

@@ -2,7 +2,8 @@
 // admission, and every rule's attestor sets are checked against the same artifacts. The memo lives as long as the
 // caller keeps it (one admission); concurrent asks for the same location share one discovery in flight. A discovery
 // made insecurely (allowInsecureRegistry) read what anyone on the path could have sent, so it answers only insecure
-// asks, and a secure one only secure asks. Attestations are read the same way, once per admission for every rule
+// asks, and a secure one only secure asks; one of Sigstore bundles alone (type SigstoreBundle) answers only asks for
+// bundles alone, as the other reads more. Attestations are read the same way, once per admission for every rule
 // that asks for them.
 import type { Result } from '../result/index.js';
 import {
@@ -10,9 +11,13 @@ import {
   discoverSignatures,
   type DiscoverDeps,
   type Discovery,
+  type SignatureLayouts,
   type SignatureLocation,
 } from './discover.js';
 import type { VerifyFailure } from './failure.js';
+
+/** Where to look, and how: insecurely (an entry's allowInsecureRegistry), and in which layouts (its `type`). */
+type Ask = SignatureLocation & { readonly insecure?: boolean; readonly layouts?: SignatureLayouts };
 
 export class DiscoveryMemo {
   readonly #deps: DiscoverDeps;
@@ -31,8 +36,11 @@ export class DiscoveryMemo {
     this.#discoverAttestations = attestations;
   }
 
-  /** The signatures at `location`, read as insecure calls when `insecure` (an entry's allowInsecureRegistry). */
-  discover(ask: SignatureLocation & { readonly insecure?: boolean }): Promise<Result<Discovery, VerifyFailure>> {
+  /**
+   * The signatures at `location`, read as insecure calls when `insecure` (an entry's allowInsecureRegistry), in the
+   * `layouts` asked for (every layout when absent).
+   */
+  discover(ask: Ask): Promise<Result<Discovery, VerifyFailure>> {
     return this.#memo(['signatures'], ask, this.#discover);
   }
 
@@ -41,7 +49,7 @@ export class DiscoveryMemo {
    * asks for, in all its rules, so that one discovery serves them all and reads no other.
    */
   discoverAttestations(
-    ask: SignatureLocation & { readonly insecure?: boolean; readonly predicateTypes?: ReadonlySet<string> },
+    ask: Ask & { readonly predicateTypes?: ReadonlySet<string> },
   ): Promise<Result<Discovery, VerifyFailure>> {
     const types = ask.predicateTypes;
     return this.#memo(types ? ['attestations', [...types].sort()] : ['attestations'], ask, (location, deps) =>
@@ -51,16 +59,17 @@ export class DiscoveryMemo {
 
   #memo(
     what: readonly unknown[],
-    ask: SignatureLocation & { readonly insecure?: boolean },
+    ask: Ask,
     discover: typeof discoverSignatures,
   ): Promise<Result<Discovery, VerifyFailure>> {
     const { repository, digest } = ask;
     const insecure = ask.insecure === true;
-    const key = JSON.stringify([...what, repository.registry, repository.repository, digest, insecure]);
+    const layouts = ask.layouts ?? 'all';
+    const key = JSON.stringify([...what, repository.registry, repository.repository, digest, insecure, layouts]);
     let found = this.#byLocation.get(key);
     if (!found) {
       // The ask decides, whatever the admission's deps say: the key is made of it.
-      found = discover({ repository, digest }, { ...this.#deps, insecure });
+      found = discover({ repository, digest }, { ...this.#deps, insecure, layouts });
       this.#byLocation.set(key, found);
     }
     return found;

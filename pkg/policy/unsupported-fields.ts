@@ -22,9 +22,10 @@
 //   - rules' skipBackgroundRequests: skips requests from Kyverno's own background controller, which is not running;
 //   - spec.schemaValidation (deprecated, unused by Kyverno), generateExisting, generateExistingOnPolicyUpdate,
 //     mutateExistingOnPolicyUpdate, useServerSideApply: they concern generate and mutate rules, reported as not run;
-//   - cosignOCI11: signatures are always looked for in every layout (tags and OCI 1.1 referrers), so asking for
+//   - cosignOCI11: signatures are looked for in every layout (tags and OCI 1.1 referrers) anyway, so asking for
 //     referrers first changes nothing about what is verified;
-//   - type: SigstoreBundle: bundles are always read; the signatures it names are verified as with Cosign;
+//   - type: SigstoreBundle: bundles alone are read, as Kyverno reads them (webhook/verify-images.ts), and verified
+//     as the bundles of type Cosign are;
 //   - rekor.url: the log is never queried (trust material comes from the policy and --trusted-root); the entries the
 //     signatures carry are checked against the log's key, which is what the URL would have been used to reach;
 //   - ctlog settings on a keys attestor: a key has no certificate, so there is no SCT to check.

@@ -234,6 +234,25 @@ describe('beyond the seed', () => {
     expect(regarding).toEqual(expect.arrayContaining(['ClusterPolicy/audit', 'Pod/audited']));
   });
 
+  it('with type SigstoreBundle, reads bundles alone, as Kyverno does: a cosign v2 .sig is not found', async () => {
+    const registry = env.vars['REGISTRY']!;
+    await applyScenario('bundles-only', {
+      ...keyEntry([`${registry}/admission/bundles-only-*`]),
+      type: 'SigstoreBundle',
+    });
+    const bundled = await pushRandomImage(registry, 'admission/bundles-only-bundle');
+    await signLogged('cosign', 'k1', bundled, true);
+    const legacy = await pushRandomImage(registry, 'admission/bundles-only-legacy');
+    await signLogged('cosign2', 'k1', legacy, false);
+    const admitted = await run('bundles-only-bundle', bundled);
+    expect(admitted.stderr).toBe('');
+    expect(admitted.code).toBe(0);
+    const denied = await run('bundles-only-legacy', legacy);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain(blocked('Pod', 'bundles-only-legacy').replaceAll('check-image', 'bundles-only'));
+    expect(denied.stderr).toContain(':\n    signature not found: ');
+  });
+
   it.each([
     ['Fail', false],
     ['Ignore', true],

@@ -57,6 +57,8 @@ export class FakeRegistry implements ImageRegistry {
   readonly served = { bytes: 0, requests: 0 };
   /** Each call made, in order: its method, and " insecure" when the call was (CallOptions.insecure). */
   readonly calls: string[] = [];
+  /** The reference of each manifest asked for (getManifest), in order. */
+  readonly manifestsAsked: string[] = [];
   /** The failure to resolve the image with, if any. */
   resolveFailure: OciFailure | undefined;
   readonly digest: string;
@@ -161,6 +163,7 @@ export class FakeRegistry implements ImageRegistry {
     options: CallOptions & { maxBytes?: number } = {},
   ): Promise<Result<FetchedManifest, OciFailure>> {
     this.#record('getManifest', options);
+    this.manifestsAsked.push(reference ?? '');
     options.onRequest?.();
     await network();
     this.served.requests++;
