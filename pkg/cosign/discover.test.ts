@@ -3,10 +3,9 @@ import type { ImageRef } from '../imageref/index.js';
 import { computeDigest } from '../oci/index.js';
 import type { AttestorTrust, CompiledAttestorSet } from '../policy/index.js';
 import { DEFAULT_WORK_LIMITS, WorkBudget } from './budget.js';
+import { discoverSignatures, LEGACY_SIGNATURE_ARTIFACT_TYPE } from './discover.js';
 import { fakeDigest, FakeRegistry, SIGNATURE_ANNOTATION } from './testdata/fake-registry.js';
-import { LEGACY_SIGNATURE_ARTIFACT_TYPE } from './discover.js';
 import { keyBundle, statement, toBlob } from './testdata/signed-bundles.js';
-import { discoverSignatures } from './discover.js';
 import { verifyImage } from './verify-image.js';
 
 const IMAGE: ImageRef = { registry: 'registry.example', repository: 'team/app', tag: 'v1' };

@@ -173,6 +173,8 @@ class DiscoveryRun {
   readonly #deps: DiscoverDeps;
   readonly #where: string;
   readonly #sought: Sought;
+  /** Sigstore bundles alone (DiscoverDeps.layouts): no legacy tag, no legacy referrer manifest. */
+  readonly #bundlesOnly: boolean;
   readonly #problems: string[] = [];
   #registryFailure: OciFailure | undefined;
   #stoppedBy: WorkKind | undefined;
@@ -185,15 +187,15 @@ class DiscoveryRun {
     this.#image = { registry, repository };
     this.#digest = location.digest;
     this.#deps = deps;
+    this.#bundlesOnly = deps.layouts === 'bundles';
     this.#where = `${registry}/${repository}`;
   }
 
   async run(): Promise<Result<Discovery, VerifyFailure>> {
     const sought = this.#sought;
     const tag = `${this.#digest.replace(':', '-')}${sought.suffix}`;
-    const bundlesOnly = this.#deps.layouts === 'bundles';
     const [sig, referrers] = await Promise.all([
-      bundlesOnly ? ok(undefined) : this.#sigManifest(tag),
+      this.#bundlesOnly ? ok(undefined) : this.#sigManifest(tag),
       this.#referrers(),
     ]);
     if (!sig.ok) return sig;
@@ -270,9 +272,8 @@ class DiscoveryRun {
     reserve: number,
   ): Promise<Result<{ kind: 'bundle' | 'legacy'; digest: string; layers: readonly Descriptor[] }[], VerifyFailure>> {
     const sought = this.#sought;
-    const bundlesOnly = this.#deps.layouts === 'bundles';
     const isLegacy = (d: Descriptor) =>
-      !bundlesOnly && d.artifactType !== undefined && sought.legacyArtifactTypes.has(d.artifactType);
+      !this.#bundlesOnly && d.artifactType !== undefined && sought.legacyArtifactTypes.has(d.artifactType);
     const wanted = descriptors
       .filter((d) => isLegacy(d) || mayBeBundle(d, sought))
       .map((d, order) => ({ d, order, rank: d.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION] ? 0 : 1 }))

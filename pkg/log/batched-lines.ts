@@ -23,7 +23,7 @@ export type BatchOptions =
       readonly batch: true;
       /** How long a line may wait for others; 100 ms when absent. */
       readonly maxDelayMs?: number;
-      /** A batch this large is written at once; 64 KiB when absent. */
+      /** A batch this long (in characters: the lines are JSON, mostly ASCII) is written at once; 64 Ki when absent. */
       readonly maxBytes?: number;
     };
 
@@ -37,8 +37,8 @@ export class BatchedLineTransport extends TransportStream {
   readonly #maxBytes: number;
   #pending: string[] = [];
   #pendingBytes = 0;
-  /** The write that is scheduled, when one is: after this turn of the event loop, or at the end of the interval. */
-  #scheduled: { readonly immediate: NodeJS.Immediate } | { readonly timeout: NodeJS.Timeout } | undefined;
+  /** Cancels the write that is scheduled (after this turn of the event loop, or at the end of the interval), if any. */
+  #cancelScheduled: (() => void) | undefined;
   /** When the last write was made (performance.now()). */
   #lastWrite = -Infinity;
 
@@ -46,8 +46,8 @@ export class BatchedLineTransport extends TransportStream {
     super();
     this.#out = out;
     this.#batch = options.batch;
-    this.#maxDelayMs = (options.batch && options.maxDelayMs) || DEFAULT_MAX_DELAY_MS;
-    this.#maxBytes = (options.batch && options.maxBytes) || DEFAULT_MAX_BYTES;
+    this.#maxDelayMs = (options.batch ? options.maxDelayMs : undefined) ?? DEFAULT_MAX_DELAY_MS;
+    this.#maxBytes = (options.batch ? options.maxBytes : undefined) ?? DEFAULT_MAX_BYTES;
   }
 
   override log(info: Record<string | symbol, unknown>, next: () => void): void {
@@ -55,19 +55,23 @@ export class BatchedLineTransport extends TransportStream {
     this.#pending.push(line);
     this.#pendingBytes += line.length;
     if (!this.#batch || info['level'] === 'error' || this.#pendingBytes >= this.#maxBytes) this.flush();
-    else if (!this.#scheduled) {
+    else if (!this.#cancelScheduled) {
       const wait = this.#lastWrite + this.#maxDelayMs - performance.now();
-      this.#scheduled =
-        wait > 0 ? { timeout: setTimeout(() => this.flush(), wait) } : { immediate: setImmediate(() => this.flush()) };
+      if (wait > 0) {
+        const timeout = setTimeout(() => this.flush(), wait);
+        this.#cancelScheduled = () => clearTimeout(timeout);
+      } else {
+        const immediate = setImmediate(() => this.flush());
+        this.#cancelScheduled = () => clearImmediate(immediate);
+      }
     }
     next();
   }
 
   /** Writes every pending line now, in one write. */
   flush(): void {
-    if (this.#scheduled && 'timeout' in this.#scheduled) clearTimeout(this.#scheduled.timeout);
-    else if (this.#scheduled) clearImmediate(this.#scheduled.immediate);
-    this.#scheduled = undefined;
+    this.#cancelScheduled?.();
+    this.#cancelScheduled = undefined;
     if (this.#pending.length === 0) return;
     const text = this.#pending.join('');
     this.#pending = [];
