@@ -11,6 +11,16 @@ const at = (repository: string, digest = DIGEST): SignatureLocation => ({
   digest,
 });
 
+/** A memo whose discoveries find nothing and record the deps each was made with. */
+function recordingMemo(): { memo: DiscoveryMemo; asked: DiscoverDeps[] } {
+  const asked: DiscoverDeps[] = [];
+  const memo = new DiscoveryMemo(deps, async (_location, d) => {
+    asked.push(d);
+    return ok({ artifacts: [], problems: [], where: '' });
+  });
+  return { memo, asked };
+}
+
 describe('DiscoveryMemo', () => {
   describe('when several rules name the same image, at once or one after another', () => {
     it('discovers its signatures once and hands every rule the same artifacts', async () => {
@@ -34,34 +44,26 @@ describe('DiscoveryMemo', () => {
 
   describe('when one ask is insecure and another is not', () => {
     it('discovers each, and only the insecure one reads the registry insecurely', async () => {
-      const insecure: (boolean | undefined)[] = [];
-      const memo = new DiscoveryMemo(deps, async (_location, d) => {
-        insecure.push(d.insecure);
-        return ok({ artifacts: [], problems: [], where: '' });
-      });
+      const { memo, asked } = recordingMemo();
       const a = await memo.discover({ ...at('team/app'), insecure: true });
       const b = await memo.discover(at('team/app'));
       expect(await memo.discover({ ...at('team/app'), insecure: false })).toBe(b);
       expect(await memo.discover({ ...at('team/app'), insecure: true })).toBe(a);
       expect(a).not.toBe(b);
-      expect(insecure).toEqual([true, false]);
+      expect(asked.map((d) => d.insecure)).toEqual([true, false]);
       expect(memo.size).toBe(2);
     });
   });
 
   describe('when one entry asks for bundles alone (type SigstoreBundle) and another for every layout', () => {
     it('discovers each, in the layouts it asked for', async () => {
-      const layouts: (string | undefined)[] = [];
-      const memo = new DiscoveryMemo(deps, async (_location, d) => {
-        layouts.push(d.layouts);
-        return ok({ artifacts: [], problems: [], where: '' });
-      });
+      const { memo, asked } = recordingMemo();
       const bundles = await memo.discover({ ...at('team/app'), layouts: 'bundles' });
       const all = await memo.discover(at('team/app'));
       expect(await memo.discover({ ...at('team/app'), layouts: 'all' })).toBe(all);
       expect(await memo.discover({ ...at('team/app'), layouts: 'bundles' })).toBe(bundles);
       expect(bundles).not.toBe(all);
-      expect(layouts).toEqual(['bundles', 'all']);
+      expect(asked.map((d) => d.layouts)).toEqual(['bundles', 'all']);
     });
   });
 
